@@ -1,0 +1,1 @@
+"""Workload tooling: synthetic DTS workload generator and sample workload files."""

@@ -1,0 +1,1 @@
+"""The trading platform's Python services: one package, one subpackage per service."""

@@ -1,0 +1,1 @@
+"""What every service shares: config, errors, domain rules, data access and web wiring."""

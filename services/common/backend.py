@@ -1,0 +1,111 @@
+"""Builds the adapters one process needs from the settings, once per process.
+
+Gunicorn runs without --preload, so every worker builds its own MongoClient and Redis
+client after the fork, as PyMongo requires.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+
+import pymongo
+import redis
+
+from .auth import Authenticator
+from .cache import QuoteCache, TransactionNumbers, UserLocks
+from .clients import QuoteServerClient
+from .config import Settings
+from .ledger import Ledger
+from .repositories import AccountRepository, CredentialRepository, LogRepository
+
+
+def now_ms() -> int:
+    """Wall-clock Unix time in milliseconds (the log's unit)."""
+    return time.time_ns() // 1_000_000
+
+
+class Backend:
+    """Every adapter a service uses, created lazily and shared by the process's threads."""
+
+    def __init__(self, settings: Settings, clock_ms=now_ms):
+        self.settings = settings
+        self.clock_ms = clock_ms
+        self.mongo = pymongo.MongoClient(
+            settings.mongo_uri,
+            serverSelectionTimeoutMS=5000,
+            connectTimeoutMS=2000,
+            maxPoolSize=50,
+        )
+        self.redis = redis.Redis.from_url(
+            settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
+        )
+        self.db = self.mongo[settings.mongo_db]
+
+    @cached_property
+    def accounts(self) -> AccountRepository:
+        return AccountRepository(self.db)
+
+    @cached_property
+    def log(self) -> LogRepository:
+        return LogRepository(self.db)
+
+    @cached_property
+    def credentials(self) -> CredentialRepository:
+        return CredentialRepository(self.db)
+
+    @cached_property
+    def quotes(self) -> QuoteCache:
+        client = QuoteServerClient(self.settings.quote_server_addr, self.settings.quote_timeout_s)
+        return QuoteCache(
+            self.redis,
+            client,
+            ttl_s=self.settings.quote_ttl_s,
+            fetch_timeout_s=self.settings.quote_timeout_s,
+            clock_ms=self.clock_ms,
+        )
+
+    @cached_property
+    def txns(self) -> TransactionNumbers:
+        return TransactionNumbers(self.redis)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        return Ledger(
+            self.accounts,
+            self.log,
+            UserLocks(self.redis, self.settings.user_lock_timeout_s),
+            clock_ms=self.clock_ms,
+            server=self.settings.server_name,
+            pending_ttl_s=self.settings.pending_ttl_s,
+        )
+
+    @cached_property
+    def auth(self) -> Authenticator:
+        return Authenticator(self.settings, self.credentials, self.accounts)
+
+    def ensure_indexes(self) -> None:
+        """Create every index the queries rely on (idempotent)."""
+        self.accounts.ensure_indexes()
+        self.log.ensure_indexes()
+
+    def ping(self) -> None:
+        """Raise if MongoDB or Redis does not answer."""
+        self.db.command("ping")
+        self.redis.ping()
+
+    def wait_until_ready(self, timeout_s: float = 30.0) -> None:
+        """Retry the connections at start-up instead of crash-looping."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.ping()
+                return
+            except (pymongo.errors.PyMongoError, redis.RedisError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def close(self) -> None:
+        self.mongo.close()
+        self.redis.close()

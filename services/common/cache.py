@@ -1,0 +1,147 @@
+"""The Redis quote cache (cache-aside, one read path) and the per-user locks.
+
+Keys: ``quote:<SYM>`` holds a valid quote as JSON and expires with it;
+``quote-fetch:<SYM>`` is the lock that keeps one request per symbol in flight to the
+quote server across every worker of every service; ``user-lock:<user>`` serialises one
+user's state changes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+
+import redis
+from redis.exceptions import LockError, RedisError
+
+from .clients import QuoteServerClient, RawQuote
+from .errors import UpstreamUnavailable
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A valid quote, and whether getting it cost a real quote-server hit."""
+
+    raw: RawQuote
+    fetched_ms: int
+    hit: bool
+
+    @property
+    def price(self) -> int:
+        return self.raw.price
+
+
+class QuoteCache:
+    """Valid quotes for ``ttl_s`` seconds after they were fetched from the quote server."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        quotes: QuoteServerClient,
+        ttl_s: float,
+        fetch_timeout_s: float,
+        clock_ms: Callable[[], int],
+    ):
+        self._redis = client
+        self._quotes = quotes
+        self._ttl_ms = int(ttl_s * 1000)
+        self._fetch_timeout_s = fetch_timeout_s
+        self._clock_ms = clock_ms
+
+    def get(self, symbol: str, user: str) -> Quote:
+        """The valid quote for ``symbol``, fetching it (once, for everyone) if needed."""
+        try:
+            cached = self._lookup(symbol)
+            if cached:
+                return cached
+            # Everyone who missed waits here; the first in fetches, the rest find it cached.
+            lock = self._redis.lock(
+                f"quote-fetch:{symbol}",
+                timeout=self._fetch_timeout_s + 1,
+                blocking_timeout=self._fetch_timeout_s + 2,
+                sleep=0.005,
+            )
+            if not lock.acquire():
+                raise UpstreamUnavailable(f"timed out waiting for a quote for {symbol}")
+            try:
+                cached = self._lookup(symbol)
+                if cached:
+                    return cached
+                raw = self._quotes.fetch(symbol, user)
+                fetched = self._clock_ms()
+                self._redis.set(
+                    f"quote:{symbol}",
+                    json.dumps({"raw": asdict(raw), "fetched_ms": fetched}),
+                    px=self._ttl_ms,
+                )
+                return Quote(raw, fetched, hit=True)
+            finally:
+                try:
+                    lock.release()
+                except LockError:
+                    pass  # it expired while the quote server was slow; nothing to undo
+        except RedisError as exc:
+            raise UpstreamUnavailable(f"quote cache unavailable: {exc}") from exc
+
+    def _lookup(self, symbol: str) -> Quote | None:
+        cached = self._redis.get(f"quote:{symbol}")
+        if cached is None:
+            return None
+        data = json.loads(cached)
+        # Redis expiry has millisecond precision; re-check so a quote is never used late.
+        if self._clock_ms() - data["fetched_ms"] >= self._ttl_ms:
+            return None
+        return Quote(RawQuote(**data["raw"]), data["fetched_ms"], hit=False)
+
+
+class UserLocks:
+    """Short Redis locks that serialise each user's state changes across all processes.
+
+    FerretDB applies updates as read-then-write, so a guard in the update filter alone is
+    not atomic there; holding this lock around read-change-write is.
+    """
+
+    def __init__(self, client: redis.Redis, timeout_s: float):
+        self._redis = client
+        self._timeout_s = timeout_s
+
+    @contextmanager
+    def hold(self, user: str) -> Iterator[None]:
+        lock = self._redis.lock(
+            f"user-lock:{user}",
+            timeout=self._timeout_s,
+            blocking_timeout=self._timeout_s,
+            sleep=0.002,
+        )
+        try:
+            acquired = lock.acquire()
+        except RedisError as exc:
+            raise UpstreamUnavailable(f"lock service unavailable: {exc}") from exc
+        if not acquired:
+            raise UpstreamUnavailable(f"account {user} is busy; retry")
+        try:
+            yield
+        finally:
+            try:
+                lock.release()
+            except (LockError, RedisError):
+                pass  # expired: the version guard in the write catches any overlap
+
+
+class TransactionNumbers:
+    """Hands out transaction numbers for commands that do not bring their own."""
+
+    KEY = "txn:next"
+    # Start above any workload's [n] so numbers typed in the UI stand apart in the log.
+    FIRST = 10_000_000
+
+    def __init__(self, client: redis.Redis):
+        self._redis = client
+
+    def next(self) -> int:
+        try:
+            return self.FIRST + int(self._redis.incr(self.KEY))
+        except RedisError as exc:
+            raise UpstreamUnavailable(f"cache unavailable: {exc}") from exc

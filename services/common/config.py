@@ -1,0 +1,39 @@
+"""All service configuration, read from the environment in this one place.
+
+A `.env` file in the working directory is read too (``make up`` writes one with fresh
+secrets); real environment variables win over it. Secrets have no default, so a
+missing one stops the process at start-up instead of running insecurely.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Typed, read-only service settings."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    mongo_uri: str = "mongodb://127.0.0.1:27018/"
+    mongo_db: str = "daytrading"
+    redis_url: str = "redis://127.0.0.1:16379/0"
+    quote_server_addr: str = "127.0.0.1:4444"
+    quote_timeout_s: float = Field(default=5.0, gt=0)
+    quote_ttl_s: float = Field(default=60.0, gt=0)
+    pending_ttl_s: float = Field(default=60.0, gt=0)
+    trigger_interval_s: float = Field(default=5.0, ge=0)
+    server_name: str = Field(default="dts", min_length=1, max_length=64)
+    jwt_secret: SecretStr = Field(min_length=16)
+    admin_password: SecretStr = Field(min_length=8)
+    service_password: SecretStr = Field(min_length=8)
+    token_ttl_s: int = Field(default=3600, gt=0)
+    max_body_bytes: int = Field(default=16 * 1024, gt=0)
+    user_lock_timeout_s: float = Field(default=10.0, gt=0)
+    log_level: str = "INFO"
+
+
+def load_settings(overrides: dict | None = None) -> Settings:
+    """Build the settings from the environment, with ``overrides`` (tests) on top."""
+    return Settings(**(overrides or {}))

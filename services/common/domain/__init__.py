@@ -1,0 +1,1 @@
+"""Pure trading rules: no Flask, pymongo, redis or sockets below this package."""

@@ -1,0 +1,69 @@
+"""One exception hierarchy for every service; `web.register_error_handlers` turns it into JSON."""
+
+from __future__ import annotations
+
+
+class PlatformError(Exception):
+    """Base of every error a client may see."""
+
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message}
+
+
+class InvalidInput(PlatformError):
+    status_code = 400
+    code = "invalid_input"
+
+
+class Unauthorized(PlatformError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(PlatformError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(PlatformError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(PlatformError):
+    """The request is well formed but the state of the account does not allow it."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class InsufficientFunds(Conflict):
+    code = "insufficient_funds"
+
+
+class InsufficientShares(Conflict):
+    code = "insufficient_shares"
+
+
+class NothingPending(Conflict):
+    code = "nothing_pending"
+
+
+class NoSetup(Conflict):
+    code = "no_setup"
+
+
+class ZeroShares(Conflict):
+    code = "zero_shares"
+
+
+class UpstreamUnavailable(PlatformError):
+    status_code = 503
+    code = "upstream_unavailable"

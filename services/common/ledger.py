@@ -1,0 +1,202 @@
+"""Runs one command against one account: lock, read, apply a rule, write, log.
+
+Every command leaves a ``userCommand`` in the log; a failure adds an ``errorEvent``;
+every cash movement an ``accountTransaction``; every quote-server hit a ``quoteServer``;
+every trigger that fires a ``systemEvent``. A command is answered only after both the
+account and its log entries are stored, so nothing acknowledged is missing from either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from . import auditlog
+from .cache import Quote, UserLocks
+from .domain import account as rules
+from .domain.account import Account, Change
+from .errors import NotFound, PlatformError
+from .repositories import AccountRepository, LogRepository
+
+Rule = Callable[[Account], Change]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A user command as logged: its name, number and (validated) arguments."""
+
+    name: str
+    txn: int
+    user: str | None = None
+    symbol: str | None = None
+    funds: int | None = None
+    filename: str | None = None
+    quotes: tuple[Quote, ...] = field(default=())
+
+    def with_quote(self, quote: Quote) -> Command:
+        return Command(**{**self.__dict__, "quotes": self.quotes + (quote,)})
+
+
+class Ledger:
+    """The only way account state changes."""
+
+    def __init__(
+        self,
+        accounts: AccountRepository,
+        log: LogRepository,
+        locks: UserLocks,
+        clock_ms: Callable[[], int],
+        server: str,
+        pending_ttl_s: float,
+    ):
+        self.accounts = accounts
+        self.log = log
+        self._locks = locks
+        self._clock_ms = clock_ms
+        self._server = server
+        self._pending_ttl_ms = int(pending_ttl_s * 1000)
+
+    # --- log entries ---------------------------------------------------------------
+
+    def _command_fields(self, cmd: Command) -> dict:
+        return {
+            "command": cmd.name,
+            "user": cmd.user,
+            "symbol": cmd.symbol,
+            "filename": cmd.filename,
+            "funds": cmd.funds,
+        }
+
+    def _entry(self, kind: str, txn: int, **fields) -> dict:
+        return auditlog.entry(kind, self._clock_ms(), self._server, txn, **fields)
+
+    def command_entries(self, cmd: Command) -> list[dict]:
+        """The userCommand and any quote-server hits the command caused."""
+        entries = [self._entry(auditlog.USER_COMMAND, cmd.txn, **self._command_fields(cmd))]
+        for quote in cmd.quotes:
+            if quote.hit:
+                raw = quote.raw
+                entries.append(
+                    self._entry(
+                        auditlog.QUOTE_SERVER,
+                        cmd.txn,
+                        price=raw.price,
+                        symbol=raw.symbol,
+                        user=raw.user,
+                        qs_time=raw.server_time_ms,
+                        cryptokey=raw.cryptokey,
+                    )
+                )
+        return entries
+
+    def error_entry(self, cmd: Command, error: PlatformError) -> dict:
+        return self._entry(
+            auditlog.ERROR_EVENT, cmd.txn, **self._command_fields(cmd), message=error.message
+        )
+
+    def record_failure(self, cmd: Command, error: PlatformError) -> None:
+        """Log a command that failed before reaching an account (e.g. bad input)."""
+        self.log.append(self.command_entries(cmd) + [self.error_entry(cmd, error)])
+
+    def record(self, cmd: Command) -> None:
+        """Log a command that changes no account (QUOTE, DUMPLOG)."""
+        self.log.append(self.command_entries(cmd))
+
+    def record_quote_hit(self, quote: Quote, txn: int) -> None:
+        """Log a quote-server hit the system made on its own (the trigger checker)."""
+        if quote.hit:
+            self.log.append(self.command_entries(Command("QUOTE", txn, quotes=(quote,)))[1:])
+
+    @contextmanager
+    def logging_failures(self, cmd: Command) -> Iterator[None]:
+        """Log any platform error raised inside as this command's failure, then re-raise."""
+        try:
+            yield
+        except PlatformError as error:
+            self.record_failure(cmd, error)
+            raise
+
+    # --- running commands ----------------------------------------------------------
+
+    def current(self, user: str) -> Account:
+        """The account as the next command would see it (expired trades rolled back).
+
+        Read without the lock: for checks made before paying for a quote, which the rule
+        makes again under the lock.
+        """
+        account = self.accounts.get(user)
+        if account is None:
+            raise NotFound(f"account {user} does not exist")
+        return rules.expire_pending(account, self._clock_ms(), self._pending_ttl_ms).account
+
+    def run(self, cmd: Command, rule: Rule, create: bool = False) -> Change:
+        """Apply ``rule`` to ``cmd.user``'s account under the user's lock, and log it.
+
+        Expired pending trades are rolled back first, and that roll-back is kept even
+        when the rule then fails. Domain errors are logged as errorEvents and re-raised.
+        """
+        entries = self.command_entries(cmd)
+        error: PlatformError | None = None
+        change: Change | None = None
+        try:
+            with self._locks.hold(cmd.user):
+                now = self._clock_ms()
+                current = self.accounts.get(cmd.user)
+                if current is None:
+                    if not create:
+                        raise NotFound(f"account {cmd.user} does not exist")
+                    current = Account(cmd.user)
+                change = rules.expire_pending(current, now, self._pending_ttl_ms)
+                try:
+                    change = change.then(rule(change.account))
+                except PlatformError as exc:
+                    error = exc
+                if change.account != current:
+                    self.accounts.save(change.account)
+        except PlatformError as exc:
+            error = exc
+        if change is not None:
+            entries += self._change_entries(cmd.txn, cmd.user, change)
+        if error is not None:
+            entries.append(self.error_entry(cmd, error))
+        self.log.append(entries)
+        if error is not None:
+            raise error
+        return change
+
+    def run_system(self, user: str, rule: Rule) -> Change:
+        """Apply a rule the system starts (a trigger firing); logs only what it changed."""
+        with self._locks.hold(user):
+            current = self.accounts.get(user)
+            if current is None:
+                return Change(Account(user))
+            change = rule(current)
+            if change.account != current:
+                self.accounts.save(change.account)
+        entries = [
+            self._entry(
+                auditlog.SYSTEM_EVENT,
+                fired.txn,
+                command=fired.command,
+                user=user,
+                symbol=fired.symbol,
+                funds=fired.shares * fired.price,
+            )
+            for fired in change.fired
+        ]
+        entries += self._change_entries(None, user, change)
+        self.log.append(entries)
+        return change
+
+    def _change_entries(self, txn: int | None, user: str, change: Change) -> list[dict]:
+        return [
+            self._entry(
+                auditlog.ACCOUNT_TRANSACTION,
+                move.txn or txn,
+                action=move.action,
+                user=user,
+                funds=move.cents,
+            )
+            for move in change.moves
+        ]

@@ -1,0 +1,162 @@
+"""Adapters over MongoDB: accounts, login credentials and the audit log.
+
+Documents never leave this module: callers get domain objects or plain dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict
+from types import MappingProxyType
+
+import pymongo
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from .domain.account import Account, BuySetup, Pending, SellSetup
+from .errors import Conflict
+
+
+class StaleAccount(Conflict):
+    """The account changed since it was read (the optimistic guard caught a race)."""
+
+    code = "concurrent_update"
+
+
+def _account_to_doc(account: Account) -> dict:
+    return {
+        "cash": account.cash,
+        "holdings": dict(account.holdings),
+        "pending_buys": [asdict(p) for p in account.pending_buys],
+        "pending_sells": [asdict(p) for p in account.pending_sells],
+        "buy_setups": {k: asdict(v) for k, v in account.buy_setups.items()},
+        "sell_setups": {k: asdict(v) for k, v in account.sell_setups.items()},
+        # Lets the trigger checker find armed setups with an index instead of a scan.
+        "armed": list(account.armed_symbols),
+    }
+
+
+def _doc_to_account(doc: dict) -> Account:
+    return Account(
+        user=doc["_id"],
+        cash=doc["cash"],
+        holdings=MappingProxyType(doc.get("holdings", {})),
+        pending_buys=tuple(Pending(**p) for p in doc.get("pending_buys", [])),
+        pending_sells=tuple(Pending(**p) for p in doc.get("pending_sells", [])),
+        buy_setups=MappingProxyType(
+            {k: BuySetup(**v) for k, v in doc.get("buy_setups", {}).items()}
+        ),
+        sell_setups=MappingProxyType(
+            {k: SellSetup(**v) for k, v in doc.get("sell_setups", {}).items()}
+        ),
+        version=doc["v"],
+    )
+
+
+class AccountRepository:
+    """Trading accounts in the ``users`` collection, one document per user."""
+
+    def __init__(self, db: Database):
+        self._users = db["users"]
+
+    def ensure_indexes(self) -> None:
+        self._users.create_index("armed")
+
+    def get(self, user: str) -> Account | None:
+        doc = self._users.find_one({"_id": user})
+        return _doc_to_account(doc) if doc else None
+
+    def exists(self, user: str) -> bool:
+        return self._users.count_documents({"_id": user}, limit=1) > 0
+
+    def save(self, account: Account) -> Account:
+        """Write ``account`` if nobody else changed it since it was read.
+
+        ``account.version`` is the version that was read (0 for a new account). The
+        version in the filter is the second guard behind the per-user lock: on MongoDB it
+        makes the write atomic; on FerretDB the lock is what serialises writers.
+        Raises StaleAccount when the guard fails.
+        """
+        doc = _account_to_doc(account)
+        new_version = account.version + 1
+        if account.version == 0:
+            try:
+                self._users.insert_one({"_id": account.user, "v": new_version, **doc})
+            except DuplicateKeyError as exc:
+                raise StaleAccount(f"account {account.user} was created concurrently") from exc
+        else:
+            result = self._users.update_one(
+                {"_id": account.user, "v": account.version},
+                {"$set": {**doc, "v": new_version}},
+            )
+            if result.matched_count != 1:
+                raise StaleAccount(f"account {account.user} changed concurrently; retry")
+        return Account(**{**account.__dict__, "version": new_version})
+
+    def armed_symbols(self) -> list[str]:
+        """Every symbol with at least one armed buy or sell setup."""
+        return sorted(s for s in self._users.distinct("armed") if s)
+
+    def users_armed_on(self, symbol: str) -> list[str]:
+        return [d["_id"] for d in self._users.find({"armed": symbol}, {"_id": 1})]
+
+
+class CredentialRepository:
+    """Login credentials of registered users, in the ``credentials`` collection."""
+
+    def __init__(self, db: Database):
+        self._credentials = db["credentials"]
+
+    def add(self, username: str, password_hash: str, role: str) -> bool:
+        """Store a new login; False when the name is taken."""
+        try:
+            self._credentials.insert_one(
+                {"_id": username, "password_hash": password_hash, "role": role}
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def get(self, username: str) -> dict | None:
+        doc = self._credentials.find_one({"_id": username})
+        if doc is None:
+            return None
+        return {"username": doc["_id"], "password_hash": doc["password_hash"], "role": doc["role"]}
+
+
+class LogRepository:
+    """The audit log in the ``transactions`` collection."""
+
+    def __init__(self, db: Database):
+        self._log = db["transactions"]
+
+    def ensure_indexes(self) -> None:
+        self._log.create_index([("ts", pymongo.ASCENDING)])
+        self._log.create_index([("user", pymongo.ASCENDING), ("ts", pymongo.ASCENDING)])
+        self._log.create_index([("type", pymongo.ASCENDING)])
+
+    def append(self, entries: list[dict]) -> None:
+        """Store entries; returns only once the database has them."""
+        if entries:
+            # insert_many adds _id to the dicts it is given; keep the callers' dicts clean.
+            self._log.insert_many([dict(e) for e in entries], ordered=True)
+
+    def iter_all(self, user: str | None = None) -> Iterator[dict]:
+        """Every entry (or one user's), oldest first."""
+        query = {"user": user} if user else {}
+        cursor = self._log.find(query, {"_id": 0}).sort([("ts", 1), ("_id", 1)])
+        yield from cursor
+
+    def recent(self, user: str, limit: int, kinds: tuple[str, ...]) -> list[dict]:
+        """The newest ``limit`` entries of ``kinds`` for ``user``, newest first."""
+        cursor = (
+            self._log.find({"user": user, "type": {"$in": list(kinds)}}, {"_id": 0})
+            .sort([("ts", -1), ("_id", -1)])
+            .limit(limit)
+        )
+        return list(cursor)
+
+    def counts(self) -> dict[str, int]:
+        """How many entries there are of each type."""
+        pipeline = [{"$group": {"_id": "$type", "n": {"$sum": 1}}}]
+        return {row["_id"]: row["n"] for row in self._log.aggregate(pipeline)}

@@ -1,0 +1,65 @@
+"""Request bodies: types, ranges and lengths; unknown fields are refused."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from .domain.money import parse_cents
+from .errors import InvalidInput
+
+
+def _dollars(value: object) -> int:
+    try:
+        return parse_cents(value)
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
+
+
+UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}$")]
+Cents = Annotated[int, BeforeValidator(_dollars)]
+TxnNum = Annotated[int, Field(gt=0, lt=2**62)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class UserCommandBody(Body):
+    """COMMIT_*, CANCEL_BUY/SELL, DISPLAY_SUMMARY."""
+
+    user: UserId
+    transactionNum: TxnNum | None = None
+
+
+class SymbolCommandBody(UserCommandBody):
+    """QUOTE, CANCEL_SET_BUY/SELL."""
+
+    symbol: Symbol
+
+
+class AmountCommandBody(UserCommandBody):
+    """ADD."""
+
+    amount: Cents
+
+
+class TradeCommandBody(SymbolCommandBody):
+    """BUY, SELL, SET_*_AMOUNT, SET_*_TRIGGER (``amount`` is the trigger price there)."""
+
+    amount: Cents
+
+
+class DumplogBody(Body):
+    """DUMPLOG: the whole log (admin/service) or one user's."""
+
+    filename: Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f<>&]{1,255}$")]
+    user: UserId | None = None
+    transactionNum: TxnNum | None = None
+
+
+class CredentialsBody(Body):
+    username: UserId
+    password: Annotated[str, StringConstraints(min_length=8, max_length=128)]

@@ -1,0 +1,188 @@
+"""Flask wiring shared by every service: the factory, the envelope, errors, auth, parsing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Blueprint, Flask, current_app, g, jsonify, request
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .auth import Principal
+from .backend import Backend
+from .config import load_settings
+from .domain.identifiers import SYMBOL, USER_ID
+from .domain.money import parse_cents
+from .errors import InvalidInput, PlatformError, UpstreamUnavailable
+from .ledger import Command
+from .logs import configure_logging
+
+log = logging.getLogger(__name__)
+
+
+def ok(data=None, status: int = 200):
+    """The success envelope."""
+    return jsonify({"ok": True, "data": data if data is not None else {}}), status
+
+
+def error_response(error: PlatformError):
+    """The error envelope."""
+    return jsonify({"ok": False, "error": error.to_dict()}), error.status_code
+
+
+def create_service_app(name: str, blueprint: Blueprint, overrides: dict | None = None) -> Flask:
+    """Build a service's Flask app: settings, adapters, error handlers, health and routes."""
+    settings = load_settings(overrides)
+    configure_logging(settings.log_level, settings.server_name)
+    app = Flask(name)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False
+    backend = Backend(settings)
+    backend.wait_until_ready()
+    backend.ensure_indexes()
+    app.extensions["backend"] = backend
+    # Exactly one proxy (NGINX) sits in front of every service.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    register_error_handlers(app)
+
+    @app.get("/health")
+    def health():
+        """Cheap liveness and dependency check; no auth."""
+        try:
+            backend.ping()
+        except Exception as exc:  # any failing dependency means "not healthy"
+            raise UpstreamUnavailable(f"dependency down: {exc}") from exc
+        return ok({"service": name, "server": settings.server_name})
+
+    app.register_blueprint(blueprint)
+    return app
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Every error leaves as the JSON envelope; nothing leaks a traceback."""
+
+    @app.errorhandler(PlatformError)
+    def platform_error(error: PlatformError):
+        return error_response(error)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge):
+        err = PlatformError("request body too large")
+        err.status_code, err.code = 413, "too_large"
+        return error_response(err)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        err = PlatformError(error.description or error.name)
+        err.status_code, err.code = error.code or 500, error.name.lower().replace(" ", "_")
+        return error_response(err)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(PlatformError("internal error"))
+
+
+def backend() -> Backend:
+    """The current app's adapters."""
+    return current_app.extensions["backend"]
+
+
+def principal() -> Principal:
+    """The authenticated caller (401 without a valid token)."""
+    if "principal" not in g:
+        g.principal = backend().auth.verify(request.headers.get("Authorization"))
+    return g.principal
+
+
+def json_body() -> dict:
+    """The request's JSON object, or InvalidInput."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("the request body must be a JSON object")
+    return body
+
+
+def parse_model(model: type[BaseModel], data: dict) -> BaseModel:
+    """Validate ``data`` against ``model``; InvalidInput names every bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        if err["type"] == "value_error":  # our own validators: their message as written
+            problems.append(str(err["ctx"]["error"]))
+        else:
+            problems.append(f"{where}: {err['msg']}")
+    return "; ".join(problems)
+
+
+def parse_command(name: str, model: type[BaseModel]) -> Command:
+    """Authenticate, validate and authorise a command request.
+
+    Bad input is answered 400 and logged as the command with an errorEvent that carries
+    only the arguments that were themselves valid.
+    """
+    caller = principal()
+    raw = request.get_json(silent=True)
+    txn = _valid_txn(raw) or backend().txns.next()
+    try:
+        body = parse_model(model, json_body())
+    except InvalidInput as error:
+        cmd = Command(name, txn, **_salvage(raw if isinstance(raw, dict) else {}))
+        backend().ledger.record_failure(cmd, error)
+        raise
+    caller.require_act_for(body.user)
+    return Command(
+        name,
+        body.transactionNum or txn,
+        user=body.user,
+        symbol=getattr(body, "symbol", None),
+        funds=getattr(body, "amount", None),
+    )
+
+
+def add_command_route(
+    bp: Blueprint,
+    path: str,
+    name: str,
+    model: type[BaseModel],
+    use_case: Callable[[Backend, Command], dict],
+) -> None:
+    """Route ``POST <path>`` to ``use_case`` for the trading command ``name``."""
+
+    def view():
+        return ok(use_case(backend(), parse_command(name, model)))
+
+    view.__doc__ = f"{name}: {use_case.__doc__}"
+    bp.add_url_rule(path, endpoint=name.lower(), view_func=view, methods=["POST"])
+
+
+def _valid_txn(raw) -> int | None:
+    value = raw.get("transactionNum") if isinstance(raw, dict) else None
+    if type(value) is int and value > 0:
+        return value
+    return None
+
+
+def _salvage(raw: dict) -> dict:
+    """The arguments of a rejected request that are valid on their own, for the log."""
+    fields = {}
+    user, symbol, amount = raw.get("user"), raw.get("symbol"), raw.get("amount")
+    if isinstance(user, str) and USER_ID.fullmatch(user):
+        fields["user"] = user
+    if isinstance(symbol, str) and SYMBOL.fullmatch(symbol):
+        fields["symbol"] = symbol
+    try:
+        fields["funds"] = parse_cents(amount)
+    except InvalidInput:
+        pass
+    return fields
+

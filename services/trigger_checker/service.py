@@ -1,0 +1,55 @@
+"""One pass of the trigger checker."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from ..common.backend import Backend
+from ..common.domain import account as rules
+from ..common.errors import PlatformError
+
+log = logging.getLogger(__name__)
+
+
+def check_triggers(b: Backend) -> int:
+    """Quote every symbol with an armed setup and fire what the price satisfies.
+
+    Only symbols with an armed trigger are quoted, from the cache while valid; a real
+    hit is logged with the transaction number of a SET_*_TRIGGER it serves. Returns
+    how many setups fired.
+    """
+    fired = 0
+    for symbol in b.accounts.armed_symbols():
+        users = b.accounts.users_armed_on(symbol)
+        if not users:
+            continue
+        first = b.accounts.get(users[0])
+        txn = _trigger_txn(first, symbol) if first else None
+        try:
+            quote = b.quotes.get(symbol, users[0])
+        except PlatformError as exc:
+            log.warning("no quote for %s this round: %s", symbol, exc.message)
+            continue
+        if txn is not None:
+            b.ledger.record_quote_hit(quote, txn)
+        fire = functools.partial(_fire, symbol=symbol, price=quote.price)
+        for user in users:
+            try:
+                change = b.ledger.run_system(user, fire)
+            except PlatformError as exc:
+                log.warning("trigger for %s on %s not fired this round: %s", user, symbol, exc)
+                continue
+            fired += len(change.fired)
+    return fired
+
+
+def _trigger_txn(account: rules.Account, symbol: str) -> int | None:
+    for setup in (account.buy_setups.get(symbol), account.sell_setups.get(symbol)):
+        if setup is not None and setup.txn is not None:
+            return setup.txn
+    return None
+
+
+def _fire(account: rules.Account, symbol: str, price: int) -> rules.Change:
+    return rules.fire_triggers(account, symbol, price)

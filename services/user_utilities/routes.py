@@ -1,0 +1,84 @@
+"""HTTP routes of the user-utilities service (under /api/users)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request, stream_with_context
+
+from ..common.auth import ADMIN, SERVICE
+from ..common.errors import InvalidInput
+from ..common.ledger import Command
+from ..common.schemas import (
+    AmountCommandBody,
+    CredentialsBody,
+    DumplogBody,
+    SymbolCommandBody,
+    UserCommandBody,
+)
+from ..common.web import add_command_route, backend, json_body, ok, parse_model, principal
+from . import service
+
+bp = Blueprint("user_utilities", __name__, url_prefix="/api/users")
+
+for path, name, body, use_case in (
+    ("/add", "ADD", AmountCommandBody, service.add),
+    ("/quote", "QUOTE", SymbolCommandBody, service.quote),
+    ("/display-summary", "DISPLAY_SUMMARY", UserCommandBody, service.display_summary),
+):
+    add_command_route(bp, path, name, body, use_case)
+
+
+@bp.post("/register")
+def register():
+    """Create a login {username, password}. 409 when the name is taken."""
+    body = parse_model(CredentialsBody, json_body())
+    return ok(service.register(backend(), body.username, body.password), 201)
+
+
+@bp.post("/login")
+def login():
+    """Log in {username, password} -> {token, role, expires_at}. 401 on a mismatch."""
+    body = parse_model(CredentialsBody, json_body())
+    return ok(service.login(backend(), body.username, body.password))
+
+
+@bp.get("/transactions")
+def transactions():
+    """The caller's (or, for admin/service, any user's) recent log entries: ?user=&limit=."""
+    user = request.args.get("user") or principal().name
+    try:
+        limit = int(request.args.get("limit", "50"))
+    except ValueError:
+        raise InvalidInput("limit must be a whole number") from None
+    if not 1 <= limit <= 500:
+        raise InvalidInput("limit must be between 1 and 500")
+    principal().require_act_for(user)
+    return ok({"user": user, "transactions": service.recent_transactions(backend(), user, limit)})
+
+
+@bp.post("/dumplog")
+def dumplog():
+    """DUMPLOG {filename, user?}: the log as XML. The whole log needs admin or service."""
+    caller = principal()
+    b = backend()
+    raw = request.get_json(silent=True)
+    txn = raw.get("transactionNum") if isinstance(raw, dict) else None
+    cmd = Command("DUMPLOG", txn if type(txn) is int and txn > 0 else b.txns.next())
+    with b.ledger.logging_failures(cmd):
+        body = parse_model(DumplogBody, json_body())
+    if body.user:
+        caller.require_act_for(body.user)
+    else:
+        caller.require_role(ADMIN, SERVICE)
+    cmd = Command("DUMPLOG", body.transactionNum or cmd.txn, user=body.user, filename=body.filename)
+    xml = service.dumplog(b, cmd)
+    return Response(
+        stream_with_context(part.encode("ascii", "xmlcharrefreplace") for part in xml),
+        mimetype="application/xml",
+    )
+
+
+@bp.get("/stats")
+def stats():
+    """Counts of log entries by type (admin or service)."""
+    principal().require_role(ADMIN, SERVICE)
+    return ok(service.log_stats(backend()))

@@ -1,0 +1,87 @@
+"""Use cases of the user-utilities service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..common import auditlog
+from ..common.backend import Backend
+from ..common.domain import account as rules
+from ..common.domain.money import format_cents
+from ..common.ledger import Command
+from ..common.presenters import account_summary, log_entry, money_fields
+
+RECENT_KINDS = (
+    auditlog.USER_COMMAND,
+    auditlog.ACCOUNT_TRANSACTION,
+    auditlog.SYSTEM_EVENT,
+    auditlog.ERROR_EVENT,
+)
+
+
+def register(b: Backend, username: str, password: str) -> dict:
+    """Create a login and an empty trading account. Errors: Conflict (name taken)."""
+    b.auth.register(username, password)
+    b.accounts.save(rules.Account(username))
+    return {"username": username}
+
+
+def login(b: Backend, username: str, password: str) -> dict:
+    """Exchange a password for a signed token. Errors: Unauthorized."""
+    return b.auth.login(username, password)
+
+
+def add(b: Backend, cmd: Command) -> dict:
+    """ADD: create the account if needed and add cash."""
+    change = b.ledger.run(cmd, lambda a: rules.add_funds(a, cmd.funds), create=True)
+    return {"cash": format_cents(change.account.cash)}
+
+
+def quote(b: Backend, cmd: Command) -> dict:
+    """QUOTE: the symbol's price, from the cache while valid. Errors: NotFound, Upstream."""
+    with b.ledger.logging_failures(cmd):
+        b.ledger.current(cmd.user)  # the account must exist; no quote hit otherwise
+        got = b.quotes.get(cmd.symbol, cmd.user)
+    b.ledger.record(cmd.with_quote(got))
+    valid_ms = int(b.settings.quote_ttl_s * 1000) - (b.clock_ms() - got.fetched_ms)
+    return money_fields(
+        {
+            "symbol": got.raw.symbol,
+            "price": got.price,
+            "quoted_at": got.fetched_ms,
+            "seconds_valid": max(0, valid_ms // 1000),
+            "from_cache": not got.hit,
+        }
+    )
+
+
+def display_summary(b: Backend, cmd: Command, recent: int = 20) -> dict:
+    """DISPLAY_SUMMARY: cash, holdings, pending trades, setups and recent transactions."""
+    change = b.ledger.run(cmd, lambda a: rules.Change(a))
+    ttl_ms = int(b.settings.pending_ttl_s * 1000)
+    summary = account_summary(change.account, b.clock_ms(), ttl_ms)
+    summary["recent_transactions"] = recent_transactions(b, cmd.user, recent)
+    return summary
+
+
+def recent_transactions(
+    b: Backend, user: str, limit: int, kinds: tuple[str, ...] = RECENT_KINDS
+) -> list[dict]:
+    """The user's newest log entries of ``kinds``, newest first."""
+    return [log_entry(doc) for doc in b.log.recent(user, limit, kinds)]
+
+
+def dumplog(b: Backend, cmd: Command) -> Iterator[str]:
+    """DUMPLOG: the log (or ``cmd.user``'s part of it) as course-schema XML, streamed.
+
+    The DUMPLOG itself is logged first, so the dump includes it and every command
+    acknowledged before it.
+    """
+    b.ledger.record(cmd)
+    return auditlog.render_log(b.log.iter_all(cmd.user))
+
+
+def log_stats(b: Backend) -> dict:
+    """How many log entries there are of each type."""
+    counts = b.log.counts()
+    return {kind: counts.get(kind, 0) for kind in auditlog.ENTRY_TYPES}
