@@ -45,9 +45,7 @@ def set_buy_amount(b: Backend, cmd: Command) -> dict:
 def set_buy_trigger(b: Backend, cmd: Command) -> dict:
     """SET_BUY_TRIGGER: arm the automatic buy at a price. Errors: NoSetup."""
     return money_fields(
-        b.ledger.run(
-            cmd, lambda a: rules.set_buy_trigger(a, cmd.symbol, cmd.funds, cmd.txn)
-        ).result
+        b.ledger.run(cmd, lambda a: rules.set_buy_trigger(a, cmd.symbol, cmd.funds, cmd.txn)).result
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import auditlog
 from .cache import Quote, UserLocks
@@ -20,6 +20,7 @@ from .errors import NotFound, PlatformError
 from .repositories import AccountRepository, LogRepository
 
 Rule = Callable[[Account], Change]
+RECENT_ENTRIES = 20  # how many of an account's own transactions it keeps to show
 
 
 @dataclass(frozen=True)
@@ -138,26 +139,21 @@ class Ledger:
         """
         entries = self.command_entries(cmd)
         error: PlatformError | None = None
-        change: Change | None = None
         try:
             with self._locks.hold(cmd.user):
-                now = self._clock_ms()
                 current = self.accounts.get(cmd.user)
                 if current is None:
                     if not create:
                         raise NotFound(f"account {cmd.user} does not exist")
                     current = Account(cmd.user)
-                change = rules.expire_pending(current, now, self._pending_ttl_ms)
+                change = rules.expire_pending(current, self._clock_ms(), self._pending_ttl_ms)
                 try:
                     change = change.then(rule(change.account))
                 except PlatformError as exc:
                     error = exc
-                if change.account != current:
-                    self.accounts.save(change.account)
+                entries += self._commit(current, change, cmd.txn)
         except PlatformError as exc:
             error = exc
-        if change is not None:
-            entries += self._change_entries(cmd.txn, cmd.user, change)
         if error is not None:
             entries.append(self.error_entry(cmd, error))
         self.log.append(entries)
@@ -172,8 +168,17 @@ class Ledger:
             if current is None:
                 return Change(Account(user))
             change = rule(current)
-            if change.account != current:
-                self.accounts.save(change.account)
+            entries = self._commit(current, change, txn=None)
+        self.log.append(entries)
+        return change
+
+    def _commit(self, current: Account, change: Change, txn: int | None) -> list[dict]:
+        """Save a changed account; return the log entries for what moved.
+
+        The account keeps its newest entries as its recent-transactions statement, so
+        DISPLAY_SUMMARY reads one document instead of searching the log.
+        """
+        user = current.user
         entries = [
             self._entry(
                 auditlog.SYSTEM_EVENT,
@@ -185,12 +190,7 @@ class Ledger:
             )
             for fired in change.fired
         ]
-        entries += self._change_entries(None, user, change)
-        self.log.append(entries)
-        return change
-
-    def _change_entries(self, txn: int | None, user: str, change: Change) -> list[dict]:
-        return [
+        entries += [
             self._entry(
                 auditlog.ACCOUNT_TRANSACTION,
                 move.txn or txn,
@@ -200,3 +200,7 @@ class Ledger:
             )
             for move in change.moves
         ]
+        if change.account != current:
+            recent = tuple(reversed(entries)) + tuple(current.recent)
+            self.accounts.save(replace(change.account, recent=recent[:RECENT_ENTRIES]))
+        return entries

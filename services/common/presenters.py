@@ -13,8 +13,7 @@ MONEY_KEYS = {"price", "cost", "amount", "reserve", "refund", "proceeds", "trigg
 def money_fields(data: Mapping) -> dict:
     """Copy ``data`` with every money field (cents) as a dollar string."""
     return {
-        k: format_cents(v) if k in MONEY_KEYS and isinstance(v, int) else v
-        for k, v in data.items()
+        k: format_cents(v) if k in MONEY_KEYS and isinstance(v, int) else v for k, v in data.items()
     }
 
 

@@ -33,6 +33,7 @@ def _account_to_doc(account: Account) -> dict:
         "sell_setups": {k: asdict(v) for k, v in account.sell_setups.items()},
         # Lets the trigger checker find armed setups with an index instead of a scan.
         "armed": list(account.armed_symbols),
+        "recent": [dict(entry) for entry in account.recent],
     }
 
 
@@ -49,6 +50,7 @@ def _doc_to_account(doc: dict) -> Account:
         sell_setups=MappingProxyType(
             {k: SellSetup(**v) for k, v in doc.get("sell_setups", {}).items()}
         ),
+        recent=tuple(doc.get("recent", ())),
         version=doc["v"],
     )
 

@@ -56,6 +56,12 @@ def create_service_app(name: str, blueprint: Blueprint, overrides: dict | None =
             raise UpstreamUnavailable(f"dependency down: {exc}") from exc
         return ok({"service": name, "server": settings.server_name})
 
+    @app.after_request
+    def served_by(response):
+        # Which replica answered: shows how NGINX spreads clients, in tests and debugging.
+        response.headers["X-Served-By"] = settings.server_name
+        return response
+
     app.register_blueprint(blueprint)
     return app
 
@@ -185,4 +191,3 @@ def _salvage(raw: dict) -> dict:
     except InvalidInput:
         pass
     return fields
-

@@ -55,12 +55,12 @@ def quote(b: Backend, cmd: Command) -> dict:
     )
 
 
-def display_summary(b: Backend, cmd: Command, recent: int = 20) -> dict:
+def display_summary(b: Backend, cmd: Command) -> dict:
     """DISPLAY_SUMMARY: cash, holdings, pending trades, setups and recent transactions."""
     change = b.ledger.run(cmd, lambda a: rules.Change(a))
     ttl_ms = int(b.settings.pending_ttl_s * 1000)
     summary = account_summary(change.account, b.clock_ms(), ttl_ms)
-    summary["recent_transactions"] = recent_transactions(b, cmd.user, recent)
+    summary["recent_transactions"] = [log_entry(e) for e in change.account.recent]
     return summary
 
 

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-# The repo root is not on sys.path under plain `pytest` until the shared pytest config
-# (pythonpath / conftest, owned elsewhere) exists; add it so this file runs either way.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from commands.generate import (  # noqa: E402
+from commands.generate import (
     COMMAND_MIX,
     DUMPLOG_LINE,
     MEASURED_COUNTS,

@@ -1,19 +1,12 @@
 """Unit tests for the mock quote server's pure logic and config parsing."""
 
 import statistics
-import sys
-from pathlib import Path
 
 import pytest
 
-# Until the root pyproject sets pytest's `pythonpath = ["."]`, make the repo root importable.
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from quote_server import pricing  # noqa: E402
-from quote_server.config import ConfigError, QuoteServerConfig, load_config  # noqa: E402
-from quote_server.pricing import (  # noqa: E402
+from quote_server import pricing
+from quote_server.config import ConfigError, QuoteServerConfig, load_config
+from quote_server.pricing import (
     BadRequest,
     Latency,
     LatencySampler,

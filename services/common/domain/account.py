@@ -95,6 +95,9 @@ class Account:
     pending_sells: tuple[Pending, ...] = ()
     buy_setups: Mapping[str, BuySetup] = field(default_factory=_frozen)
     sell_setups: Mapping[str, SellSetup] = field(default_factory=_frozen)
+    # The newest log entries that moved this account's money or shares, newest first;
+    # no rule reads them. They make DISPLAY_SUMMARY a one-document read.
+    recent: tuple[Mapping, ...] = field(default=(), compare=False)
     version: int = 0
 
     @property
@@ -442,4 +445,3 @@ def fire_triggers(account: Account, symbol: str, price: int) -> Change:
         moves = (CashMove(ADD, proceeds, sell_setup.txn),)
         change = change.then(Change(updated, moves, (fired,)))
     return change
-

@@ -7,7 +7,7 @@ import re
 from ..errors import InvalidInput
 
 MAX_CENTS = 1_000_000_000_00
-_DOLLARS = re.compile(r"(\d{1,10})(?:\.(\d{1,2}))?")
+_DOLLARS = re.compile(r"([0-9]{1,10})(?:\.([0-9]{1,2}))?")
 
 
 def parse_cents(text: object, field: str = "amount") -> int:
@@ -17,12 +17,10 @@ def parse_cents(text: object, field: str = "amount") -> int:
     greater than zero and at most 1,000,000,000.00.
     """
     if not isinstance(text, str):
-        raise InvalidInput(f"{field} must be a string of dollars such as \"12.50\"")
+        raise InvalidInput(f'{field} must be a string of dollars such as "12.50"')
     match = _DOLLARS.fullmatch(text.strip())
     if match is None:
-        raise InvalidInput(
-            f"{field} must be dollars with at most two decimals, such as \"12.50\""
-        )
+        raise InvalidInput(f'{field} must be dollars with at most two decimals, such as "12.50"')
     whole, frac = match.groups()
     cents = int(whole) * 100 + int((frac or "").ljust(2, "0"))
     if cents <= 0:

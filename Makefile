@@ -1,0 +1,92 @@
+# Run, test and check the platform. Targets are documented in `make help`;
+# processes, ports and env vars are in docs/architecture.md.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+# Passed through to the stack launcher (tools/stack.py) and the tests.
+STACK_DIR ?= var
+SERVICE_REPLICAS ?= 2
+WEB_CONCURRENCY ?= 2
+export SERVICE_REPLICAS WEB_CONCURRENCY
+
+# Placeholders so `compose-check` works without secrets; real runs need real ones.
+CHECK_SECRETS := JWT_SECRET="$${JWT_SECRET:-compose-check-jwt-secret}" \
+	ADMIN_PASSWORD="$${ADMIN_PASSWORD:-compose-check}" \
+	SERVICE_PASSWORD="$${SERVICE_PASSWORD:-compose-check}"
+
+.PHONY: help deps system-deps venv ferretdb up down status logs \
+	test test-unit test-integration test-e2e lint compose-check
+
+help:
+	@echo "make deps              install what is missing (Debian packages, venv, FerretDB)"
+	@echo "make up                start the stack (NGINX on http://127.0.0.1:8080/)"
+	@echo "make down | status | logs"
+	@echo "make test              unit + integration + e2e tests"
+	@echo "make test-unit | test-integration | test-e2e"
+	@echo "make lint              ruff check + ruff format --check"
+	@echo "make compose-check     validate docker-compose.yml"
+	@echo "Variables: STACK_DIR=$(STACK_DIR) SERVICE_REPLICAS=$(SERVICE_REPLICAS)" \
+		"WEB_CONCURRENCY=$(WEB_CONCURRENCY) (gunicorn: services/gunicorn.conf.py)"
+
+# ---------------------------------------------------------------- dependencies
+# Each step checks for itself and does nothing when everything is there.
+
+deps: system-deps venv ferretdb
+
+system-deps:
+	@bash tools/install_system_deps.sh
+
+venv: $(VENV)/.installed
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalls only when a requirements file changed since the last install.
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	@touch $@
+
+ferretdb:
+	@bash tools/install_ferretdb.sh
+
+# ------------------------------------------------------------------- the stack
+
+up: deps
+	$(BIN)/python -m tools.stack up --dir $(STACK_DIR) --replicas $(SERVICE_REPLICAS)
+
+down:
+	$(BIN)/python -m tools.stack down --dir $(STACK_DIR)
+
+status:
+	$(BIN)/python -m tools.stack status --dir $(STACK_DIR)
+
+logs:
+	$(BIN)/python -m tools.stack logs --dir $(STACK_DIR)
+
+# ----------------------------------------------------------------------- tests
+
+test: deps
+	$(BIN)/pytest
+
+test-unit: venv
+	$(BIN)/pytest tests/unit
+
+test-integration: deps
+	$(BIN)/pytest tests/integration
+
+test-e2e: deps
+	$(BIN)/pytest tests/e2e
+
+# ---------------------------------------------------------------------- checks
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+compose-check: system-deps
+	$(CHECK_SECRETS) docker-compose -f docker-compose.yml config -q

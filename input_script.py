@@ -1,0 +1,339 @@
+"""Replay a workload file against the platform, one concurrent session per user.
+
+    .venv/bin/python input_script.py WORKLOAD [--url URL] [--json STATS]
+
+The workload is in the course format: ``[n] CMD,arg,...`` (``n`` becomes the command's
+transaction number) or ``$ CMD,arg,...`` (numbered in file order). Each user's commands
+run in file order; different users run at the same time. An admin ``DUMPLOG,file`` runs
+after everything else, and its XML is saved under that file name (relative to the
+working directory). At the end it prints commands/s, errors per command, latency
+percentiles and quote-server hits.
+
+It logs in with the service credential (``SERVICE_PASSWORD`` from the environment or
+from ``.env``), which may act for any user. Against a loopback URL it spreads users over
+source addresses 127.0.N.1, so NGINX's ip_hash spreads them over service replicas.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import json
+import logging
+import os
+import re
+import statistics
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+from dotenv import dotenv_values
+from tqdm import tqdm
+
+log = logging.getLogger("replay")
+
+# Workload command -> (API path, names of its positional arguments).
+COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ADD": ("/api/users/add", ("user", "amount")),
+    "QUOTE": ("/api/users/quote", ("user", "symbol")),
+    "DISPLAY_SUMMARY": ("/api/users/display-summary", ("user",)),
+    "BUY": ("/api/buy/buy", ("user", "symbol", "amount")),
+    "COMMIT_BUY": ("/api/buy/commit-buy", ("user",)),
+    "CANCEL_BUY": ("/api/buy/cancel-buy", ("user",)),
+    "SET_BUY_AMOUNT": ("/api/buy/set-buy-amount", ("user", "symbol", "amount")),
+    "SET_BUY_TRIGGER": ("/api/buy/set-buy-trigger", ("user", "symbol", "amount")),
+    "CANCEL_SET_BUY": ("/api/buy/cancel-set-buy", ("user", "symbol")),
+    "SELL": ("/api/sell/sell", ("user", "symbol", "amount")),
+    "COMMIT_SELL": ("/api/sell/commit-sell", ("user",)),
+    "CANCEL_SELL": ("/api/sell/cancel-sell", ("user",)),
+    "SET_SELL_AMOUNT": ("/api/sell/set-sell-amount", ("user", "symbol", "amount")),
+    "SET_SELL_TRIGGER": ("/api/sell/set-sell-trigger", ("user", "symbol", "amount")),
+    "CANCEL_SET_SELL": ("/api/sell/cancel-set-sell", ("user", "symbol")),
+    "DUMPLOG": ("/api/users/dumplog", ("user", "filename")),
+}
+_LINE = re.compile(r"^\s*(?:\[(\d+)\]|\$)\s*(.*?)\s*$")
+
+
+@dataclass
+class Line:
+    """One workload line: its number, command and raw arguments."""
+
+    txn: int
+    command: str
+    args: list[str]
+    text: str
+
+    @property
+    def user(self) -> str | None:
+        """The user whose session runs this line (None: runs after all sessions)."""
+        if self.command == "DUMPLOG" and len(self.args) < 2:
+            return None
+        return self.args[0] if self.args else None
+
+    def request(self) -> tuple[str, dict]:
+        """The API path and JSON body for this line.
+
+        Arguments are passed as written; the server validates them, so a bad amount or
+        a missing argument is answered 400 and logged as an errorEvent there.
+        """
+        path, names = COMMANDS[self.command]
+        if self.command == "DUMPLOG" and len(self.args) < 2:
+            names = ("filename",)
+        body: dict = {"transactionNum": self.txn}
+        body.update(zip(names, self.args, strict=False))
+        if len(self.args) > len(names):
+            body["extra_arguments"] = self.args[len(names) :]
+        return path, body
+
+
+@dataclass
+class Workload:
+    lines: list[Line]
+    malformed: list[str] = field(default_factory=list)
+
+
+def parse_workload(text: str) -> Workload:
+    """Parse a workload; lines that are not commands are collected, not fatal."""
+    workload = Workload([])
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        match = _LINE.match(raw)
+        if not match or not match.group(2):
+            workload.malformed.append(f"line {number}: not a command: {raw.strip()!r}")
+            continue
+        txn = int(match.group(1)) if match.group(1) else number
+        command, *args = [part.strip() for part in match.group(2).split(",")]
+        command = command.upper()
+        if command not in COMMANDS:
+            workload.malformed.append(f"line {number}: unknown command {command!r}")
+            continue
+        workload.lines.append(Line(txn, command, args, raw.strip()))
+    return workload
+
+
+@dataclass
+class Stats:
+    """What the replay measured."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    rejected: Counter = field(default_factory=Counter)  # 4xx: the platform said no
+    failed: Counter = field(default_factory=Counter)  # 5xx or no answer
+    first_failures: list[str] = field(default_factory=list)
+
+    def record(self, line: Line, status: int | None, seconds: float, detail: str) -> None:
+        self.latencies[line.command].append(seconds)
+        if status is None or status >= 500:
+            self.failed[line.command] += 1
+            if len(self.first_failures) < 10:
+                self.first_failures.append(f"[{line.txn}] {line.command}: {status} {detail}")
+        elif status >= 400:
+            self.rejected[line.command] += 1
+
+    def summary(self, elapsed: float, quote_hits: int | None, malformed: int) -> dict:
+        every = [s for values in self.latencies.values() for s in values]
+        total = len(every)
+        return {
+            "commands": total,
+            "elapsed_s": round(elapsed, 3),
+            "commands_per_s": round(total / elapsed, 1) if elapsed > 0 else None,
+            "latency_ms": _percentiles(every),
+            "latency_ms_by_command": {
+                cmd: _percentiles(values) for cmd, values in sorted(self.latencies.items())
+            },
+            "rejected_by_command": dict(sorted(self.rejected.items())),
+            "failed_by_command": dict(sorted(self.failed.items())),
+            "malformed_lines": malformed,
+            "quote_server_hits": quote_hits,
+        }
+
+
+def _percentiles(values: list[float]) -> dict:
+    if not values:
+        return {}
+    ordered = sorted(values)
+    cuts = statistics.quantiles(ordered, n=100, method="inclusive") if len(ordered) > 1 else []
+
+    def pct(p: int) -> float:
+        return round((cuts[p - 1] if cuts else ordered[0]) * 1000, 2)
+
+    return {
+        "count": len(ordered),
+        "p50": pct(50),
+        "p90": pct(90),
+        "p99": pct(99),
+        "max": round(ordered[-1] * 1000, 2),
+    }
+
+
+class Replayer:
+    """Sends a workload's lines over a few HTTP sessions, one per source address."""
+
+    def __init__(self, url: str, password: str, concurrency: int, sources: int):
+        self.url = url.rstrip("/")
+        self.password = password
+        self.limit = asyncio.Semaphore(concurrency)
+        self.sources = sources if _is_loopback(self.url) else 1
+        self.stats = Stats()
+        self.sessions: list[aiohttp.ClientSession] = []
+        self.headers: dict[str, str] = {}
+
+    async def __aenter__(self) -> Replayer:
+        timeout = aiohttp.ClientTimeout(total=120)
+        for n in range(self.sources):
+            local = (f"127.0.{n + 1}.1", 0) if self.sources > 1 else None
+            connector = aiohttp.TCPConnector(limit=0, local_addr=local)
+            self.sessions.append(aiohttp.ClientSession(connector=connector, timeout=timeout))
+        await self._login()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await asyncio.gather(*(s.close() for s in self.sessions))
+
+    async def _login(self) -> None:
+        credentials = {"username": "replayer", "password": self.password}
+        async with self.sessions[0].post(f"{self.url}/api/users/login", json=credentials) as resp:
+            body = await resp.json(content_type=None)
+            if resp.status != 200:
+                raise SystemExit(f"login failed ({resp.status}): {body}")
+        self.headers = {"Authorization": f"Bearer {body['data']['token']}"}
+
+    async def quote_hits(self) -> int | None:
+        """The platform's count of quoteServer log entries (None if unavailable)."""
+        try:
+            async with self.sessions[0].get(
+                f"{self.url}/api/users/stats", headers=self.headers
+            ) as resp:
+                body = await resp.json(content_type=None)
+                return body["data"]["quoteServer"] if resp.status == 200 else None
+        except (aiohttp.ClientError, KeyError, TypeError):
+            return None
+
+    async def send(self, session: aiohttp.ClientSession, line: Line, progress: tqdm) -> None:
+        """Send one line; record its latency and outcome. Never raises for an HTTP error."""
+        path, body = line.request()
+        async with self.limit:
+            started = time.perf_counter()
+            status, detail = None, ""
+            try:
+                async with session.post(
+                    f"{self.url}{path}", json=body, headers=self.headers
+                ) as resp:
+                    status = resp.status
+                    payload = await resp.read()
+                    if line.command == "DUMPLOG" and status == 200:
+                        _save_dump(body["filename"], payload)
+                    elif status >= 400:
+                        detail = payload[:200].decode("utf-8", "replace")
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                detail = repr(exc)
+            self.stats.record(line, status, time.perf_counter() - started, detail)
+        progress.update(1)
+
+    async def run_user(self, session: aiohttp.ClientSession, lines: list[Line], progress) -> None:
+        for line in lines:
+            await self.send(session, line, progress)
+
+    async def replay(self, workload: Workload, show_progress: bool) -> float:
+        by_user: dict[str, list[Line]] = defaultdict(list)
+        last: list[Line] = []
+        for line in workload.lines:
+            (by_user[line.user] if line.user is not None else last).append(line)
+        progress = tqdm(
+            total=len(workload.lines), unit="cmd", disable=not show_progress, smoothing=0.05
+        )
+        started = time.perf_counter()
+        with progress:
+            await asyncio.gather(
+                *(
+                    self.run_user(self.sessions[i % len(self.sessions)], lines, progress)
+                    for i, lines in enumerate(by_user.values())
+                )
+            )
+            for line in last:  # the admin DUMPLOG: after every acknowledged command
+                await self.send(self.sessions[0], line, progress)
+        return time.perf_counter() - started
+
+
+def _save_dump(filename: str, payload: bytes) -> None:
+    path = Path(filename)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(payload)
+    log.info("saved the DUMPLOG to %s (%d bytes)", path, len(payload))
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _service_password(explicit: str | None) -> str:
+    password = explicit or os.environ.get("SERVICE_PASSWORD")
+    password = password or dotenv_values(".env").get("SERVICE_PASSWORD")
+    if not password:
+        raise SystemExit("no service credential: set SERVICE_PASSWORD (make up writes .env)")
+    return password
+
+
+def _report(summary: dict, out) -> None:
+    lat = summary["latency_ms"]
+    out.write(
+        f"\n{summary['commands']} commands in {summary['elapsed_s']:.2f} s: "
+        f"{summary['commands_per_s']} commands/s\n"
+        f"latency ms: p50 {lat.get('p50')}  p90 {lat.get('p90')}  p99 {lat.get('p99')}  "
+        f"max {lat.get('max')}\n"
+        f"quote-server hits: {summary['quote_server_hits']}\n"
+        f"malformed lines: {summary['malformed_lines']}\n"
+        f"{'command':<18}{'count':>7}{'rejected':>10}{'failed':>8}{'p50 ms':>9}{'p99 ms':>9}\n"
+    )
+    for cmd, pct in summary["latency_ms_by_command"].items():
+        out.write(
+            f"{cmd:<18}{pct['count']:>7}{summary['rejected_by_command'].get(cmd, 0):>10}"
+            f"{summary['failed_by_command'].get(cmd, 0):>8}{pct['p50']:>9}{pct['p99']:>9}\n"
+        )
+
+
+async def _main(args: argparse.Namespace) -> int:
+    workload = parse_workload(Path(args.workload).read_text())
+    for problem in workload.malformed:
+        log.warning("skipped %s", problem)
+    async with Replayer(
+        args.url, _service_password(args.password), args.concurrency, args.sources
+    ) as replayer:
+        hits_before = await replayer.quote_hits()
+        elapsed = await replayer.replay(workload, show_progress=not args.quiet)
+        hits_after = await replayer.quote_hits()
+    hits = hits_after - hits_before if None not in (hits_before, hits_after) else None
+    summary = replayer.stats.summary(elapsed, hits, len(workload.malformed))
+    _report(summary, sys.stdout)
+    for failure in replayer.stats.first_failures:
+        log.error("failed: %s", failure)
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    return 1 if summary["failed_by_command"] else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workload", help="workload file in the course format")
+    parser.add_argument("--url", default="http://127.0.0.1:8080", help="the NGINX address")
+    parser.add_argument("--json", metavar="STATS", help="also write the figures as JSON here")
+    parser.add_argument("--password", help="service password (default: SERVICE_PASSWORD)")
+    parser.add_argument("--concurrency", type=int, default=256, help="requests in flight")
+    parser.add_argument("--sources", type=int, default=16, help="loopback source addresses")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    return asyncio.run(_main(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Fixtures for every tier.
+
+Integration tests get real infrastructure (FerretDB or mongod, redis-server, the quote
+server) started once per session by the same launcher as ``make up``; e2e tests get the
+whole stack (gunicorn replicas behind NGINX). Each session uses its own database name.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tools.stack import INFRA, Ports, Stack
+
+SECRETS = {
+    "JWT_SECRET": "test-jwt-secret-" + uuid.uuid4().hex,
+    "ADMIN_PASSWORD": "test-admin-password",
+    "SERVICE_PASSWORD": "test-service-password",
+}
+FIXED_PRICE = "10.00"  # every symbol costs this on the test quote servers
+
+
+def _start(base_dir: Path, components, env: dict, replicas: int = 2) -> Stack:
+    stack = Stack(base_dir, Ports.free(replicas), env, replicas=replicas, components=components)
+    stack.start(timeout=120)
+    return stack
+
+
+@pytest.fixture(scope="session")
+def infra(tmp_path_factory):
+    """MongoDB-wire server, Redis and a fixed-price quote server."""
+    stack = _start(
+        tmp_path_factory.mktemp("infra"), INFRA, {**SECRETS, "QUOTE_FIXED_PRICE": FIXED_PRICE}
+    )
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def overrides(infra) -> dict:
+    """Settings for services built in-process against the session's infrastructure."""
+    return {
+        "mongo_uri": infra.mongo_uri,
+        "mongo_db": "it_" + uuid.uuid4().hex[:12],
+        "redis_url": infra.redis_url,
+        "quote_server_addr": infra.quote_addr,
+        "jwt_secret": SECRETS["JWT_SECRET"],
+        "admin_password": SECRETS["ADMIN_PASSWORD"],
+        "service_password": SECRETS["SERVICE_PASSWORD"],
+        "server_name": "test",
+    }
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """The whole platform behind NGINX, set up for deterministic replays.
+
+    Fixed quote price, no trigger polling, and 1-hour quote and pending windows so a
+    slow machine cannot make a pending trade expire in the middle of a replay.
+    """
+    env = {
+        **SECRETS,
+        "QUOTE_FIXED_PRICE": FIXED_PRICE,
+        "TRIGGER_INTERVAL_S": "0",
+        "QUOTE_TTL_S": "3600",
+        "PENDING_TTL_S": "3600",
+        "MONGO_DB": "e2e_" + uuid.uuid4().hex[:12],
+    }
+    stack = _start(tmp_path_factory.mktemp("stack"), {*INFRA, "services", "triggers", "nginx"}, env)
+    yield stack
+    stack.stop()

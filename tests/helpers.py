@@ -1,0 +1,39 @@
+"""Test data and action helpers shared by the tiers."""
+
+from __future__ import annotations
+
+import random
+import string
+import uuid
+
+import requests
+
+from tests.conftest import SECRETS
+
+
+def random_user() -> str:
+    """A user id no other test uses."""
+    return "u" + uuid.uuid4().hex[:12]
+
+
+def random_symbol() -> str:
+    """A 3-letter symbol, so quote-cache keys rarely collide between tests."""
+    return "".join(random.choices(string.ascii_uppercase, k=3))
+
+
+def login(session: requests.Session, base_url: str, username: str, password: str) -> dict:
+    """Log in and return Authorization headers."""
+    resp = session.post(
+        f"{base_url}/api/users/login", json={"username": username, "password": password}
+    )
+    resp.raise_for_status()
+    return {"Authorization": f"Bearer {resp.json()['data']['token']}"}
+
+
+def service_headers(session: requests.Session, base_url: str) -> dict:
+    """Headers of the replayer's service credential (may act for anyone)."""
+    return login(session, base_url, "replayer", SECRETS["SERVICE_PASSWORD"])
+
+
+def admin_headers(session: requests.Session, base_url: str) -> dict:
+    return login(session, base_url, "admin", SECRETS["ADMIN_PASSWORD"])

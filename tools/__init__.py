@@ -1,0 +1,1 @@
+"""Developer tooling: the local stack launcher and install helpers (not part of any service)."""
