@@ -78,6 +78,7 @@ PASSTHROUGH_KEYS = frozenset(
         "TRIGGER_INTERVAL_S",
         "TOKEN_TTL_S",
         "MAX_BODY_BYTES",
+        "USER_LOCK_TIMEOUT_S",
         "LOG_LEVEL",
         "WEB_CONCURRENCY",
         "GUNICORN_CMD_ARGS",
