@@ -8,6 +8,7 @@ decimals. The XML follows the course schema (docs: ``../shared/spec/log-format.m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from xml.sax.saxutils import escape
 
@@ -46,6 +47,16 @@ _FIELDS = {
 }
 
 
+# Characters XML 1.0 does not allow even as references (control characters, U+FFFE,
+# U+FFFF, lone surrogates) can only come from a client's raw input; they become "?".
+# Everything else survives: the route encodes non-ASCII as character references.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _text(value: str) -> str:
+    return escape(_NOT_XML.sub("?", value))
+
+
 def entry(kind: str, ts: int, server: str, txn: int, **fields) -> dict:
     """Build one log document, leaving out fields that are None."""
     doc = {"type": kind, "ts": ts, "server": server, "txn": txn}
@@ -60,7 +71,7 @@ def render_entry(doc: dict) -> str:
     for key, element, fmt in _FIELDS[kind]:
         value = doc.get(key)
         if value is not None:
-            parts.append(f"<{element}>{escape(fmt(value))}</{element}>")
+            parts.append(f"<{element}>{_text(fmt(value))}</{element}>")
     parts.append(f"</{kind}>\n")
     return "".join(parts)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
@@ -103,9 +104,17 @@ def principal() -> Principal:
     return g.principal
 
 
+def request_json():
+    """The parsed JSON body, or None when it is not JSON (or nested beyond reason)."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
 def json_body() -> dict:
     """The request's JSON object, or InvalidInput."""
-    body = request.get_json(silent=True)
+    body = request_json()
     if not isinstance(body, dict):
         raise InvalidInput("the request body must be a JSON object")
     return body
@@ -137,13 +146,17 @@ def parse_command(name: str, model: type[BaseModel]) -> Command:
     only the arguments that were themselves valid.
     """
     caller = principal()
-    raw = request.get_json(silent=True)
-    txn = _valid_txn(raw) or backend().txns.next()
+    try:
+        raw = request_json()
+    except RequestEntityTooLarge:
+        error = InvalidInput("request body too large")
+        backend().ledger.record_failure(Command(name, backend().txns.next()), error)
+        raise
+    txn = valid_txn(raw) or backend().txns.next()
     try:
         body = parse_model(model, json_body())
     except InvalidInput as error:
-        cmd = Command(name, txn, **_salvage(raw if isinstance(raw, dict) else {}))
-        backend().ledger.record_failure(cmd, error)
+        record_invalid(caller, Command(name, txn), raw, error)
         raise
     caller.require_act_for(body.user)
     return Command(
@@ -171,17 +184,31 @@ def add_command_route(
     bp.add_url_rule(path, endpoint=name.lower(), view_func=view, methods=["POST"])
 
 
-def _valid_txn(raw) -> int | None:
+def valid_txn(raw) -> int | None:
+    """The body's transactionNum if it is usable as one, else None."""
     value = raw.get("transactionNum") if isinstance(raw, dict) else None
-    if type(value) is int and value > 0:
+    if type(value) is int and 0 < value < 2**63:  # what the database can store
         return value
     return None
+
+
+def record_invalid(caller: Principal, cmd: Command, raw, error: InvalidInput) -> None:
+    """Log a rejected request as ``cmd`` with the arguments that were valid on their own.
+
+    Nobody may write into the log of an account they may not act for (403 instead).
+    """
+    fields = _salvage(raw if isinstance(raw, dict) else {})
+    caller.require_act_for(fields.get("user", caller.name))
+    backend().ledger.record_failure(replace(cmd, **fields), error)
 
 
 def _salvage(raw: dict) -> dict:
     """The arguments of a rejected request that are valid on their own, for the log."""
     fields = {}
     user, symbol, amount = raw.get("user"), raw.get("symbol"), raw.get("amount")
+    filename = raw.get("filename")
+    if isinstance(filename, str) and 0 < len(filename) <= 255:
+        fields["filename"] = filename
     if isinstance(user, str) and USER_ID.fullmatch(user):
         fields["user"] = user
     if isinstance(symbol, str) and SYMBOL.fullmatch(symbol):

@@ -14,7 +14,17 @@ from ..common.schemas import (
     SymbolCommandBody,
     UserCommandBody,
 )
-from ..common.web import add_command_route, backend, json_body, ok, parse_model, principal
+from ..common.web import (
+    add_command_route,
+    backend,
+    json_body,
+    ok,
+    parse_model,
+    principal,
+    record_invalid,
+    request_json,
+    valid_txn,
+)
 from . import service
 
 bp = Blueprint("user_utilities", __name__, url_prefix="/api/users")
@@ -60,11 +70,13 @@ def dumplog():
     """DUMPLOG {filename, user?}: the log as XML. The whole log needs admin or service."""
     caller = principal()
     b = backend()
-    raw = request.get_json(silent=True)
-    txn = raw.get("transactionNum") if isinstance(raw, dict) else None
-    cmd = Command("DUMPLOG", txn if type(txn) is int and txn > 0 else b.txns.next())
-    with b.ledger.logging_failures(cmd):
+    raw = request_json()
+    cmd = Command("DUMPLOG", valid_txn(raw) or b.txns.next())
+    try:
         body = parse_model(DumplogBody, json_body())
+    except InvalidInput as error:
+        record_invalid(caller, cmd, raw, error)
+        raise
     if body.user:
         caller.require_act_for(body.user)
     else:
