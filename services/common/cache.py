@@ -19,6 +19,14 @@ from redis.exceptions import LockError, RedisError
 from .clients import QuoteServerClient, RawQuote
 from .errors import UpstreamUnavailable
 
+HISTORY_LENGTH = 100  # quotes kept per symbol for price charts
+QUOTES_CHANNEL = "quotes"  # pub/sub: every fresh quote
+
+
+def account_channel(user: str) -> str:
+    """Pub/sub channel announcing changes to ``user``'s account."""
+    return f"account:{user}"
+
 
 @dataclass(frozen=True)
 class Quote:
@@ -71,11 +79,7 @@ class QuoteCache:
                     return cached
                 raw = self._quotes.fetch(symbol, user)
                 fetched = self._clock_ms()
-                self._redis.set(
-                    f"quote:{symbol}",
-                    json.dumps({"raw": asdict(raw), "fetched_ms": fetched}),
-                    px=self._ttl_ms,
-                )
+                self._store(raw, fetched)
                 return Quote(raw, fetched, hit=True)
             finally:
                 try:
@@ -84,6 +88,29 @@ class QuoteCache:
                     pass  # it expired while the quote server was slow; nothing to undo
         except RedisError as exc:
             raise UpstreamUnavailable(f"quote cache unavailable: {exc}") from exc
+
+    def _store(self, raw: RawQuote, fetched_ms: int) -> None:
+        """Cache a fresh quote, remember it in the symbol's history and announce it."""
+        symbol = raw.symbol
+        point = json.dumps({"price": raw.price, "quoted_at": fetched_ms})
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(
+            f"quote:{symbol}",
+            json.dumps({"raw": asdict(raw), "fetched_ms": fetched_ms}),
+            px=self._ttl_ms,
+        )
+        pipe.lpush(f"quote-history:{symbol}", point)
+        pipe.ltrim(f"quote-history:{symbol}", 0, HISTORY_LENGTH - 1)
+        pipe.publish(QUOTES_CHANNEL, json.dumps({"symbol": symbol, **json.loads(point)}))
+        pipe.execute()
+
+    def history(self, symbol: str) -> list[dict]:
+        """The symbol's last quotes from the quote server, oldest first (prices in cents)."""
+        try:
+            points = self._redis.lrange(f"quote-history:{symbol}", 0, HISTORY_LENGTH - 1)
+        except RedisError as exc:
+            raise UpstreamUnavailable(f"quote cache unavailable: {exc}") from exc
+        return [json.loads(p) for p in reversed(points)]
 
     def _lookup(self, symbol: str) -> Quote | None:
         cached = self._redis.get(f"quote:{symbol}")
@@ -145,3 +172,23 @@ class TransactionNumbers:
             return self.FIRST + int(self._redis.incr(self.KEY))
         except RedisError as exc:
             raise UpstreamUnavailable(f"cache unavailable: {exc}") from exc
+
+
+class Notifications:
+    """Redis pub/sub: who wants to hear about accounts changing and fresh quotes."""
+
+    def __init__(self, client: redis.Redis):
+        self._redis = client
+
+    def account_changed(self, user: str, version: int) -> None:
+        """Announce a saved change; a lost announcement only delays a live view."""
+        try:
+            self._redis.publish(account_channel(user), str(version))
+        except RedisError:
+            pass
+
+    def subscribe(self, user: str) -> redis.client.PubSub:
+        """A subscription to ``user``'s account changes and every fresh quote."""
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(account_channel(user), QUOTES_CHANNEL)
+        return pubsub

@@ -50,6 +50,7 @@ class Ledger:
         clock_ms: Callable[[], int],
         server: str,
         pending_ttl_s: float,
+        on_saved: Callable[[str, int], None] = lambda user, version: None,
     ):
         self.accounts = accounts
         self.log = log
@@ -57,6 +58,7 @@ class Ledger:
         self._clock_ms = clock_ms
         self._server = server
         self._pending_ttl_ms = int(pending_ttl_s * 1000)
+        self._on_saved = on_saved
 
     # --- log entries ---------------------------------------------------------------
 
@@ -202,5 +204,6 @@ class Ledger:
         ]
         if change.account != current:
             recent = tuple(reversed(entries)) + tuple(current.recent)
-            self.accounts.save(replace(change.account, recent=recent[:RECENT_ENTRIES]))
+            saved = self.accounts.save(replace(change.account, recent=recent[:RECENT_ENTRIES]))
+            self._on_saved(user, saved.version)
         return entries

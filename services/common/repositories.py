@@ -149,13 +149,14 @@ class LogRepository:
         cursor = self._log.find(query, {"_id": 0}).sort([("ts", 1), ("_id", 1)])
         yield from cursor
 
-    def recent(self, user: str, limit: int, kinds: tuple[str, ...]) -> list[dict]:
-        """The newest ``limit`` entries of ``kinds`` for ``user``, newest first."""
-        cursor = (
-            self._log.find({"user": user, "type": {"$in": list(kinds)}}, {"_id": 0})
-            .sort([("ts", -1), ("_id", -1)])
-            .limit(limit)
-        )
+    def recent(
+        self, user: str, limit: int, kinds: tuple[str, ...], before_ms: int | None = None
+    ) -> list[dict]:
+        """The newest ``limit`` entries of ``kinds`` for ``user`` (older than ``before_ms``)."""
+        query: dict = {"user": user, "type": {"$in": list(kinds)}}
+        if before_ms is not None:
+            query["ts"] = {"$lt": before_ms}
+        cursor = self._log.find(query, {"_id": 0}).sort([("ts", -1), ("_id", -1)]).limit(limit)
         return list(cursor)
 
     def counts(self) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
@@ -63,3 +63,17 @@ class DumplogBody(Body):
 class CredentialsBody(Body):
     username: UserId
     password: Annotated[str, StringConstraints(min_length=8, max_length=128)]
+
+
+class HistoryQuery(BaseModel):
+    """Query string of the transaction history (strings in, so not strict)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    user: UserId | None = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+    type: (
+        Literal["userCommand", "quoteServer", "accountTransaction", "systemEvent", "errorEvent"]
+        | None
+    ) = None
+    before: Annotated[int, Field(gt=0, lt=2**63)] | None = None

@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, request, stream_with_context
 
 from ..common.auth import ADMIN, SERVICE
+from ..common.domain.identifiers import check_symbol, check_user_id
 from ..common.errors import InvalidInput
 from ..common.ledger import Command
 from ..common.schemas import (
     AmountCommandBody,
     CredentialsBody,
     DumplogBody,
+    HistoryQuery,
     SymbolCommandBody,
     UserCommandBody,
 )
@@ -53,16 +55,38 @@ def login():
 
 @bp.get("/transactions")
 def transactions():
-    """The caller's (or, for admin/service, any user's) recent log entries: ?user=&limit=."""
-    user = request.args.get("user") or principal().name
-    try:
-        limit = int(request.args.get("limit", "50"))
-    except ValueError:
-        raise InvalidInput("limit must be a whole number") from None
-    if not 1 <= limit <= 500:
-        raise InvalidInput("limit must be between 1 and 500")
+    """A user's log entries, newest first: ?user=&limit=&type=&before=<ms> (paging cursor).
+
+    The caller's own by default; admin and service may name any user. 400 on bad
+    parameters, 403 for someone else's account.
+    """
+    query = parse_model(HistoryQuery, request.args.to_dict())
+    user = query.user or principal().name
     principal().require_act_for(user)
-    return ok({"user": user, "transactions": service.recent_transactions(backend(), user, limit)})
+    kinds = (query.type,) if query.type else service.RECENT_KINDS
+    entries = service.recent_transactions(backend(), user, query.limit, kinds, query.before)
+    return ok({"user": user, "transactions": entries})
+
+
+@bp.get("/quotes/<symbol>/history")
+def quote_history(symbol: str):
+    """The symbol's recent prices from the quote server, oldest first. 400 on a bad symbol."""
+    principal()
+    return ok(service.quote_history(backend(), check_symbol(symbol)))
+
+
+@bp.get("/events")
+def events():
+    """Server-Sent Events for the caller's account (or ?user= for admin/service)."""
+    user = request.args.get("user") or principal().name
+    principal().require_act_for(check_user_id(user))
+    b = backend()
+    b.ledger.current(user)  # 404 now rather than a broken stream
+    return Response(
+        stream_with_context(service.account_events(b, user)),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 @bp.post("/dumplog")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 
 from ..common import auditlog
@@ -65,10 +67,57 @@ def display_summary(b: Backend, cmd: Command) -> dict:
 
 
 def recent_transactions(
-    b: Backend, user: str, limit: int, kinds: tuple[str, ...] = RECENT_KINDS
+    b: Backend,
+    user: str,
+    limit: int,
+    kinds: tuple[str, ...] = RECENT_KINDS,
+    before_ms: int | None = None,
 ) -> list[dict]:
-    """The user's newest log entries of ``kinds``, newest first."""
-    return [log_entry(doc) for doc in b.log.recent(user, limit, kinds)]
+    """The user's newest log entries of ``kinds`` (older than ``before_ms``), newest first."""
+    return [log_entry(doc) for doc in b.log.recent(user, limit, kinds, before_ms)]
+
+
+def account_view(b: Backend, user: str) -> dict:
+    """The account as DISPLAY_SUMMARY shows it, read without running (or logging) a command.
+
+    Errors: NotFound.
+    """
+    account = b.ledger.current(user)
+    summary = account_summary(account, b.clock_ms(), int(b.settings.pending_ttl_s * 1000))
+    summary["recent_transactions"] = [log_entry(e) for e in account.recent]
+    return summary
+
+
+def quote_history(b: Backend, symbol: str) -> dict:
+    """The symbol's recent quote-server prices, oldest first, for charts."""
+    points = b.quotes.history(symbol)
+    return {"symbol": symbol, "quotes": [money_fields(p) for p in points]}
+
+
+def account_events(b: Backend, user: str, max_seconds: float = 300.0) -> Iterator[str]:
+    """Server-Sent Events: ``account`` now and after every change, ``quote`` per fresh quote.
+
+    The stream ends after ``max_seconds`` (clients reconnect), so an idle browser cannot
+    hold a server thread for ever; a comment every 15 s keeps proxies from timing out.
+    """
+    pubsub = b.notifications.subscribe(user)
+    deadline = time.monotonic() + max_seconds
+    try:
+        yield _sse("account", account_view(b, user))
+        while time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=15.0)
+            if message is None:
+                yield ": keep-alive\n\n"
+            elif message["channel"] == b"quotes":
+                yield _sse("quote", money_fields(json.loads(message["data"])))
+            else:
+                yield _sse("account", account_view(b, user))
+    finally:
+        pubsub.close()
+
+
+def _sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
 def dumplog(b: Backend, cmd: Command) -> Iterator[str]:

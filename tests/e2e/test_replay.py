@@ -104,6 +104,7 @@ def replay(stack, workload: Path, workdir: Path) -> dict:
     return json.loads(stats.read_text())
 
 
+@pytest.mark.timeout(900)  # the 10-user replay takes minutes on FerretDB (docs/benchmarks.md)
 @pytest.mark.parametrize("name", ["1userWorkLoad", "10User_testWorkLoad"])
 def test_replaying_a_course_workload_gives_a_valid_complete_and_correct_log(stack, tmp_path, name):
     workload = parse_workload((WORKLOADS / name).read_text())
