@@ -50,6 +50,8 @@ def overrides(infra) -> dict:
         "admin_password": SECRETS["ADMIN_PASSWORD"],
         "service_password": SECRETS["SERVICE_PASSWORD"],
         "server_name": "test",
+        # Tests sign in far more often than people do; test_rate_limits sets its own.
+        "rate_limit_auth": "1000/minute",
     }
 
 

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     token_ttl_s: int = Field(default=3600, gt=0)
     max_body_bytes: int = Field(default=16 * 1024, gt=0)
     user_lock_timeout_s: float = Field(default=10.0, gt=0)
+    # Per user (or per address without a token); the service role is exempt.
+    rate_limit_default: str = "1200/minute"
+    # Sign-in and registration, per address: slows password guessing.
+    rate_limit_auth: str = "30/minute"
     log_level: str = "INFO"
 
 

@@ -19,6 +19,7 @@ from .domain.money import parse_cents
 from .errors import InvalidInput, PlatformError, UpstreamUnavailable
 from .ledger import Command
 from .logs import configure_logging
+from .ratelimit import limiter
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,13 @@ def create_service_app(name: str, blueprint: Blueprint, overrides: dict | None =
     settings = load_settings(overrides)
     configure_logging(settings.log_level, settings.server_name)
     app = Flask(name)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        RATELIMIT_STORAGE_URI=settings.redis_url,
+        RATELIMIT_HEADERS_ENABLED=True,
+        # If Redis is down the command fails at its lock with a clear 503 anyway.
+        RATELIMIT_SWALLOW_ERRORS=True,
+    )
     app.json.sort_keys = False
     backend = Backend(settings)
     backend.wait_until_ready()
@@ -48,7 +55,10 @@ def create_service_app(name: str, blueprint: Blueprint, overrides: dict | None =
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     register_error_handlers(app)
 
+    limiter.init_app(app)
+
     @app.get("/health")
+    @limiter.exempt
     def health():
         """Cheap liveness and dependency check; no auth."""
         try:

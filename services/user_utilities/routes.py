@@ -8,6 +8,7 @@ from ..common.auth import ADMIN, SERVICE
 from ..common.domain.identifiers import check_symbol, check_user_id
 from ..common.errors import InvalidInput
 from ..common.ledger import Command
+from ..common.ratelimit import address_key, auth_limit, limiter
 from ..common.schemas import (
     AmountCommandBody,
     CredentialsBody,
@@ -40,6 +41,7 @@ for path, name, body, use_case in (
 
 
 @bp.post("/register")
+@limiter.limit(auth_limit, key_func=address_key)
 def register():
     """Create a login {username, password}. 409 when the name is taken."""
     body = parse_model(CredentialsBody, json_body())
@@ -47,6 +49,7 @@ def register():
 
 
 @bp.post("/login")
+@limiter.limit(auth_limit, key_func=address_key)
 def login():
     """Log in {username, password} -> {token, role, expires_at}. 401 on a mismatch."""
     body = parse_model(CredentialsBody, json_body())
