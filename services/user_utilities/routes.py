@@ -40,6 +40,13 @@ for path, name, body, use_case in (
     add_command_route(bp, path, name, body, use_case)
 
 
+@bp.get("/ping")
+@limiter.exempt
+def ping():
+    """Does nothing: the floor of one request through NGINX and gunicorn (benchmarks)."""
+    return ok()
+
+
 @bp.post("/register")
 @limiter.limit(auth_limit, key_func=address_key)
 def register():
