@@ -82,6 +82,7 @@ PASSTHROUGH_KEYS = frozenset(
         "LOG_LEVEL",
         "WEB_CONCURRENCY",
         "GUNICORN_CMD_ARGS",
+        "FERRETDB_BACKEND",
     }
 )
 PASSTHROUGH_PREFIXES = ("QUOTE_",)
@@ -143,6 +144,7 @@ class Ports:
     quote_http: int = 4480
     redis: int = 16379
     mongo: int = 27018
+    postgres: int = 27019  # only with FERRETDB_BACKEND=postgresql
 
     @classmethod
     def local(cls, replicas: int = 2) -> Ports:
@@ -160,7 +162,7 @@ class Ports:
         """Free loopback ports chosen by the kernel, for tests that run side by side."""
         if replicas < 1:
             raise ValueError(f"replicas must be at least 1, not {replicas}")
-        ports = iter(_free_ports(5 + replicas * len(SERVICES)))
+        ports = iter(_free_ports(6 + replicas * len(SERVICES)))
         per_service = {name: tuple(next(ports) for _ in range(replicas)) for name in SERVICES}
         return cls(
             nginx=next(ports),
@@ -168,6 +170,7 @@ class Ports:
             quote_http=next(ports),
             redis=next(ports),
             mongo=next(ports),
+            postgres=next(ports),
             **per_service,
         )
 
@@ -253,6 +256,23 @@ def _find_binary(name: str) -> str | None:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
     return None
+
+
+def _postgres_bin_dir() -> Path:
+    """Debian's PostgreSQL server binaries (the newest installed major version)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: p.parts)
+    if not found:
+        raise StackError("FERRETDB_BACKEND=postgresql needs Debian's postgresql package")
+    return found[-1].parent
+
+
+def _give_to_postgres(data_dir: Path) -> None:
+    """Let the postgres user own the data dir and reach it through its parents."""
+    shutil.chown(data_dir, user="postgres", group="postgres")
+    for parent in data_dir.parents:
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            parent.chmod(mode | 0o001)  # search (x) only: names stay unlisted
 
 
 def _venv_bin() -> Path:
@@ -362,6 +382,7 @@ class _Program:
     env: Mapping[str, str] = field(default_factory=dict)
     startsecs: int = 1
     stopsignal: str = "TERM"
+    user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -488,10 +509,17 @@ class Stack:
             ferretdb = REPO_ROOT / ".bin" / "ferretdb"
             if not ferretdb.is_file():
                 raise StackError(f"neither mongod nor {ferretdb} found; run `make deps`")
+            if self.ferretdb_backend == "postgresql":
+                storage = [
+                    "--handler=postgresql",
+                    f"--postgresql-url=postgres://postgres@127.0.0.1:{self.ports.postgres}"
+                    "/postgres",
+                ]
+            else:
+                storage = ["--handler=sqlite", f"--sqlite-url=file:{data_dir}/"]
             argv = [
                 str(ferretdb),
-                "--handler=sqlite",
-                f"--sqlite-url=file:{data_dir}/",
+                *storage,
                 f"--state-dir={data_dir}",
                 f"--listen-addr=127.0.0.1:{self.ports.mongo}",
                 # FerretDB's debug HTTP server defaults to a fixed port (8088), which
@@ -503,6 +531,63 @@ class Stack:
                 "--log-level=error",
             ]
         return _Program("mongo", "infra", tuple(argv))
+
+    @property
+    def ferretdb_backend(self) -> str:
+        """FerretDB's storage: ``sqlite`` (default) or ``postgresql`` (FERRETDB_BACKEND).
+
+        PostgreSQL handles concurrent writers far better (docs/benchmarks.md) at the cost
+        of one more server; mongod, when present, is used instead of either.
+        """
+        backend = self.env.get("FERRETDB_BACKEND", "sqlite")
+        if backend not in ("sqlite", "postgresql"):
+            raise StackError(f"FERRETDB_BACKEND must be sqlite or postgresql, not {backend!r}")
+        return backend
+
+    def _uses_postgres(self) -> bool:
+        return (
+            "mongo" in self.components
+            and self.ferretdb_backend == "postgresql"
+            and not _find_binary("mongod")
+        )
+
+    def _postgres_program(self) -> _Program:
+        """PostgreSQL for FerretDB, initialised on first use; it refuses to run as root."""
+        bin_dir = _postgres_bin_dir()
+        data_dir = self.base_dir / "postgres"
+        if not (data_dir / "PG_VERSION").exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            _give_to_postgres(data_dir)
+            subprocess.run(
+                [
+                    "runuser",
+                    "-u",
+                    "postgres",
+                    "--",
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(data_dir),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                ],
+                check=True,
+                capture_output=True,
+            )
+        argv = (
+            str(bin_dir / "postgres"),
+            "-D",
+            str(data_dir),
+            "-p",
+            str(self.ports.postgres),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={data_dir}",
+        )
+        return _Program("postgres", "infra", argv, user="postgres", stopsignal="INT")
 
     def _redis_program(self) -> _Program:
         redis_server = _find_binary("redis-server")
@@ -532,6 +617,8 @@ class Stack:
         bin_dir = _venv_bin()
         python = str(bin_dir / "python")
         programs: list[_Program] = []
+        if self._uses_postgres():
+            programs.append(self._postgres_program())
         if "mongo" in self.components:
             programs.append(self._mongo_program())
         if "redis" in self.components:
