@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from .domain.money import parse_cents
 from .errors import InvalidInput
@@ -19,7 +26,12 @@ def _dollars(value: object) -> int:
 
 UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}$")]
-Cents = Annotated[int, BeforeValidator(_dollars)]
+# Dollars travel as strings ("12.50") so no float ever touches money; inside, cents.
+Cents = Annotated[
+    int,
+    BeforeValidator(_dollars),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$"}),
+]
 TxnNum = Annotated[int, Field(gt=0, lt=2**62)]
 
 

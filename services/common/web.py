@@ -19,6 +19,7 @@ from .domain.money import parse_cents
 from .errors import InvalidInput, PlatformError, UpstreamUnavailable
 from .ledger import Command
 from .logs import configure_logging
+from .openapi import api_doc, build_spec
 from .ratelimit import limiter
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,15 @@ def create_service_app(name: str, blueprint: Blueprint, overrides: dict | None =
         return response
 
     app.register_blueprint(blueprint)
+
+    @app.get(f"{blueprint.url_prefix}/openapi.json")
+    @limiter.exempt
+    def openapi():
+        """This service's OpenAPI description (no auth)."""
+        if "openapi" not in app.extensions:
+            app.extensions["openapi"] = build_spec(app, f"Day Trading System: {name}")
+        return app.extensions["openapi"]
+
     return app
 
 
@@ -187,6 +197,7 @@ def add_command_route(
 ) -> None:
     """Route ``POST <path>`` to ``use_case`` for the trading command ``name``."""
 
+    @api_doc(f"{name}: {(use_case.__doc__ or '').splitlines()[0]}", body=model)
     def view():
         return ok(use_case(backend(), parse_command(name, model)))
 

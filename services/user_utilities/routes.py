@@ -8,6 +8,7 @@ from ..common.auth import ADMIN, SERVICE
 from ..common.domain.identifiers import check_symbol, check_user_id
 from ..common.errors import InvalidInput
 from ..common.ledger import Command
+from ..common.openapi import api_doc
 from ..common.ratelimit import address_key, auth_limit, limiter
 from ..common.schemas import (
     AmountCommandBody,
@@ -42,6 +43,7 @@ for path, name, body, use_case in (
 
 @bp.get("/ping")
 @limiter.exempt
+@api_doc("Does nothing (the request floor)", errors=(), public=True)
 def ping():
     """Does nothing: the floor of one request through NGINX and gunicorn (benchmarks)."""
     return ok()
@@ -49,6 +51,13 @@ def ping():
 
 @bp.post("/register")
 @limiter.limit(auth_limit, key_func=address_key)
+@api_doc(
+    "Create a login",
+    body=CredentialsBody,
+    errors=(400, 409, 413, 429, 503),
+    success=201,
+    public=True,
+)
 def register():
     """Create a login {username, password}. 409 when the name is taken."""
     body = parse_model(CredentialsBody, json_body())
@@ -57,6 +66,7 @@ def register():
 
 @bp.post("/login")
 @limiter.limit(auth_limit, key_func=address_key)
+@api_doc("Get a token", body=CredentialsBody, errors=(400, 401, 413, 429, 503), public=True)
 def login():
     """Log in {username, password} -> {token, role, expires_at}. 401 on a mismatch."""
     body = parse_model(CredentialsBody, json_body())
@@ -64,6 +74,7 @@ def login():
 
 
 @bp.get("/transactions")
+@api_doc("Log entries of a user", query=HistoryQuery, errors=(400, 401, 403, 429, 503))
 def transactions():
     """A user's log entries, newest first: ?user=&limit=&type=&before=<ms> (paging cursor).
 
@@ -79,6 +90,7 @@ def transactions():
 
 
 @bp.get("/quotes/<symbol>/history")
+@api_doc("Recent prices of a symbol", errors=(400, 401, 429, 503))
 def quote_history(symbol: str):
     """The symbol's recent prices from the quote server, oldest first. 400 on a bad symbol."""
     principal()
@@ -86,6 +98,11 @@ def quote_history(symbol: str):
 
 
 @bp.get("/events")
+@api_doc(
+    "Live account and quote events",
+    errors=(400, 401, 403, 404, 429, 503),
+    content="text/event-stream",
+)
 def events():
     """Server-Sent Events for the caller's account (or ?user= for admin/service)."""
     user = request.args.get("user") or principal().name
@@ -100,6 +117,12 @@ def events():
 
 
 @bp.post("/dumplog")
+@api_doc(
+    "DUMPLOG: the log as XML",
+    body=DumplogBody,
+    errors=(400, 401, 403, 413, 429, 503),
+    content="application/xml",
+)
 def dumplog():
     """DUMPLOG {filename, user?}: the log as XML. The whole log needs admin or service."""
     caller = principal()
@@ -124,6 +147,7 @@ def dumplog():
 
 
 @bp.get("/stats")
+@api_doc("Log entries by type", errors=(401, 403, 429, 503))
 def stats():
     """Counts of log entries by type (admin or service)."""
     principal().require_role(ADMIN, SERVICE)
