@@ -15,7 +15,9 @@ def buy(b: Backend, cmd: Command) -> dict:
     """
     with b.ledger.logging_failures(cmd):
         # Checked before the quote, so a command that must fail costs no quote hit.
-        rules.check_buy(b.ledger.current(cmd.user), cmd.funds)
+        first = b.ledger.precheck(cmd, lambda a: rules.check_buy(a, cmd.funds))
+        if first is not None:
+            return money_fields(first)
         quote = b.quotes.get(cmd.symbol, cmd.user)
     cmd = cmd.with_quote(quote)
     change = b.ledger.run(

@@ -64,6 +64,13 @@ class ZeroShares(Conflict):
     code = "zero_shares"
 
 
+class IdempotencyKeyReused(PlatformError):
+    """An Idempotency-Key sent again with a different request."""
+
+    status_code = 422
+    code = "idempotency_key_reused"
+
+
 class UpstreamUnavailable(PlatformError):
     status_code = 503
     code = "upstream_unavailable"

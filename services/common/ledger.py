@@ -8,7 +8,9 @@ account and its log entries are stored, so nothing acknowledged is missing from 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -16,11 +18,12 @@ from . import auditlog
 from .cache import Quote, UserLocks
 from .domain import account as rules
 from .domain.account import Account, Change
-from .errors import NotFound, PlatformError
+from .errors import IdempotencyKeyReused, NotFound, PlatformError
 from .repositories import AccountRepository, LogRepository
 
 Rule = Callable[[Account], Change]
 RECENT_ENTRIES = 20  # how many of an account's own transactions it keeps to show
+APPLIED_KEYS = 64  # Idempotency-Keys remembered per account (retries come within seconds)
 
 
 @dataclass(frozen=True)
@@ -34,9 +37,16 @@ class Command:
     funds: int | None = None
     filename: str | None = None
     quotes: tuple[Quote, ...] = field(default=())
+    key: str | None = None  # the client's Idempotency-Key, if it sent one
 
     def with_quote(self, quote: Quote) -> Command:
-        return Command(**{**self.__dict__, "quotes": self.quotes + (quote,)})
+        return replace(self, quotes=self.quotes + (quote,))
+
+    @property
+    def fingerprint(self) -> str:
+        """What makes two requests the same request (for a reused Idempotency-Key)."""
+        fields = [self.name, self.user, self.symbol, self.funds, self.filename]
+        return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:32]
 
 
 class Ledger:
@@ -122,6 +132,29 @@ class Ledger:
 
     # --- running commands ----------------------------------------------------------
 
+    def answered(self, cmd: Command, account: Account) -> Mapping | None:
+        """The first answer to a command retried with the same Idempotency-Key, or None.
+
+        Raises IdempotencyKeyReused when the key came with a different request.
+        """
+        seen = account.applied.get(cmd.key) if cmd.key else None
+        if seen is None:
+            return None
+        if seen["fp"] != cmd.fingerprint:
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {cmd.key} was already used for a different request"
+            )
+        return seen["result"]
+
+    def precheck(self, cmd: Command, check: Callable[[Account], None]) -> Mapping | None:
+        """Before paying for a quote: the first answer if ``cmd`` is a retry, else run
+        ``check`` on the current account (its errors propagate) and return None."""
+        account = self.current(cmd.user)
+        first = self.answered(cmd, account)
+        if first is None:
+            check(account)
+        return first
+
     def current(self, user: str) -> Account:
         """The account as the next command would see it (expired trades rolled back).
 
@@ -148,12 +181,15 @@ class Ledger:
                     if not create:
                         raise NotFound(f"account {cmd.user} does not exist")
                     current = Account(cmd.user)
+                first = self.answered(cmd, current)
+                if first is not None:  # a retry: answer as before, change and log nothing
+                    return Change(current, result=first)
                 change = rules.expire_pending(current, self._clock_ms(), self._pending_ttl_ms)
                 try:
                     change = change.then(rule(change.account))
                 except PlatformError as exc:
                     error = exc
-                entries += self._commit(current, change, cmd.txn)
+                entries += self._commit(current, change, cmd.txn, cmd if error is None else None)
         except PlatformError as exc:
             error = exc
         if error is not None:
@@ -174,7 +210,9 @@ class Ledger:
         self.log.append(entries)
         return change
 
-    def _commit(self, current: Account, change: Change, txn: int | None) -> list[dict]:
+    def _commit(
+        self, current: Account, change: Change, txn: int | None, cmd: Command | None = None
+    ) -> list[dict]:
         """Save a changed account; return the log entries for what moved.
 
         The account keeps its newest entries as its recent-transactions statement, so
@@ -204,6 +242,14 @@ class Ledger:
         ]
         if change.account != current:
             recent = tuple(reversed(entries)) + tuple(current.recent)
-            saved = self.accounts.save(replace(change.account, recent=recent[:RECENT_ENTRIES]))
+            applied = dict(current.applied)
+            if cmd is not None and cmd.key:
+                applied[cmd.key] = {"fp": cmd.fingerprint, "result": dict(change.result)}
+            updated = replace(
+                change.account,
+                recent=recent[:RECENT_ENTRIES],
+                applied=dict(list(applied.items())[-APPLIED_KEYS:]),
+            )
+            saved = self.accounts.save(updated)
             self._on_saved(user, saved.version)
         return entries

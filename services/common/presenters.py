@@ -7,7 +7,17 @@ from collections.abc import Mapping
 from .domain.account import Account, Pending
 from .domain.money import format_cents
 
-MONEY_KEYS = {"price", "cost", "amount", "reserve", "refund", "proceeds", "trigger", "funds"}
+MONEY_KEYS = {
+    "cash",
+    "price",
+    "cost",
+    "amount",
+    "reserve",
+    "refund",
+    "proceeds",
+    "trigger",
+    "funds",
+}
 
 
 def money_fields(data: Mapping) -> dict:

@@ -32,6 +32,7 @@ def _account_to_doc(account: Account) -> dict:
         "buy_setups": {k: asdict(v) for k, v in account.buy_setups.items()},
         "sell_setups": {k: asdict(v) for k, v in account.sell_setups.items()},
         "recent": [dict(entry) for entry in account.recent],
+        "applied": dict(account.applied),
     }
     return {
         "cash": account.cash,
@@ -55,6 +56,7 @@ def _doc_to_account(doc: dict) -> Account:
         buy_setups=MappingProxyType({k: BuySetup(**v) for k, v in state["buy_setups"].items()}),
         sell_setups=MappingProxyType({k: SellSetup(**v) for k, v in state["sell_setups"].items()}),
         recent=tuple(state["recent"]),
+        applied=MappingProxyType(state.get("applied", {})),
         version=doc["v"],
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -23,6 +24,7 @@ from .openapi import api_doc, build_spec
 from .ratelimit import limiter
 
 log = logging.getLogger(__name__)
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9:._-]{1,128}")
 
 
 def ok(data=None, status: int = 200):
@@ -185,7 +187,18 @@ def parse_command(name: str, model: type[BaseModel]) -> Command:
         user=body.user,
         symbol=getattr(body, "symbol", None),
         funds=getattr(body, "amount", None),
+        key=idempotency_key(),
     )
+
+
+def idempotency_key() -> str | None:
+    """The request's Idempotency-Key header (1-128 of ``[A-Za-z0-9:._-]``), if any."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidInput("Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 : . _ -")
+    return key
 
 
 def add_command_route(

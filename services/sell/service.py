@@ -15,7 +15,9 @@ def sell(b: Backend, cmd: Command) -> dict:
     """
     with b.ledger.logging_failures(cmd):
         # Checked before the quote, so a command that must fail costs no quote hit.
-        rules.check_sell(b.ledger.current(cmd.user), cmd.symbol)
+        first = b.ledger.precheck(cmd, lambda a: rules.check_sell(a, cmd.symbol))
+        if first is not None:
+            return money_fields(first)
         quote = b.quotes.get(cmd.symbol, cmd.user)
     cmd = cmd.with_quote(quote)
     change = b.ledger.run(

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from ..common import auditlog
 from ..common.backend import Backend
 from ..common.domain import account as rules
-from ..common.domain.money import format_cents
 from ..common.ledger import Command
 from ..common.presenters import account_summary, log_entry, money_fields
 
@@ -36,7 +35,7 @@ def login(b: Backend, username: str, password: str) -> dict:
 def add(b: Backend, cmd: Command) -> dict:
     """ADD: create the account if needed and add cash."""
     change = b.ledger.run(cmd, lambda a: rules.add_funds(a, cmd.funds), create=True)
-    return {"cash": format_cents(change.account.cash)}
+    return money_fields(change.result)
 
 
 def quote(b: Backend, cmd: Command) -> dict:

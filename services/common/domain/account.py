@@ -98,6 +98,9 @@ class Account:
     # The newest log entries that moved this account's money or shares, newest first;
     # no rule reads them. They make DISPLAY_SUMMARY a one-document read.
     recent: tuple[Mapping, ...] = field(default=(), compare=False)
+    # Answers to the newest commands sent with an Idempotency-Key: key -> {fp, result}.
+    # Stored with the state they produced, so a retry can never apply a command twice.
+    applied: Mapping[str, Mapping] = field(default_factory=_frozen, compare=False)
     version: int = 0
 
     @property
@@ -163,7 +166,8 @@ def _with_setup(setups: Mapping, symbol: str, setup) -> Mapping:
 
 def add_funds(account: Account, amount: int) -> Change:
     """ADD: cash += amount."""
-    return Change(replace(account, cash=account.cash + amount), (CashMove(ADD, amount),))
+    cash = account.cash + amount
+    return Change(replace(account, cash=cash), (CashMove(ADD, amount),), result={"cash": cash})
 
 
 # --- expiry of pending trades ----------------------------------------------------
