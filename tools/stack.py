@@ -35,7 +35,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-import xmlrpc.client
+import xmlrpc.client  # nosec B411: only our own supervisord, over its 0700 unix socket
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -330,7 +330,9 @@ def _sv_environment(env: Mapping[str, str]) -> str:
 
 
 def _jinja_env() -> jinja2.Environment:
-    env = jinja2.Environment(
+    # Config files, not HTML: autoescaping would corrupt them (values are escaped for
+    # supervisord by the `sv` filter instead).
+    env = jinja2.Environment(  # nosec B701
         loader=jinja2.FileSystemLoader([TEMPLATES_DIR, NGINX_DIR]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -429,8 +431,9 @@ class Stack:
         socket_path = self.base_dir / "supervisor.sock"
         if len(str(socket_path)) > 100:
             # AF_UNIX paths are limited to 108 bytes; deep tmp dirs can exceed that.
-            digest = hashlib.sha1(str(self.base_dir).encode()).hexdigest()[:16]
-            socket_path = Path("/tmp") / f"daytrading-stack-{digest}.sock"
+            digest = hashlib.sha256(str(self.base_dir).encode()).hexdigest()[:16]
+            # A name derived from the stack dir; the socket itself is created 0700.
+            socket_path = Path("/tmp") / f"daytrading-stack-{digest}.sock"  # nosec B108
         self.socket_path = socket_path
 
     # ------------------------------------------------------------------ addresses
