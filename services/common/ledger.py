@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from . import auditlog
-from .cache import Quote, UserLocks
+from .cache import OutboxTracker, Quote, UserLocks
 from .domain import account as rules
 from .domain.account import Account, Change
 from .errors import IdempotencyKeyReused, NotFound, PlatformError
@@ -60,6 +60,7 @@ class Ledger:
         clock_ms: Callable[[], int],
         server: str,
         pending_ttl_s: float,
+        outboxes: OutboxTracker,
         on_saved: Callable[[str, int], None] = lambda user, version: None,
     ):
         self.accounts = accounts
@@ -69,6 +70,7 @@ class Ledger:
         self._server = server
         self._pending_ttl_ms = int(pending_ttl_s * 1000)
         self._on_saved = on_saved
+        self._outboxes = outboxes
 
     # --- log entries ---------------------------------------------------------------
 
@@ -172,8 +174,7 @@ class Ledger:
         Expired pending trades are rolled back first, and that roll-back is kept even
         when the rule then fails. Domain errors are logged as errorEvents and re-raised.
         """
-        entries = self.command_entries(cmd)
-        error: PlatformError | None = None
+        head = self.command_entries(cmd)
         try:
             with self._locks.hold(cmd.user):
                 current = self.accounts.get(cmd.user)
@@ -181,20 +182,21 @@ class Ledger:
                     if not create:
                         raise NotFound(f"account {cmd.user} does not exist")
                     current = Account(cmd.user)
+                self._flush_outbox(current)
                 first = self.answered(cmd, current)
                 if first is not None:  # a retry: answer as before, change and log nothing
                     return Change(current, result=first)
                 change = rules.expire_pending(current, self._clock_ms(), self._pending_ttl_ms)
+                error: PlatformError | None = None
                 try:
                     change = change.then(rule(change.account))
                 except PlatformError as exc:
                     error = exc
-                entries += self._commit(current, change, cmd.txn, cmd if error is None else None)
+                tail = [self.error_entry(cmd, error)] if error else []
+                self._commit(current, change, cmd.txn, head, tail, None if error else cmd)
         except PlatformError as exc:
-            error = exc
-        if error is not None:
-            entries.append(self.error_entry(cmd, error))
-        self.log.append(entries)
+            self.log.append(head + [self.error_entry(cmd, exc)])
+            raise
         if error is not None:
             raise error
         return change
@@ -205,18 +207,42 @@ class Ledger:
             current = self.accounts.get(user)
             if current is None:
                 return Change(Account(user))
+            self._flush_outbox(current)
             change = rule(current)
-            entries = self._commit(current, change, txn=None)
-        self.log.append(entries)
+            self._commit(current, change, None, [], [])
         return change
 
-    def _commit(
-        self, current: Account, change: Change, txn: int | None, cmd: Command | None = None
-    ) -> list[dict]:
-        """Save a changed account; return the log entries for what moved.
+    def _flush_outbox(self, account: Account) -> None:
+        """Store the entries a crash may have kept from reaching the log (idempotent)."""
+        if account.outbox and self._outboxes.is_pending(account.user):
+            self.log.append([dict(e) for e in account.outbox])
+            self._outboxes.done(account.user)
 
-        The account keeps its newest entries as its recent-transactions statement, so
-        DISPLAY_SUMMARY reads one document instead of searching the log.
+    def flush_pending_outboxes(self) -> None:
+        """Before a dump: every account whose last change may not be in the log yet."""
+        for user in self._outboxes.pending():
+            account = self.accounts.get(user)
+            if account is None:
+                self._outboxes.done(user)  # marked, then its first save failed
+            else:
+                self._flush_outbox(account)
+
+    def _commit(
+        self,
+        current: Account,
+        change: Change,
+        txn: int | None,
+        head: list[dict],
+        tail: list[dict],
+        cmd: Command | None = None,
+    ) -> None:
+        """Save a changed account and log ``head``, what moved, and ``tail``.
+
+        A changed account is written together with its log entries (its outbox), then the
+        entries go to the log under ids derived from the new version, so a crash between
+        the two writes is repaired by the next flush without duplicates. The account also
+        keeps its newest entries as its recent-transactions statement, so DISPLAY_SUMMARY
+        reads one document instead of searching the log.
         """
         user = current.user
         entries = [
@@ -240,16 +266,25 @@ class Ledger:
             )
             for move in change.moves
         ]
-        if change.account != current:
-            recent = tuple(reversed(entries)) + tuple(current.recent)
-            applied = dict(current.applied)
-            if cmd is not None and cmd.key:
-                applied[cmd.key] = {"fp": cmd.fingerprint, "result": dict(change.result)}
-            updated = replace(
-                change.account,
-                recent=recent[:RECENT_ENTRIES],
-                applied=dict(list(applied.items())[-APPLIED_KEYS:]),
-            )
-            saved = self.accounts.save(updated)
-            self._on_saved(user, saved.version)
-        return entries
+        if change.account == current:
+            self.log.append(head + entries + tail)
+            return
+        recent = tuple(reversed(entries)) + tuple(current.recent)
+        applied = dict(current.applied)
+        if cmd is not None and cmd.key:
+            applied[cmd.key] = {"fp": cmd.fingerprint, "result": dict(change.result)}
+        version = current.version + 1
+        outbox = [
+            {**e, "_id": f"{user}:{version}:{i}"} for i, e in enumerate(head + entries + tail)
+        ]
+        updated = replace(
+            change.account,
+            recent=recent[:RECENT_ENTRIES],
+            applied=dict(list(applied.items())[-APPLIED_KEYS:]),
+            outbox=tuple(outbox),
+        )
+        self._outboxes.pending_for(user)
+        self.accounts.save(updated)
+        self.log.append(outbox)
+        self._outboxes.done(user)
+        self._on_saved(user, version)

@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 import pymongo
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from .domain.account import Account, BuySetup, Pending, SellSetup
 from .errors import Conflict
@@ -33,6 +33,7 @@ def _account_to_doc(account: Account) -> dict:
         "sell_setups": {k: asdict(v) for k, v in account.sell_setups.items()},
         "recent": [dict(entry) for entry in account.recent],
         "applied": dict(account.applied),
+        "outbox": [dict(entry) for entry in account.outbox],
     }
     return {
         "cash": account.cash,
@@ -57,6 +58,7 @@ def _doc_to_account(doc: dict) -> Account:
         sell_setups=MappingProxyType({k: SellSetup(**v) for k, v in state["sell_setups"].items()}),
         recent=tuple(state["recent"]),
         applied=MappingProxyType(state.get("applied", {})),
+        outbox=tuple(state.get("outbox", ())),
         version=doc["v"],
     )
 
@@ -144,10 +146,19 @@ class LogRepository:
         self._log.create_index([("type", pymongo.ASCENDING)])
 
     def append(self, entries: list[dict]) -> None:
-        """Store entries; returns only once the database has them."""
-        if entries:
+        """Store entries; returns only once the database has them.
+
+        Entries with an ``_id`` may be stored again (an outbox flushed twice): the copies
+        already there are kept and the rest inserted.
+        """
+        if not entries:
+            return
+        try:
             # insert_many adds _id to the dicts it is given; keep the callers' dicts clean.
-            self._log.insert_many([dict(e) for e in entries], ordered=True)
+            self._log.insert_many([dict(e) for e in entries], ordered=False)
+        except BulkWriteError as exc:
+            if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
+                raise
 
     def iter_all(self, user: str | None = None) -> Iterator[dict]:
         """Every entry (or one user's), oldest first."""

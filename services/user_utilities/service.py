@@ -126,6 +126,7 @@ def dumplog(b: Backend, cmd: Command) -> Iterator[str]:
     acknowledged before it.
     """
     b.ledger.record(cmd)
+    b.ledger.flush_pending_outboxes()
     return auditlog.render_log(b.log.iter_all(cmd.user))
 
 

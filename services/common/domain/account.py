@@ -101,6 +101,9 @@ class Account:
     # Answers to the newest commands sent with an Idempotency-Key: key -> {fp, result}.
     # Stored with the state they produced, so a retry can never apply a command twice.
     applied: Mapping[str, Mapping] = field(default_factory=_frozen, compare=False)
+    # The log entries of the last change, saved in the same write as the change itself,
+    # so a crash between that write and the log insert loses nothing (see Ledger).
+    outbox: tuple[Mapping, ...] = field(default=(), compare=False)
     version: int = 0
 
     @property

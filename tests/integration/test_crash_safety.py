@@ -1,0 +1,70 @@
+"""A process that dies between saving an account and writing its log entries loses
+nothing: the entries wait in the account's outbox and reach the log exactly once."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from services.common.domain import account as rules
+from services.common.ledger import Command
+from tests.helpers import random_user
+
+pytestmark = pytest.mark.integration
+
+
+class ProcessDied(Exception):
+    """Stands for the worker being killed right after the account write."""
+
+
+@pytest.fixture
+def dies_before_logging(backend, monkeypatch):
+    """Make the next log write of one user's saved change fail, once."""
+    real_append = backend.ledger.log.append
+    victims: set[str] = set()
+
+    def append(entries):
+        ids = {str(e.get("_id", "")).split(":")[0] for e in entries}
+        if ids & victims:
+            victims.difference_update(ids)
+            raise ProcessDied
+        return real_append(entries)
+
+    monkeypatch.setattr(backend.ledger.log, "append", append)
+    return victims
+
+
+def add(backend, user: str, cents: int):
+    cmd = Command("ADD", random.randrange(1, 2**40), user=user, funds=cents)
+    return backend.ledger.run(cmd, lambda a: rules.add_funds(a, cents), create=True)
+
+
+def test_the_next_command_on_the_account_writes_the_missing_entries(
+    backend, store, dies_before_logging
+):
+    user = random_user()
+    add(backend, user, 1000)
+    dies_before_logging.add(user)
+    with pytest.raises(ProcessDied):
+        add(backend, user, 250)
+    assert store.account(user)["cash"] == 1250  # the change was saved ...
+    assert store.cash_by_the_log(user) == 1000  # ... its log entries were not
+
+    add(backend, user, 5)
+    assert store.cash_by_the_log(user) == 1255
+    commands = [e["command"] for e in store.user_log(user, "userCommand")]
+    assert commands == ["ADD", "ADD", "ADD"]  # each exactly once
+
+
+def test_a_dump_writes_the_missing_entries_first(backend, store, dies_before_logging):
+    user = random_user()
+    dies_before_logging.add(user)
+    with pytest.raises(ProcessDied):
+        add(backend, user, 700)
+    assert store.cash_by_the_log(user) == 0
+
+    backend.ledger.flush_pending_outboxes()  # what DUMPLOG does before reading the log
+    backend.ledger.flush_pending_outboxes()  # twice: still exactly once
+    assert store.cash_by_the_log(user) == 700
+    assert len(store.user_log(user, "userCommand")) == 1
