@@ -19,15 +19,17 @@ CHECK_SECRETS := JWT_SECRET="$${JWT_SECRET:-compose-check-jwt-secret}" \
 	ADMIN_PASSWORD="$${ADMIN_PASSWORD:-compose-check}" \
 	SERVICE_PASSWORD="$${SERVICE_PASSWORD:-compose-check}"
 
-.PHONY: help deps system-deps venv ferretdb up down status logs \
-	test test-unit test-integration test-e2e lint compose-check
+.PHONY: help deps system-deps venv ferretdb frontend up down status logs \
+	test test-unit test-integration test-e2e test-frontend lint compose-check
 
 help:
 	@echo "make deps              install what is missing (Debian packages, venv, FerretDB)"
+	@echo "make frontend          build the UI into frontend/dist (npm ci + vite, when stale)"
 	@echo "make up                start the stack (NGINX on http://127.0.0.1:8080/)"
 	@echo "make down | status | logs"
 	@echo "make test              unit + integration + e2e tests"
 	@echo "make test-unit | test-integration | test-e2e"
+	@echo "make test-frontend     the UI's type and format checks and component tests (Vitest)"
 	@echo "make lint              ruff check + ruff format --check"
 	@echo "make compose-check     validate docker-compose.yml"
 	@echo "Variables: STACK_DIR=$(STACK_DIR) SERVICE_REPLICAS=$(SERVICE_REPLICAS)" \
@@ -54,9 +56,28 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 ferretdb:
 	@bash tools/install_ferretdb.sh
 
+# The UI (frontend/, Node >= 20.19). npm ci runs when the lockfile changed, the Vite
+# build when a source is newer than dist/. VITE_API_URL (default: same origin) is read
+# at build time; after changing it, `touch frontend/index.html`.
+FRONTEND_SRC := $(shell find frontend/src frontend/public -type f \
+	! -name '*.test.*' ! -path 'frontend/src/test/*' 2>/dev/null) \
+	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json frontend/package.json
+FRONTEND_MODULES := frontend/node_modules/.package-lock.json
+
+frontend: frontend/dist/index.html
+
+$(FRONTEND_MODULES): frontend/package-lock.json frontend/package.json
+	@command -v npm >/dev/null || { echo "make frontend needs Node.js >= 20.19 and npm" >&2; exit 1; }
+	cd frontend && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	@touch $@
+
+frontend/dist/index.html: $(FRONTEND_SRC) $(FRONTEND_MODULES)
+	cd frontend && npm run build
+	@touch $@
+
 # ------------------------------------------------------------------- the stack
 
-up: deps
+up: deps frontend
 	$(BIN)/python -m tools.stack up --dir $(STACK_DIR) --replicas $(SERVICE_REPLICAS)
 
 down:
@@ -70,7 +91,7 @@ logs:
 
 # ----------------------------------------------------------------------- tests
 
-test: deps
+test: deps frontend
 	$(BIN)/pytest
 
 test-unit: venv
@@ -79,8 +100,12 @@ test-unit: venv
 test-integration: deps
 	$(BIN)/pytest tests/integration
 
-test-e2e: deps
+test-e2e: deps frontend
 	$(BIN)/pytest tests/e2e
+
+# Type check and format check (prettier), then the component tests.
+test-frontend: $(FRONTEND_MODULES)
+	cd frontend && npm run lint && npm test
 
 # ---------------------------------------------------------------------- checks
 

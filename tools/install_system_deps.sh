@@ -5,6 +5,9 @@
 #   redis-server    -> redis-server    (the quote cache)
 #   libxml2-utils   -> xmllint         (checks DUMPLOG output)
 #   docker-compose  -> docker-compose  (`make compose-check`; no engine is needed)
+#   chromium        -> chromium        (the UI's browser tests, driven by playwright-core;
+#                                       no browser is ever downloaded by npm)
+#   fonts-dejavu-core                  (so headless Chromium has a font to draw with)
 set -euo pipefail
 
 have() {
@@ -16,6 +19,7 @@ have nginx || missing+=(nginx-light)
 have redis-server || missing+=(redis-server)
 have xmllint || missing+=(libxml2-utils)
 have docker-compose || missing+=(docker-compose)
+have chromium || missing+=(chromium fonts-dejavu-core)
 if [[ ${#missing[@]} -eq 0 ]]; then
     exit 0
 fi

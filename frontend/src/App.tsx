@@ -1,0 +1,86 @@
+// Which page to show: sign-in and sign-up for visitors, the trading pages for a
+// signed-in user (with one live account feed shared between them).
+
+import { useEffect, useRef } from 'react'
+import type { ReactNode } from 'react'
+import { SessionProvider, useSession } from './auth/SessionContext'
+import { AccountProvider } from './live/AccountContext'
+import { AdminPage } from './pages/AdminPage'
+import { AutomaticPage } from './pages/AutomaticPage'
+import { Dashboard } from './pages/Dashboard'
+import { HistoryPage } from './pages/HistoryPage'
+import { Layout } from './pages/Layout'
+import { QuotePage } from './pages/QuotePage'
+import { SignIn, SignUp } from './pages/SignIn'
+import { TradePage } from './pages/TradePage'
+import { Link, navigate, useLocation } from './router'
+
+const PAGES: Record<string, { title: string; render: () => ReactNode }> = {
+  '/': { title: 'Dashboard', render: () => <Dashboard /> },
+  '/quote': { title: 'Quotes', render: () => <QuotePage /> },
+  '/trade': { title: 'Buy and sell', render: () => <TradePage /> },
+  '/automatic': { title: 'Automatic trades', render: () => <AutomaticPage /> },
+  '/history': { title: 'History', render: () => <HistoryPage /> },
+  '/admin': { title: 'Administration', render: () => <AdminPage /> },
+}
+
+function NotFound() {
+  return (
+    <>
+      <h1 tabIndex={-1}>Page not found</h1>
+      <p>
+        There is no page here. <Link to="/">Go to the dashboard</Link>.
+      </p>
+    </>
+  )
+}
+
+/** After client-side navigation, move focus to the new page's heading (for screen readers and keyboards). */
+function useFocusOnNavigate(path: string) {
+  const first = useRef(true)
+  useEffect(() => {
+    if (first.current) {
+      first.current = false
+      return
+    }
+    const heading = document.querySelector<HTMLElement>('main h1')
+    heading?.focus()
+  }, [path])
+}
+
+function Routes() {
+  const { session } = useSession()
+  const { path } = useLocation()
+  useFocusOnNavigate(path)
+  const page = PAGES[path]
+
+  useEffect(() => {
+    const title = session
+      ? (page?.title ?? 'Not found')
+      : path === '/signup'
+        ? 'Create an account'
+        : 'Sign in'
+    document.title = `${title} · Day Trading`
+  }, [session, page, path])
+
+  useEffect(() => {
+    if (!session && path !== '/signin' && path !== '/signup') navigate('/signin', { replace: true })
+    if (session && (path === '/signin' || path === '/signup')) navigate('/', { replace: true })
+  }, [session, path])
+
+  if (!session) return path === '/signup' ? <SignUp /> : <SignIn />
+  return (
+    // A new feed per user: signing in as someone else starts afresh.
+    <AccountProvider key={session.username} user={session.username}>
+      <Layout>{page ? page.render() : <NotFound />}</Layout>
+    </AccountProvider>
+  )
+}
+
+export function App() {
+  return (
+    <SessionProvider>
+      <Routes />
+    </SessionProvider>
+  )
+}
