@@ -20,17 +20,19 @@ CHECK_SECRETS := JWT_SECRET="$${JWT_SECRET:-compose-check-jwt-secret}" \
 	SERVICE_PASSWORD="$${SERVICE_PASSWORD:-compose-check}"
 
 .PHONY: help deps system-deps venv ferretdb frontend up down status logs \
-	test test-unit test-integration test-e2e test-frontend lint compose-check
+	test test-unit test-integration test-e2e test-frontend faults lint audit compose-check
 
 help:
 	@echo "make deps              install what is missing (Debian packages, venv, FerretDB)"
 	@echo "make frontend          build the UI into frontend/dist (npm ci + vite, when stale)"
 	@echo "make up                start the stack (NGINX on http://127.0.0.1:8080/)"
 	@echo "make down | status | logs"
-	@echo "make test              unit + integration + e2e tests"
+	@echo "make test              unit + integration + e2e + fault-injection tests"
 	@echo "make test-unit | test-integration | test-e2e"
 	@echo "make test-frontend     the UI's type and format checks and component tests (Vitest)"
+	@echo "make faults SEEDS=200  fault injection; writes docs/reliability.md"
 	@echo "make lint              ruff check + ruff format --check"
+	@echo "make audit             bandit (medium and up) and pip-audit"
 	@echo "make compose-check     validate docker-compose.yml"
 	@echo "Variables: STACK_DIR=$(STACK_DIR) SERVICE_REPLICAS=$(SERVICE_REPLICAS)" \
 		"WEB_CONCURRENCY=$(WEB_CONCURRENCY) (gunicorn: services/gunicorn.conf.py)"
@@ -103,6 +105,11 @@ test-integration: deps
 test-e2e: deps frontend
 	$(BIN)/pytest tests/e2e
 
+# More seeds than CI runs (tests/faults runs 20), with a report.
+SEEDS ?= 200
+faults: deps
+	$(BIN)/python -m tools.faults --seeds $(SEEDS) --report docs/reliability.md
+
 # Type check and format check (prettier), then the component tests.
 test-frontend: $(FRONTEND_MODULES)
 	cd frontend && npm run lint && npm test
@@ -112,6 +119,12 @@ test-frontend: $(FRONTEND_MODULES)
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# pip-audit needs a vulnerability database (PyPI's JSON API or OSV); where neither is
+# reachable it lists every package as not audited, so its verdict is only as good as that.
+audit: venv
+	$(BIN)/bandit -q -c pyproject.toml -r . --severity-level medium
+	$(BIN)/pip-audit -r requirements.txt --progress-spinner off
 
 compose-check: system-deps
 	$(CHECK_SECRETS) docker-compose -f docker-compose.yml config -q

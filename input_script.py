@@ -1,13 +1,15 @@
 """Replay a workload file against the platform, one concurrent session per user.
 
-    .venv/bin/python input_script.py WORKLOAD [--url URL] [--json STATS]
+    .venv/bin/python input_script.py WORKLOAD [--url URL] [--json STATS] [--samples FILE]
 
 The workload is in the course format: ``[n] CMD,arg,...`` (``n`` becomes the command's
 transaction number) or ``$ CMD,arg,...`` (numbered in file order). Each user's commands
 run in file order; different users run at the same time. An admin ``DUMPLOG,file`` runs
 after everything else, and its XML is saved under that file name (relative to the
 working directory). At the end it prints commands/s, errors per command, latency
-percentiles and quote-server hits.
+percentiles and quote-server hits. ``--json`` also holds ``completions_per_s`` (commands
+answered in each second of the replay); ``--samples`` writes every latency in ms, by
+command (tools/bench.py reads both).
 
 It logs in with the service credential (``SERVICE_PASSWORD`` from the environment or
 from ``.env``), which may act for any user. Against a loopback URL it spreads users over
@@ -26,6 +28,7 @@ import re
 import statistics
 import sys
 import time
+import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +36,14 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from dotenv import dotenv_values
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_delay,
+    wait_exponential,
+)
 from tqdm import tqdm
 
 log = logging.getLogger("replay")
@@ -56,6 +67,8 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "CANCEL_SET_SELL": ("/api/sell/cancel-set-sell", ("user", "symbol")),
     "DUMPLOG": ("/api/users/dumplog", ("user", "filename")),
 }
+_TRANSPORT_ERRORS = (TimeoutError, aiohttp.ClientError, OSError)
+_TRANSIENT_STATUSES = {502, 503, 504}
 _LINE = re.compile(r"^\s*(?:\[(\d+)\]|\$)\s*(.*?)\s*$")
 
 
@@ -125,9 +138,14 @@ class Stats:
     rejected: Counter = field(default_factory=Counter)  # 4xx: the platform said no
     failed: Counter = field(default_factory=Counter)  # 5xx or no answer
     first_failures: list[str] = field(default_factory=list)
+    retried: int = 0  # requests sent again after a dropped connection or a 502/503/504
+    started: float | None = None  # perf_counter() when the replay began
+    completions: Counter = field(default_factory=Counter)  # whole second -> answers
 
     def record(self, line: Line, status: int | None, seconds: float, detail: str) -> None:
         self.latencies[line.command].append(seconds)
+        if self.started is not None:
+            self.completions[int(time.perf_counter() - self.started)] += 1
         if status is None or status >= 500:
             self.failed[line.command] += 1
             if len(self.first_failures) < 10:
@@ -150,6 +168,17 @@ class Stats:
             "failed_by_command": dict(sorted(self.failed.items())),
             "malformed_lines": malformed,
             "quote_server_hits": quote_hits,
+            "retried": self.retried,
+            "completions_per_s": [
+                self.completions.get(s, 0) for s in range(max(self.completions, default=-1) + 1)
+            ],
+        }
+
+    def samples_ms(self) -> dict[str, list[float]]:
+        """Every latency in milliseconds, by command."""
+        return {
+            cmd: [round(s * 1000, 2) for s in values]
+            for cmd, values in sorted(self.latencies.items())
         }
 
 
@@ -174,8 +203,13 @@ def _percentiles(values: list[float]) -> dict:
 class Replayer:
     """Sends a workload's lines over a few HTTP sessions, one per source address."""
 
-    def __init__(self, url: str, password: str, concurrency: int, sources: int):
+    def __init__(
+        self, url: str, password: str, concurrency: int, sources: int, retry_for: float = 30.0
+    ):
         self.url = url.rstrip("/")
+        self.retry_for = retry_for
+        # Keys of this replay: a retry reuses its command's key, a new replay gets new ones.
+        self.run_id = uuid.uuid4().hex[:16]
         self.password = password
         self.limit = asyncio.Semaphore(concurrency)
         self.sources = sources if _is_loopback(self.url) else 1
@@ -214,23 +248,43 @@ class Replayer:
         except (aiohttp.ClientError, KeyError, TypeError):
             return None
 
+    async def _post_once(
+        self, session: aiohttp.ClientSession, path: str, body: dict, headers: dict
+    ) -> tuple[int, bytes]:
+        async with session.post(f"{self.url}{path}", json=body, headers=headers) as resp:
+            return resp.status, await resp.read()
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        self.stats.retried += 1
+
     async def send(self, session: aiohttp.ClientSession, line: Line, progress: tqdm) -> None:
-        """Send one line; record its latency and outcome. Never raises for an HTTP error."""
+        """Send one line; record its latency and outcome. Never raises for an HTTP error.
+
+        A dropped connection or a 502/503/504 is sent again, with the same
+        Idempotency-Key, for up to ``retry_for`` seconds: the platform answers a retry of
+        a command it already applied with its first answer, so nothing happens twice.
+        Retries are counted in the figures.
+        """
         path, body = line.request()
+        headers = {**self.headers, "Idempotency-Key": f"{self.run_id}:{line.txn}"}
+        post = AsyncRetrying(
+            stop=stop_after_delay(self.retry_for),
+            wait=wait_exponential(multiplier=0.05, max=2.0),
+            retry=retry_if_exception_type(_TRANSPORT_ERRORS)
+            | retry_if_result(lambda answer: answer[0] in _TRANSIENT_STATUSES),
+            before_sleep=self._count_retry,
+            retry_error_callback=lambda state: state.outcome.result(),
+        ).wraps(self._post_once)
         async with self.limit:
             started = time.perf_counter()
             status, detail = None, ""
             try:
-                async with session.post(
-                    f"{self.url}{path}", json=body, headers=self.headers
-                ) as resp:
-                    status = resp.status
-                    payload = await resp.read()
-                    if line.command == "DUMPLOG" and status == 200:
-                        _save_dump(body["filename"], payload)
-                    elif status >= 400:
-                        detail = payload[:200].decode("utf-8", "replace")
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                status, payload = await post(session, path, body, headers)
+                if line.command == "DUMPLOG" and status == 200:
+                    _save_dump(body["filename"], payload)
+                elif status >= 400:
+                    detail = payload[:200].decode("utf-8", "replace")
+            except _TRANSPORT_ERRORS as exc:
                 detail = repr(exc)
             self.stats.record(line, status, time.perf_counter() - started, detail)
         progress.update(1)
@@ -247,7 +301,7 @@ class Replayer:
         progress = tqdm(
             total=len(workload.lines), unit="cmd", disable=not show_progress, smoothing=0.05
         )
-        started = time.perf_counter()
+        started = self.stats.started = time.perf_counter()
         with progress:
             await asyncio.gather(
                 *(
@@ -291,6 +345,7 @@ def _report(summary: dict, out) -> None:
         f"latency ms: p50 {lat.get('p50')}  p90 {lat.get('p90')}  p99 {lat.get('p99')}  "
         f"max {lat.get('max')}\n"
         f"quote-server hits: {summary['quote_server_hits']}\n"
+        f"retried after a dropped connection or 502/503/504: {summary['retried']}\n"
         f"malformed lines: {summary['malformed_lines']}\n"
         f"{'command':<18}{'count':>7}{'rejected':>10}{'failed':>8}{'p50 ms':>9}{'p99 ms':>9}\n"
     )
@@ -306,7 +361,7 @@ async def _main(args: argparse.Namespace) -> int:
     for problem in workload.malformed:
         log.warning("skipped %s", problem)
     async with Replayer(
-        args.url, _service_password(args.password), args.concurrency, args.sources
+        args.url, _service_password(args.password), args.concurrency, args.sources, args.retry_for
     ) as replayer:
         hits_before = await replayer.quote_hits()
         elapsed = await replayer.replay(workload, show_progress=not args.quiet)
@@ -318,6 +373,8 @@ async def _main(args: argparse.Namespace) -> int:
         log.error("failed: %s", failure)
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    if args.samples:
+        Path(args.samples).write_text(json.dumps(replayer.stats.samples_ms()) + "\n")
     return 1 if summary["failed_by_command"] else 0
 
 
@@ -326,9 +383,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("workload", help="workload file in the course format")
     parser.add_argument("--url", default="http://127.0.0.1:8080", help="the NGINX address")
     parser.add_argument("--json", metavar="STATS", help="also write the figures as JSON here")
+    parser.add_argument("--samples", metavar="FILE", help="write every latency (ms) as JSON")
     parser.add_argument("--password", help="service password (default: SERVICE_PASSWORD)")
     parser.add_argument("--concurrency", type=int, default=256, help="requests in flight")
     parser.add_argument("--sources", type=int, default=16, help="loopback source addresses")
+    parser.add_argument(
+        "--retry-for",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="resend after a dropped connection or 502/503/504 for up to S seconds",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")

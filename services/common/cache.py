@@ -174,43 +174,6 @@ class TransactionNumbers:
             raise UpstreamUnavailable(f"cache unavailable: {exc}") from exc
 
 
-class OutboxTracker:
-    """Which accounts may have log entries still only in their outbox (a Redis set).
-
-    Marked before an account is saved and cleared once its entries are in the log, so
-    DUMPLOG flushes only those instead of reading every account.
-    """
-
-    KEY = "outbox:pending"
-
-    def __init__(self, client: redis.Redis):
-        self._redis = client
-
-    def pending_for(self, user: str) -> None:
-        try:
-            self._redis.sadd(self.KEY, user)
-        except RedisError as exc:
-            raise UpstreamUnavailable(f"cache unavailable: {exc}") from exc
-
-    def done(self, user: str) -> None:
-        try:
-            self._redis.srem(self.KEY, user)
-        except RedisError:
-            pass  # a stale mark costs one idempotent flush at the next dump
-
-    def is_pending(self, user: str) -> bool:
-        try:
-            return bool(self._redis.sismember(self.KEY, user))
-        except RedisError as exc:
-            raise UpstreamUnavailable(f"cache unavailable: {exc}") from exc
-
-    def pending(self) -> list[str]:
-        try:
-            return sorted(m.decode() for m in self._redis.smembers(self.KEY))
-        except RedisError as exc:
-            raise UpstreamUnavailable(f"cache unavailable: {exc}") from exc
-
-
 class Notifications:
     """Redis pub/sub: who wants to hear about accounts changing and fresh quotes."""
 

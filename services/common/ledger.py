@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from . import auditlog
-from .cache import OutboxTracker, Quote, UserLocks
+from .cache import Quote, UserLocks
 from .domain import account as rules
 from .domain.account import Account, Change
 from .errors import IdempotencyKeyReused, NotFound, PlatformError
@@ -60,7 +60,6 @@ class Ledger:
         clock_ms: Callable[[], int],
         server: str,
         pending_ttl_s: float,
-        outboxes: OutboxTracker,
         on_saved: Callable[[str, int], None] = lambda user, version: None,
     ):
         self.accounts = accounts
@@ -70,7 +69,6 @@ class Ledger:
         self._server = server
         self._pending_ttl_ms = int(pending_ttl_s * 1000)
         self._on_saved = on_saved
-        self._outboxes = outboxes
 
     # --- log entries ---------------------------------------------------------------
 
@@ -213,18 +211,20 @@ class Ledger:
         return change
 
     def _flush_outbox(self, account: Account) -> None:
-        """Store the entries a crash may have kept from reaching the log (idempotent)."""
-        if account.outbox and self._outboxes.is_pending(account.user):
+        """Store the entries a crash kept from reaching the log, if it did (idempotent).
+
+        The check asks the log itself (one lookup by id), so it holds whatever else
+        restarted in between.
+        """
+        if account.outbox and self.log.missing([account.outbox[-1]["_id"]]):
             self.log.append([dict(e) for e in account.outbox])
-            self._outboxes.done(account.user)
 
     def flush_pending_outboxes(self) -> None:
-        """Before a dump: every account whose last change may not be in the log yet."""
-        for user in self._outboxes.pending():
-            account = self.accounts.get(user)
-            if account is None:
-                self._outboxes.done(user)  # marked, then its first save failed
-            else:
+        """Before a dump: log the last change of every account whose entries are missing."""
+        tails = self.accounts.outbox_tails()
+        for missing_id in sorted(self.log.missing(list(tails))):
+            account = self.accounts.get(tails[missing_id])
+            if account is not None:
                 self._flush_outbox(account)
 
     def _commit(
@@ -283,8 +283,6 @@ class Ledger:
             applied=dict(list(applied.items())[-APPLIED_KEYS:]),
             outbox=tuple(outbox),
         )
-        self._outboxes.pending_for(user)
         self.accounts.save(updated)
         self.log.append(outbox)
-        self._outboxes.done(user)
         self._on_saved(user, version)

@@ -37,6 +37,9 @@ def _account_to_doc(account: Account) -> dict:
     }
     return {
         "cash": account.cash,
+        # The id of the last entry of the last change, to find accounts whose entries a
+        # crash kept from the log without reading every account's state.
+        "outbox_tail": account.outbox[-1]["_id"] if account.outbox else None,
         # Lets the trigger checker find armed setups with an index instead of a scan.
         "armed": list(account.armed_symbols),
         # The rest of the aggregate is always read and written whole, so it is stored as
@@ -103,6 +106,11 @@ class AccountRepository:
                 raise StaleAccount(f"account {account.user} changed concurrently; retry")
         return Account(**{**account.__dict__, "version": new_version})
 
+    def outbox_tails(self) -> dict[str, str]:
+        """Log id of each account's last change -> the account's user."""
+        cursor = self._users.find({"outbox_tail": {"$ne": None}}, {"outbox_tail": 1})
+        return {doc["outbox_tail"]: doc["_id"] for doc in cursor}
+
     def armed_symbols(self) -> list[str]:
         """Every symbol with at least one armed buy or sell setup."""
         return sorted(s for s in self._users.distinct("armed") if s)
@@ -159,6 +167,15 @@ class LogRepository:
         except BulkWriteError as exc:
             if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
                 raise
+
+    def missing(self, ids: list[str]) -> set[str]:
+        """Which of these entry ids the log does not have."""
+        if len(ids) == 1:  # the hot path: an equality on _id is a key lookup everywhere
+            return set() if self._log.find_one({"_id": ids[0]}, {"_id": 1}) else set(ids)
+        if not ids:
+            return set()
+        found = {d["_id"] for d in self._log.find({"_id": {"$in": ids}}, {"_id": 1})}
+        return set(ids) - found
 
     def iter_all(self, user: str | None = None) -> Iterator[dict]:
         """Every entry (or one user's), oldest first."""

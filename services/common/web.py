@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
+import pymongo.errors
+import redis.exceptions
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -95,6 +97,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PlatformError)
     def platform_error(error: PlatformError):
         return error_response(error)
+
+    @app.errorhandler(pymongo.errors.ConnectionFailure)
+    @app.errorhandler(redis.exceptions.ConnectionError)
+    @app.errorhandler(redis.exceptions.TimeoutError)
+    def dependency_down(error: Exception):
+        # A database or cache restarting: the client may retry (with its Idempotency-Key).
+        log.warning("dependency unavailable on %s %s: %r", request.method, request.path, error)
+        return error_response(UpstreamUnavailable("a dependency is unavailable; retry"))
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error: RequestEntityTooLarge):

@@ -17,13 +17,11 @@ import pytest
 import requests
 from lxml import etree
 
-from input_script import Line, parse_workload
-from services.common.domain import account as rules
-from services.common.domain.identifiers import check_symbol, check_user_id
+from input_script import parse_workload
 from services.common.domain.money import parse_cents
-from services.common.errors import NotFound, PlatformError
 from tests.conftest import FIXED_PRICE, SECRETS
 from tests.helpers import service_headers
+from tools.reference import reference_run
 
 pytestmark = pytest.mark.e2e
 
@@ -31,52 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKLOADS = ROOT.parent / "shared" / "compat" / "workloads"
 SCHEMA = etree.XMLSchema(etree.parse(str(ROOT / "schema" / "logfile.xsd")))
 PRICE = parse_cents(FIXED_PRICE)
-
-# Workload command -> the rule it applies, given (account, line arguments, txn).
-_RULES = {
-    "COMMIT_BUY": lambda a, args, n: rules.commit_buy(a),
-    "CANCEL_BUY": lambda a, args, n: rules.cancel_buy(a),
-    "COMMIT_SELL": lambda a, args, n: rules.commit_sell(a),
-    "CANCEL_SELL": lambda a, args, n: rules.cancel_sell(a),
-    "BUY": lambda a, args, n: rules.buy(a, args[1], parse_cents(args[2]), PRICE, 0, n),
-    "SELL": lambda a, args, n: rules.sell(a, args[1], parse_cents(args[2]), PRICE, 0, n),
-    "SET_BUY_AMOUNT": lambda a, args, n: rules.set_buy_amount(a, args[1], parse_cents(args[2])),
-    "SET_BUY_TRIGGER": lambda a, args, n: rules.set_buy_trigger(
-        a, args[1], parse_cents(args[2]), n
-    ),
-    "CANCEL_SET_BUY": lambda a, args, n: rules.cancel_set_buy(a, args[1]),
-    "SET_SELL_AMOUNT": lambda a, args, n: rules.set_sell_amount(a, args[1], parse_cents(args[2])),
-    "SET_SELL_TRIGGER": lambda a, args, n: rules.set_sell_trigger(
-        a, args[1], parse_cents(args[2]), n
-    ),
-    "CANCEL_SET_SELL": lambda a, args, n: rules.cancel_set_sell(a, args[1]),
-    "QUOTE": lambda a, args, n: rules.Change(a),
-    "DISPLAY_SUMMARY": lambda a, args, n: rules.Change(a),
-}
-
-
-def reference_run(lines: list[Line]) -> tuple[set[int], dict[str, int]]:
-    """The transaction numbers that must fail, and every user's final cash (cents)."""
-    accounts: dict[str, rules.Account] = {}
-    failing: set[int] = set()
-    for line in lines:
-        if line.command == "DUMPLOG":
-            continue
-        try:
-            user = check_user_id(line.args[0])
-            if line.command == "ADD":
-                current = accounts.get(user, rules.Account(user))
-                accounts[user] = rules.add_funds(current, parse_cents(line.args[1])).account
-                continue
-            if user not in accounts:
-                raise NotFound(f"account {user} does not exist")
-            if len(line.args) > 1:
-                check_symbol(line.args[1])
-            rule = _RULES[line.command]
-            accounts[user] = rule(accounts[user], line.args, line.txn).account
-        except PlatformError:
-            failing.add(line.txn)
-    return failing, {user: acct.cash for user, acct in accounts.items()}
 
 
 def replay(stack, workload: Path, workdir: Path) -> dict:
@@ -130,7 +82,9 @@ def test_replaying_a_course_workload_gives_a_valid_complete_and_correct_log(stac
     missing = [line.txn for line in workload.lines if commands.get(line.txn) != line.command]
     assert missing == [], f"lines without their userCommand: {missing[:20]}"
 
-    failing, cash = reference_run(workload.lines)
+    expected = reference_run(workload.lines, PRICE)
+    failing = expected.failing
+    cash = {user: account.cash for user, account in expected.accounts.items()}
     assert {txn for txn, _ in mine("errorEvent")} == failing
 
     moved: dict[str, int] = defaultdict(int)
