@@ -20,8 +20,6 @@ def fault_stack(tmp_path_factory):
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("seed", SEEDS)
-def test_no_acknowledged_command_is_lost_or_applied_twice_under_faults(
-    fault_stack, tmp_path, seed
-):
+def test_no_acknowledged_command_is_lost_or_applied_twice_under_faults(fault_stack, tmp_path, seed):
     result = run_seed(fault_stack, seed, tmp_path / f"seed-{seed}", users=4, commands=120)
     assert result.ok, "\n".join(result.problems)
