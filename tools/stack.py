@@ -79,6 +79,8 @@ PASSTHROUGH_KEYS = frozenset(
         "TOKEN_TTL_S",
         "MAX_BODY_BYTES",
         "USER_LOCK_TIMEOUT_S",
+        "RATE_LIMIT_DEFAULT",
+        "RATE_LIMIT_AUTH",
         "LOG_LEVEL",
         "WEB_CONCURRENCY",
         "GUNICORN_CMD_ARGS",
