@@ -14,6 +14,7 @@ import pytest
 import redis
 import requests
 
+from input_script import COMMANDS
 from services import buy, sell, user_utilities
 from services.common.backend import Backend
 from services.common.config import load_settings
@@ -22,24 +23,8 @@ from tests.helpers import random_symbol
 
 FACTORIES = {"buy": buy.create_app, "sell": sell.create_app, "users": user_utilities.create_app}
 
-#: Trading command -> its route.
-ROUTES = {
-    "ADD": "/api/users/add",
-    "QUOTE": "/api/users/quote",
-    "DISPLAY_SUMMARY": "/api/users/display-summary",
-    "BUY": "/api/buy/buy",
-    "COMMIT_BUY": "/api/buy/commit-buy",
-    "CANCEL_BUY": "/api/buy/cancel-buy",
-    "SET_BUY_AMOUNT": "/api/buy/set-buy-amount",
-    "SET_BUY_TRIGGER": "/api/buy/set-buy-trigger",
-    "CANCEL_SET_BUY": "/api/buy/cancel-set-buy",
-    "SELL": "/api/sell/sell",
-    "COMMIT_SELL": "/api/sell/commit-sell",
-    "CANCEL_SELL": "/api/sell/cancel-sell",
-    "SET_SELL_AMOUNT": "/api/sell/set-sell-amount",
-    "SET_SELL_TRIGGER": "/api/sell/set-sell-trigger",
-    "CANCEL_SET_SELL": "/api/sell/cancel-set-sell",
-}
+#: Trading command -> its route (the replayer's table is the one source).
+ROUTES = {command: path for command, (path, _) in COMMANDS.items() if command != "DUMPLOG"}
 PREFIXES = {"/api/buy/": "buy", "/api/sell/": "sell", "/api/users/": "users"}
 
 
