@@ -20,7 +20,7 @@ CHECK_SECRETS := JWT_SECRET="$${JWT_SECRET:-compose-check-jwt-secret}" \
 	SERVICE_PASSWORD="$${SERVICE_PASSWORD:-compose-check}"
 
 .PHONY: help deps system-deps venv ferretdb frontend up down status logs \
-	test test-unit test-integration test-e2e test-frontend faults lint audit compose-check
+	test test-unit test-integration test-e2e test-frontend faults bench lint audit compose-check
 
 help:
 	@echo "make deps              install what is missing (Debian packages, venv, FerretDB)"
@@ -31,6 +31,7 @@ help:
 	@echo "make test-unit | test-integration | test-e2e"
 	@echo "make test-frontend     the UI's type and format checks and component tests (Vitest)"
 	@echo "make faults SEEDS=200  fault injection; writes docs/reliability.md"
+	@echo "make bench             throughput benchmark; writes docs/benchmarks.md + docs/bench/"
 	@echo "make lint              ruff check + ruff format --check"
 	@echo "make audit             bandit (medium and up) and pip-audit"
 	@echo "make compose-check     validate docker-compose.yml"
@@ -119,6 +120,12 @@ test-frontend: $(FRONTEND_MODULES)
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# A benchmark, not a test: its own stack, realistic quote latency, a report with plots.
+# BENCH_ARGS=--quick for a short run.
+bench: deps
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-bench.txt
+	$(BIN)/python -m tools.bench --scenario all $(BENCH_ARGS)
 
 # pip-audit needs a vulnerability database (PyPI's JSON API or OSV); where neither is
 # reachable it lists every package as not audited, so its verdict is only as good as that.

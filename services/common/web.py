@@ -106,6 +106,15 @@ def register_error_handlers(app: Flask) -> None:
         log.warning("dependency unavailable on %s %s: %r", request.method, request.path, error)
         return error_response(UpstreamUnavailable("a dependency is unavailable; retry"))
 
+    @app.errorhandler(pymongo.errors.OperationFailure)
+    def database_refused(error: pymongo.errors.OperationFailure):
+        # FerretDB on SQLite answers "database is locked (SQLITE_BUSY)" when writers
+        # queue up: transient, like an outage. Anything else is a bug: a 500.
+        if "SQLITE_BUSY" in str(error) or "database is locked" in str(error):
+            log.warning("database busy on %s %s", request.method, request.path)
+            return error_response(UpstreamUnavailable("the database is busy; retry"))
+        return unexpected(error)
+
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error: RequestEntityTooLarge):
         err = PlatformError("request body too large")
