@@ -306,6 +306,30 @@ def _store_label(stack: Stack) -> str:
     return f"FerretDB ({stack.ferretdb_backend})"
 
 
+def _git_commit() -> dict:
+    """The commit the tree is at and whether tracked files differ from it (read-only)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {"commit": head, "dirty": bool(status.strip())}
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -321,6 +345,8 @@ class Run:
     password: str
     command: str
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    # Taken once, when the stack starts: the services run the code of that moment.
+    code: dict = field(default_factory=_git_commit)
 
     def label(self) -> dict:
         return {
@@ -328,6 +354,7 @@ class Run:
             "command": self.command,
             "run_id": self.run_id,
             "quick": self.args.quick,
+            **self.code,
         }
 
 

@@ -290,7 +290,11 @@ def _table(header: list[str], rows: Iterable[Iterable]) -> list[str]:
 
 def _run_label(run: Mapping) -> list[str]:
     quick = " (quick development run, not a result)" if run.get("quick") else ""
-    return [f"Run {run['date']}{quick}:", "", "```sh", run["command"], "```", ""]
+    code = ""
+    if run.get("commit"):
+        dirty = " with uncommitted changes" if run.get("dirty") else ""
+        code = f" on commit {run['commit']}{dirty}"
+    return [f"Run {run['date']}{code}{quick}:", "", "```sh", run["command"], "```", ""]
 
 
 def _process_rows(procs: Mapping) -> list[list[str]]:
@@ -363,7 +367,9 @@ def render(results: Mapping, plots: Mapping[str, str]) -> str:
         "same NGINX and gunicorn instances, from a Python load generator "
         "(`tools/loadgen.py`) that spreads connections over source addresses 127.0.N.1; "
         "`wrk` (Debian package `wrk`: `apt-get install wrk`), when installed, adds a "
-        "single-source figure.",
+        "single-source figure. Locust comes from `requirements-bench.txt` (matplotlib and "
+        "psutil from requirements-dev.txt; `make bench` installs both); `--quick` makes a "
+        "small run for development, labelled as such below.",
         "",
         "### Targets",
         "",

@@ -13,7 +13,7 @@ import pymongo
 import redis
 
 from .auth import Authenticator
-from .cache import Notifications, QuoteCache, TransactionNumbers, UserLocks
+from .cache import Notifications, OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
 from .clients import QuoteServerClient
 from .config import Settings
 from .ledger import Ledger
@@ -78,6 +78,7 @@ class Backend:
             clock_ms=self.clock_ms,
             server=self.settings.server_name,
             pending_ttl_s=self.settings.pending_ttl_s,
+            marks=OutboxMarks(self.redis),
             on_saved=self.notifications.account_changed,
         )
 

@@ -174,6 +174,30 @@ class TransactionNumbers:
             raise UpstreamUnavailable(f"cache unavailable: {exc}") from exc
 
 
+class OutboxMarks:
+    """Which account version's log entries are known to be in the log (Redis).
+
+    Only a fast path: without a mark (never set, or lost with a Redis restart) the ledger
+    inserts the outbox again, which the log's unique ids make harmless. Asking the log
+    itself would be exact but, on FerretDB/SQLite, reads the whole collection.
+    """
+
+    def __init__(self, client: redis.Redis):
+        self._redis = client
+
+    def logged(self, user: str, version: int) -> None:
+        try:
+            self._redis.set(f"outbox-logged:{user}", version)
+        except RedisError:
+            pass  # costs one redundant insert at the next command
+
+    def is_logged(self, user: str, version: int) -> bool:
+        try:
+            return self._redis.get(f"outbox-logged:{user}") == str(version).encode()
+        except RedisError:
+            return False
+
+
 class Notifications:
     """Redis pub/sub: who wants to hear about accounts changing and fresh quotes."""
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from . import auditlog
-from .cache import Quote, UserLocks
+from .cache import OutboxMarks, Quote, UserLocks
 from .domain import account as rules
 from .domain.account import Account, Change
 from .errors import IdempotencyKeyReused, NotFound, PlatformError
@@ -60,6 +60,7 @@ class Ledger:
         clock_ms: Callable[[], int],
         server: str,
         pending_ttl_s: float,
+        marks: OutboxMarks,
         on_saved: Callable[[str, int], None] = lambda user, version: None,
     ):
         self.accounts = accounts
@@ -69,6 +70,7 @@ class Ledger:
         self._server = server
         self._pending_ttl_ms = int(pending_ttl_s * 1000)
         self._on_saved = on_saved
+        self._marks = marks
 
     # --- log entries ---------------------------------------------------------------
 
@@ -211,13 +213,14 @@ class Ledger:
         return change
 
     def _flush_outbox(self, account: Account) -> None:
-        """Store the entries a crash kept from reaching the log, if it did (idempotent).
+        """Store the entries a crash kept from reaching the log, if it may have.
 
-        The check asks the log itself (one lookup by id), so it holds whatever else
-        restarted in between.
+        Unless a mark says this version's entries were logged, they are inserted again:
+        entries already there keep their ids and are skipped, so this never duplicates.
         """
-        if account.outbox and self.log.missing([account.outbox[-1]["_id"]]):
+        if account.outbox and not self._marks.is_logged(account.user, account.version):
             self.log.append([dict(e) for e in account.outbox])
+            self._marks.logged(account.user, account.version)
 
     def flush_pending_outboxes(self) -> None:
         """Before a dump: log the last change of every account whose entries are missing."""
@@ -285,4 +288,5 @@ class Ledger:
         )
         self.accounts.save(updated)
         self.log.append(outbox)
+        self._marks.logged(user, version)
         self._on_saved(user, version)

@@ -170,8 +170,6 @@ class LogRepository:
 
     def missing(self, ids: list[str]) -> set[str]:
         """Which of these entry ids the log does not have."""
-        if len(ids) == 1:  # the hot path: an equality on _id is a key lookup everywhere
-            return set() if self._log.find_one({"_id": ids[0]}, {"_id": 1}) else set(ids)
         if not ids:
             return set()
         found = {d["_id"] for d in self._log.find({"_id": {"$in": ids}}, {"_id": 1})}

@@ -480,3 +480,10 @@ def test_error_causes_groups_nginx_errors_and_exceptions_without_their_variable_
         "nginx: 4096 worker_connections are not enough": 1,
         "pymongo.errors.OperationFailure: database is locked (5) (SQLITE_BUSY)": 1,
     }
+
+
+def test_a_run_names_the_commit_its_services_ran():
+    results = _results()
+    results["replay"] |= {"commit": "a3df7cd", "dirty": True}
+    text = report.render(results, {})
+    assert "Run 2026-11-22 04:00 UTC on commit a3df7cd with uncommitted changes:" in text
