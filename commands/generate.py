@@ -141,7 +141,7 @@ def _dollars(cents: int) -> str:
     return f"{sign}{cents // 100}.{cents % 100:02d}"
 
 
-def _primary_weights(users: int, body_lines: int) -> tuple[list[str], list[float]]:
+def primary_weights(users: int, body_lines: int) -> tuple[list[str], list[float]]:
     """Weights for freely drawn commands so the final mix matches ``COMMAND_MIX``."""
     # Work in expected counts: first ADDs are emitted outside the draw, so take them out
     # of the ADD share before normalising over the freely drawn lines.
@@ -189,7 +189,7 @@ def _generate(users: int, commands: int, seed: int | None) -> Iterator[str]:
     n_pool = len(pool)
     people = [_User(uid) for uid in _make_user_ids(rng, users)]
 
-    cmds, weights = _primary_weights(users, body)
+    cmds, weights = primary_weights(users, body)
     cum = list(accumulate(weights))
     cum_total = cum[-1]
     follow_ups = {

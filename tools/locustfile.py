@@ -30,7 +30,8 @@ from locust import HttpUser, events, task
 from locust.clients import LocustHttpAdapter
 from urllib3 import PoolManager
 
-from commands.generate import COMMAND_MIX, FOLLOW_UPS, symbol_pool_size
+from commands.generate import FOLLOW_UPS, primary_weights, symbol_pool_size
+from input_script import COMMANDS
 
 THINK_MEAN_S = float(os.environ.get("BENCH_THINK_MEAN_S", "7"))
 THINK_MAX_S = 10 * THINK_MEAN_S
@@ -38,33 +39,8 @@ SOURCES = int(os.environ.get("BENCH_SOURCES", "16"))
 REQUEST_TIMEOUT_S = 120
 SYMBOLS_FOR_USERS = 5000  # the pool size the generator would use for 5,000 users
 
-PATHS = {
-    "ADD": "/api/users/add",
-    "QUOTE": "/api/users/quote",
-    "DISPLAY_SUMMARY": "/api/users/display-summary",
-    "BUY": "/api/buy/buy",
-    "COMMIT_BUY": "/api/buy/commit-buy",
-    "CANCEL_BUY": "/api/buy/cancel-buy",
-    "SET_BUY_AMOUNT": "/api/buy/set-buy-amount",
-    "SET_BUY_TRIGGER": "/api/buy/set-buy-trigger",
-    "CANCEL_SET_BUY": "/api/buy/cancel-set-buy",
-    "SELL": "/api/sell/sell",
-    "COMMIT_SELL": "/api/sell/commit-sell",
-    "CANCEL_SELL": "/api/sell/cancel-sell",
-    "SET_SELL_AMOUNT": "/api/sell/set-sell-amount",
-    "SET_SELL_TRIGGER": "/api/sell/set-sell-trigger",
-    "CANCEL_SET_SELL": "/api/sell/cancel-set-sell",
-}
-
-
-def primary_mix() -> tuple[list[str], list[float]]:
-    """Weights for freely chosen commands, so that with follow-ups the mix is COMMAND_MIX."""
-    weights = dict(COMMAND_MIX)
-    for parent, children in FOLLOW_UPS.items():
-        for child, share in children:
-            weights[child] -= share * COMMAND_MIX[parent]
-    names = sorted(weights)
-    return names, [max(0.0, weights[n]) for n in names]
+# The replayer's route table is the one source of command -> path.
+PATHS = {command: path for command, (path, _) in COMMANDS.items()}
 
 
 def think_time(rng: random.Random) -> float:
@@ -80,7 +56,9 @@ _rng = random.Random(int(os.environ.get("BENCH_SEED", "1")))
 _SYMBOLS = sorted({"".join(_rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZ", k=3)) for _ in range(2000)})[
     : symbol_pool_size(SYMBOLS_FOR_USERS)
 ]
-_NAMES, _WEIGHTS = primary_mix()
+# Simulated traders draw commands like the generator does (no first-ADD correction:
+# each trader's ADD is issued up front).
+_NAMES, _WEIGHTS = primary_weights(users=0, body_lines=1)
 _next_source = itertools.count()
 _pools: dict[str, PoolManager] = {}
 _tokens: dict[str, str] = {}

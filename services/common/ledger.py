@@ -89,21 +89,19 @@ class Ledger:
     def command_entries(self, cmd: Command) -> list[dict]:
         """The userCommand and any quote-server hits the command caused."""
         entries = [self._entry(auditlog.USER_COMMAND, cmd.txn, **self._command_fields(cmd))]
-        for quote in cmd.quotes:
-            if quote.hit:
-                raw = quote.raw
-                entries.append(
-                    self._entry(
-                        auditlog.QUOTE_SERVER,
-                        cmd.txn,
-                        price=raw.price,
-                        symbol=raw.symbol,
-                        user=raw.user,
-                        qs_time=raw.server_time_ms,
-                        cryptokey=raw.cryptokey,
-                    )
-                )
-        return entries
+        return entries + [self._quote_entry(q, cmd.txn) for q in cmd.quotes if q.hit]
+
+    def _quote_entry(self, quote: Quote, txn: int) -> dict:
+        raw = quote.raw
+        return self._entry(
+            auditlog.QUOTE_SERVER,
+            txn,
+            price=raw.price,
+            symbol=raw.symbol,
+            user=raw.user,
+            qs_time=raw.server_time_ms,
+            cryptokey=raw.cryptokey,
+        )
 
     def error_entry(self, cmd: Command, error: PlatformError) -> dict:
         return self._entry(
@@ -121,7 +119,7 @@ class Ledger:
     def record_quote_hit(self, quote: Quote, txn: int) -> None:
         """Log a quote-server hit the system made on its own (the trigger checker)."""
         if quote.hit:
-            self.log.append(self.command_entries(Command("QUOTE", txn, quotes=(quote,)))[1:])
+            self.log.append([self._quote_entry(quote, txn)])
 
     @contextmanager
     def logging_failures(self, cmd: Command) -> Iterator[None]:
