@@ -10,7 +10,8 @@ from . import service
 
 bp = Blueprint("buy", __name__, url_prefix="/api/buy")
 
-for path, name, body, use_case in (
+# (path, command, body, use case); the batch route of user-utilities runs these too.
+COMMAND_ROUTES = (
     ("/buy", "BUY", TradeCommandBody, service.buy),
     ("/commit-buy", "COMMIT_BUY", UserCommandBody, service.commit_buy),
     ("/cancel-buy", "CANCEL_BUY", UserCommandBody, service.cancel_buy),
@@ -18,5 +19,6 @@ for path, name, body, use_case in (
     # SET_BUY_TRIGGER's "amount" is the trigger price.
     ("/set-buy-trigger", "SET_BUY_TRIGGER", TradeCommandBody, service.set_buy_trigger),
     ("/cancel-set-buy", "CANCEL_SET_BUY", SymbolCommandBody, service.cancel_set_buy),
-):
+)
+for path, name, body, use_case in COMMAND_ROUTES:
     add_command_route(bp, path, name, body, use_case)

@@ -16,7 +16,7 @@ from .auth import Authenticator
 from .cache import Notifications, OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
 from .clients import QuoteServerClient
 from .config import Settings
-from .ledger import Ledger
+from .ledger import CommandRunner, Ledger
 from .repositories import AccountRepository, CredentialRepository, LogRepository
 
 
@@ -82,6 +82,10 @@ class Backend:
             on_saved=self.notifications.account_changed,
         )
 
+    def with_ledger(self, ledger: CommandRunner) -> Backend:
+        """These adapters, with commands run by ``ledger`` (a batch's account session)."""
+        return _WithLedger(self, ledger)  # type: ignore[return-value]
+
     @cached_property
     def notifications(self) -> Notifications:
         return Notifications(self.redis)
@@ -115,3 +119,14 @@ class Backend:
     def close(self) -> None:
         self.mongo.close()
         self.redis.close()
+
+
+class _WithLedger:
+    """A backend whose ledger is another: every other adapter is the backend's own."""
+
+    def __init__(self, backend: Backend, ledger: CommandRunner):
+        self._backend = backend
+        self.ledger = ledger
+
+    def __getattr__(self, name: str):
+        return getattr(self._backend, name)

@@ -9,12 +9,14 @@ user's state changes.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import redis
 from redis.exceptions import LockError, RedisError
+from redis.lock import Lock
 
 from .clients import QuoteServerClient, RawQuote
 from .errors import UpstreamUnavailable
@@ -123,6 +125,36 @@ class QuoteCache:
         return Quote(RawQuote(**data["raw"]), data["fetched_ms"], hit=False)
 
 
+class LockLost(Exception):
+    """A user's lock expired while held: the run must not be stored.
+
+    Not a PlatformError, so no use case mistakes it for one command's failure.
+    """
+
+    def __init__(self, error: UpstreamUnavailable):
+        super().__init__(error.message)
+        self.error = error
+
+
+class HeldLock:
+    """A user's lock while held: ``keep`` extends it before it can expire."""
+
+    def __init__(self, lock: Lock, timeout_s: float):
+        self._lock = lock
+        self._timeout_s = timeout_s
+        self._since = time.monotonic()
+
+    def keep(self) -> None:
+        """Reset the lock's expiry once half of it has passed; LockLost if it expired."""
+        if time.monotonic() - self._since < self._timeout_s / 2:
+            return
+        try:
+            self._lock.reacquire()
+        except (LockError, RedisError) as exc:
+            raise LockLost(UpstreamUnavailable(f"lost the lock on the account: {exc}")) from exc
+        self._since = time.monotonic()
+
+
 class UserLocks:
     """Short Redis locks that serialise each user's state changes across all processes.
 
@@ -135,7 +167,7 @@ class UserLocks:
         self._timeout_s = timeout_s
 
     @contextmanager
-    def hold(self, user: str) -> Iterator[None]:
+    def hold(self, user: str) -> Iterator[HeldLock]:
         lock = self._redis.lock(
             f"user-lock:{user}",
             timeout=self._timeout_s,
@@ -149,7 +181,7 @@ class UserLocks:
         if not acquired:
             raise UpstreamUnavailable(f"account {user} is busy; retry")
         try:
-            yield
+            yield HeldLock(lock, self._timeout_s)
         finally:
             try:
                 lock.release()
@@ -168,10 +200,15 @@ class TransactionNumbers:
         self._redis = client
 
     def next(self) -> int:
+        return self.take(1)[0]
+
+    def take(self, count: int) -> range:
+        """``count`` consecutive numbers in one round trip."""
         try:
-            return self.FIRST + int(self._redis.incr(self.KEY))
+            last = self.FIRST + int(self._redis.incrby(self.KEY, count))
         except RedisError as exc:
             raise UpstreamUnavailable(f"cache unavailable: {exc}") from exc
+        return range(last - count + 1, last + 1)
 
 
 class OutboxMarks:

@@ -1,4 +1,8 @@
-"""Runs one command against one account: lock, read, apply a rule, write, log.
+"""Runs commands against one account: lock, read, apply rules, write, log.
+
+A run is one command (``Ledger.run``) or a user's consecutive commands sent as a batch
+(``Ledger.session``): either way the account is read once under the user's lock and
+written once, with the log entries of the whole run.
 
 Every command leaves a ``userCommand`` in the log; a failure adds an ``errorEvent``;
 every cash movement an ``accountTransaction``; every quote-server hit a ``quoteServer``;
@@ -10,12 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 from . import auditlog
-from .cache import OutboxMarks, Quote, UserLocks
+from .cache import HeldLock, LockLost, OutboxMarks, Quote, UserLocks
 from .domain import account as rules
 from .domain.account import Account, Change
 from .errors import IdempotencyKeyReused, NotFound, PlatformError
@@ -24,6 +29,7 @@ from .repositories import AccountRepository, LogRepository
 Rule = Callable[[Account], Change]
 RECENT_ENTRIES = 20  # how many of an account's own transactions it keeps to show
 APPLIED_KEYS = 64  # Idempotency-Keys remembered per account (retries come within seconds)
+APPLIED_WEIGHT = 256  # and at most this many answers in them (a batch's count one each)
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,42 @@ class Command:
         return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:32]
 
 
-class Ledger:
+class CommandRunner:
+    """What use cases call to run commands: the ledger itself, or a batch's session."""
+
+    def current(self, user: str) -> Account:
+        raise NotImplementedError
+
+    def record_failure(self, cmd: Command, error: PlatformError) -> None:
+        raise NotImplementedError
+
+    @contextmanager
+    def logging_failures(self, cmd: Command) -> Iterator[None]:
+        """Log any platform error raised inside as this command's failure, then re-raise."""
+        try:
+            yield
+        except PlatformError as error:
+            self.record_failure(cmd, error)
+            raise
+
+    def answered(self, cmd: Command, account: Account) -> Mapping | None:
+        """The first answer to a command retried with the same Idempotency-Key, or None.
+
+        Raises IdempotencyKeyReused when the key came with a different request.
+        """
+        return _first_answer(account, cmd.key, cmd.fingerprint)
+
+    def precheck(self, cmd: Command, check: Callable[[Account], None]) -> Mapping | None:
+        """Before paying for a quote: the first answer if ``cmd`` is a retry, else run
+        ``check`` on the current account (its errors propagate) and return None."""
+        account = self.current(cmd.user)
+        first = self.answered(cmd, account)
+        if first is None:
+            check(account)
+        return first
+
+
+class Ledger(CommandRunner):
     """The only way account state changes."""
 
     def __init__(
@@ -66,9 +107,9 @@ class Ledger:
         self.accounts = accounts
         self.log = log
         self._locks = locks
-        self._clock_ms = clock_ms
+        self.clock_ms = clock_ms
         self._server = server
-        self._pending_ttl_ms = int(pending_ttl_s * 1000)
+        self.pending_ttl_ms = int(pending_ttl_s * 1000)
         self._on_saved = on_saved
         self._marks = marks
 
@@ -84,7 +125,7 @@ class Ledger:
         }
 
     def _entry(self, kind: str, txn: int, **fields) -> dict:
-        return auditlog.entry(kind, self._clock_ms(), self._server, txn, **fields)
+        return auditlog.entry(kind, self.clock_ms(), self._server, txn, **fields)
 
     def command_entries(self, cmd: Command) -> list[dict]:
         """The userCommand and any quote-server hits the command caused."""
@@ -108,9 +149,13 @@ class Ledger:
             auditlog.ERROR_EVENT, cmd.txn, **self._command_fields(cmd), message=error.message
         )
 
+    def failure_entries(self, cmd: Command, error: PlatformError) -> list[dict]:
+        """A failed command's userCommand, quote-server hits and errorEvent."""
+        return self.command_entries(cmd) + [self.error_entry(cmd, error)]
+
     def record_failure(self, cmd: Command, error: PlatformError) -> None:
         """Log a command that failed before reaching an account (e.g. bad input)."""
-        self.log.append(self.command_entries(cmd) + [self.error_entry(cmd, error)])
+        self.log.append(self.failure_entries(cmd, error))
 
     def record(self, cmd: Command) -> None:
         """Log a command that changes no account (QUOTE, DUMPLOG)."""
@@ -121,39 +166,7 @@ class Ledger:
         if quote.hit:
             self.log.append([self._quote_entry(quote, txn)])
 
-    @contextmanager
-    def logging_failures(self, cmd: Command) -> Iterator[None]:
-        """Log any platform error raised inside as this command's failure, then re-raise."""
-        try:
-            yield
-        except PlatformError as error:
-            self.record_failure(cmd, error)
-            raise
-
     # --- running commands ----------------------------------------------------------
-
-    def answered(self, cmd: Command, account: Account) -> Mapping | None:
-        """The first answer to a command retried with the same Idempotency-Key, or None.
-
-        Raises IdempotencyKeyReused when the key came with a different request.
-        """
-        seen = account.applied.get(cmd.key) if cmd.key else None
-        if seen is None:
-            return None
-        if seen["fp"] != cmd.fingerprint:
-            raise IdempotencyKeyReused(
-                f"Idempotency-Key {cmd.key} was already used for a different request"
-            )
-        return seen["result"]
-
-    def precheck(self, cmd: Command, check: Callable[[Account], None]) -> Mapping | None:
-        """Before paying for a quote: the first answer if ``cmd`` is a retry, else run
-        ``check`` on the current account (its errors propagate) and return None."""
-        account = self.current(cmd.user)
-        first = self.answered(cmd, account)
-        if first is None:
-            check(account)
-        return first
 
     def current(self, user: str) -> Account:
         """The account as the next command would see it (expired trades rolled back).
@@ -164,7 +177,11 @@ class Ledger:
         account = self.accounts.get(user)
         if account is None:
             raise NotFound(f"account {user} does not exist")
-        return rules.expire_pending(account, self._clock_ms(), self._pending_ttl_ms).account
+        return self.expire(account).account
+
+    def expire(self, account: Account) -> Change:
+        """``account`` with its expired pending trades rolled back (what that moved)."""
+        return rules.expire_pending(account, self.clock_ms(), self.pending_ttl_ms)
 
     def run(self, cmd: Command, rule: Rule, create: bool = False) -> Change:
         """Apply ``rule`` to ``cmd.user``'s account under the user's lock, and log it.
@@ -172,43 +189,44 @@ class Ledger:
         Expired pending trades are rolled back first, and that roll-back is kept even
         when the rule then fails. Domain errors are logged as errorEvents and re-raised.
         """
-        head = self.command_entries(cmd)
-        try:
-            with self._locks.hold(cmd.user):
-                current = self.accounts.get(cmd.user)
-                if current is None:
-                    if not create:
-                        raise NotFound(f"account {cmd.user} does not exist")
-                    current = Account(cmd.user)
-                self._flush_outbox(current)
-                first = self.answered(cmd, current)
-                if first is not None:  # a retry: answer as before, change and log nothing
-                    return Change(current, result=first)
-                change = rules.expire_pending(current, self._clock_ms(), self._pending_ttl_ms)
-                error: PlatformError | None = None
-                try:
-                    change = change.then(rule(change.account))
-                except PlatformError as exc:
-                    error = exc
-                tail = [self.error_entry(cmd, error)] if error else []
-                self._commit(current, change, cmd.txn, head, tail, None if error else cmd)
-        except PlatformError as exc:
-            self.log.append(head + [self.error_entry(cmd, exc)])
-            raise
-        if error is not None:
-            raise error
-        return change
+        with self.session(cmd.user, (cmd,)) as account:
+            return account.run(cmd, rule, create)
 
     def run_system(self, user: str, rule: Rule) -> Change:
         """Apply a rule the system starts (a trigger firing); logs only what it changed."""
-        with self._locks.hold(user):
-            current = self.accounts.get(user)
-            if current is None:
-                return Change(Account(user))
-            self._flush_outbox(current)
-            change = rule(current)
-            self._commit(current, change, None, [], [])
-        return change
+        with self.session(user, ()) as account:
+            return account.run_system(rule)
+
+    @contextmanager
+    def session(self, user: str, cmds: Sequence[Command]) -> Iterator[AccountSession]:
+        """Hold ``user``'s account for a run of commands: lock and read once, write once.
+
+        Inside, the session answers the same calls as the ledger (run, precheck,
+        current, record, logging_failures) against the account in memory; on leaving,
+        the account and every log entry of the run are stored in one write, as one
+        command's would be. A domain error raised inside is stored with the run, then
+        re-raised. If the lock or the final write fails, nothing of the run is applied:
+        each of ``cmds`` is logged with that error, which propagates.
+        """
+        raised: PlatformError | None = None
+        try:
+            with self._locks.hold(user) as lock:
+                stored = self.accounts.get(user)
+                if stored is not None:
+                    self._flush_outbox(stored)
+                session = AccountSession(self, user, stored, lock)
+                try:
+                    yield session
+                except PlatformError as exc:  # already in the run's entries
+                    raised = exc
+                session.commit()
+        except (PlatformError, LockLost) as exc:
+            error = exc if isinstance(exc, PlatformError) else exc.error
+            for cmd in cmds:
+                self.record_failure(cmd, error)
+            raise error from None
+        if raised is not None:
+            raise raised
 
     def _flush_outbox(self, account: Account) -> None:
         """Store the entries a crash kept from reaching the log, if it may have.
@@ -228,24 +246,8 @@ class Ledger:
             if account is not None:
                 self._flush_outbox(account)
 
-    def _commit(
-        self,
-        current: Account,
-        change: Change,
-        txn: int | None,
-        head: list[dict],
-        tail: list[dict],
-        cmd: Command | None = None,
-    ) -> None:
-        """Save a changed account and log ``head``, what moved, and ``tail``.
-
-        A changed account is written together with its log entries (its outbox), then the
-        entries go to the log under ids derived from the new version, so a crash between
-        the two writes is repaired by the next flush without duplicates. The account also
-        keeps its newest entries as its recent-transactions statement, so DISPLAY_SUMMARY
-        reads one document instead of searching the log.
-        """
-        user = current.user
+    def change_entries(self, user: str, change: Change, txn: int | None) -> list[dict]:
+        """The systemEvents and accountTransactions of what ``change`` moved."""
         entries = [
             self._entry(
                 auditlog.SYSTEM_EVENT,
@@ -257,7 +259,7 @@ class Ledger:
             )
             for fired in change.fired
         ]
-        entries += [
+        return entries + [
             self._entry(
                 auditlog.ACCOUNT_TRANSACTION,
                 move.txn or txn,
@@ -267,24 +269,161 @@ class Ledger:
             )
             for move in change.moves
         ]
-        if change.account == current:
-            self.log.append(head + entries + tail)
-            return
-        recent = tuple(reversed(entries)) + tuple(current.recent)
-        applied = dict(current.applied)
-        if cmd is not None and cmd.key:
-            applied[cmd.key] = {"fp": cmd.fingerprint, "result": dict(change.result)}
-        version = current.version + 1
-        outbox = [
-            {**e, "_id": f"{user}:{version}:{i}"} for i, e in enumerate(head + entries + tail)
-        ]
-        updated = replace(
-            change.account,
-            recent=recent[:RECENT_ENTRIES],
-            applied=dict(list(applied.items())[-APPLIED_KEYS:]),
-            outbox=tuple(outbox),
-        )
-        self.accounts.save(updated)
-        self.log.append(outbox)
+
+    def store(self, account: Account, entries: list[dict]) -> None:
+        """Save a changed account together with its log entries, then log them.
+
+        The entries are written with the account (its outbox), then go to the log under
+        ids derived from the new version, so a crash between the two writes is repaired
+        by the next flush without duplicates.
+        """
+        user = account.user
+        version = account.version + 1
+        # Zero-padded: entries of one millisecond sort by _id in the order they were made.
+        outbox = tuple({**e, "_id": f"{user}:{version}:{i:04d}"} for i, e in enumerate(entries))
+        self.accounts.save(replace(account, outbox=outbox))
+        self.log.append(list(outbox))
         self._marks.logged(user, version)
         self._on_saved(user, version)
+
+
+def _first_answer(account: Account, key: str | None, fingerprint: str) -> Mapping | None:
+    seen = account.applied.get(key) if key else None
+    if seen is None:
+        return None
+    if seen["fp"] != fingerprint:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {key} was already used for a different request"
+        )
+    return seen["result"]
+
+
+def _remember(applied: Mapping, key: str, fingerprint: str, result: Mapping) -> dict:
+    """``applied`` with ``key``'s answer added: the newest answers, within the limits."""
+    newest_first = [(key, {"fp": fingerprint, "result": result}), *reversed(applied.items())]
+    kept: list[tuple[str, Mapping]] = []
+    weight = 0
+    for seen_key, seen in newest_first:
+        weight += len(seen["result"].get("results", ())) or 1
+        if kept and (len(kept) == APPLIED_KEYS or weight > APPLIED_WEIGHT):
+            break
+        kept.append((seen_key, seen))
+    return dict(reversed(kept))
+
+
+class AccountSession(CommandRunner):
+    """One user's account in memory, under the user's lock, for a run of commands.
+
+    It answers the ledger's calls for that user, keeps each command's log entries in
+    order, and leaves storing to the ledger's ``session`` (one write for the whole run).
+    """
+
+    def __init__(self, ledger: Ledger, user: str, stored: Account | None, lock: HeldLock):
+        self._ledger = ledger
+        self.user = user
+        self._stored = stored
+        self._account = stored
+        self._entries: list[dict] = []
+        self._lock = lock
+        self._changed = False
+        self._batch: tuple[str, str, Mapping] | None = None
+
+    # --- what the use cases call, as on the ledger ----------------------------------
+
+    def current(self, user: str) -> Account:
+        """The account as the next command of the run will see it."""
+        self._own(user)
+        if self._account is None:
+            raise NotFound(f"account {user} does not exist")
+        return self._ledger.expire(self._account).account
+
+    def record(self, cmd: Command) -> None:
+        self._entries += self._ledger.command_entries(cmd)
+
+    def record_failure(self, cmd: Command, error: PlatformError) -> None:
+        self._entries += self._ledger.failure_entries(cmd, error)
+
+    def run(self, cmd: Command, rule: Rule, create: bool = False) -> Change:
+        """Apply ``rule`` for ``cmd`` to the account in memory; see ``Ledger.run``."""
+        self._own(cmd.user)
+        self._lock.keep()  # a long run (slow quotes) must not outlive its lock
+        with self.logging_failures(cmd):
+            account = self._account
+            if account is None:
+                if not create:
+                    raise NotFound(f"account {cmd.user} does not exist")
+                account = Account(cmd.user)
+            first = self.answered(cmd, account)
+        if first is not None:  # a retry: answer as before, change and log nothing
+            return Change(account, result=first)
+        head = self._ledger.command_entries(cmd)
+        change = self._ledger.expire(account)
+        error: PlatformError | None = None
+        try:
+            change = change.then(rule(change.account))
+        except PlatformError as exc:
+            error = exc
+        tail = [self._ledger.error_entry(cmd, error)] if error else []
+        self._apply(account, change, head, tail, cmd.txn, None if error else cmd)
+        if error is not None:
+            raise error
+        return change
+
+    def run_system(self, rule: Rule) -> Change:
+        """Apply a rule the system starts; an account that does not exist is left alone."""
+        if self._account is None:
+            return Change(Account(self.user))
+        change = rule(self._account)
+        self._apply(self._account, change, [], [], None, None)
+        return change
+
+    # --- a batch's own answer, for its retries --------------------------------------
+
+    def first_answer(self, key: str | None, fingerprint: str) -> Mapping | None:
+        """The stored answer to a batch sent before with Idempotency-Key ``key``."""
+        return None if self._stored is None else _first_answer(self._stored, key, fingerprint)
+
+    def remember(self, key: str | None, fingerprint: str, answer: Mapping) -> None:
+        """Keep ``answer`` with the account, if the run changes it, for a retry."""
+        if key:
+            self._batch = (key, fingerprint, answer)
+
+    # --- inside ---------------------------------------------------------------------
+
+    def _own(self, user: str | None) -> None:
+        if user != self.user:
+            raise ValueError(f"a session for {self.user} cannot run a command for {user}")
+
+    def _apply(
+        self,
+        account: Account,
+        change: Change,
+        head: list[dict],
+        tail: list[dict],
+        txn: int | None,
+        cmd: Command | None,
+    ) -> None:
+        entries = self._ledger.change_entries(self.user, change, txn)
+        self._entries += head + entries + tail
+        if change.account == account:
+            return
+        self._changed = True
+        # The account keeps its newest entries as its statement, so DISPLAY_SUMMARY
+        # reads one document instead of searching the log.
+        recent = (tuple(reversed(entries)) + tuple(account.recent))[:RECENT_ENTRIES]
+        applied = account.applied
+        if cmd is not None and cmd.key:
+            applied = _remember(applied, cmd.key, cmd.fingerprint, dict(change.result))
+        self._account = replace(change.account, recent=recent, applied=MappingProxyType(applied))
+
+    def commit(self) -> None:
+        """Store the run: the account if any command changed it, and every entry in order."""
+        if not self._changed:
+            self._ledger.log.append(self._entries)
+            return
+        account = self._account
+        if self._batch is not None:
+            key, fingerprint, answer = self._batch
+            applied = _remember(account.applied, key, fingerprint, answer)
+            account = replace(account, applied=MappingProxyType(applied))
+        self._ledger.store(account, self._entries)

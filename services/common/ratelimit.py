@@ -58,9 +58,19 @@ def default_limit() -> str:
 # One limit per client across all routes (application limits) and one limiter per
 # process; what differs per app is read from the current app's settings at request
 # time, so apps with different settings (tests) stay apart.
+def request_cost() -> int:
+    """A batch counts as many requests as it has commands."""
+    from .web import request_json
+
+    body = request_json() if request.path.endswith("/batch") else None
+    commands = body.get("commands") if isinstance(body, dict) else None
+    return max(1, len(commands)) if isinstance(commands, list) else 1
+
+
 limiter = Limiter(
     client_key,
     application_limits=[default_limit],
+    application_limits_cost=request_cost,
     application_limits_exempt_when=_trusted,
     key_prefix="ratelimit",
 )

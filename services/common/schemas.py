@@ -72,6 +72,16 @@ class DumplogBody(Body):
     transactionNum: TxnNum | None = None
 
 
+MAX_BATCH = 100  # commands in one batch
+
+
+class BatchBody(Body):
+    """A user's consecutive commands: each ``{"command": NAME, ...its own fields}``."""
+
+    user: UserId
+    commands: Annotated[list[dict], Field(min_length=1, max_length=MAX_BATCH)]
+
+
 class CredentialsBody(Body):
     username: UserId
     password: Annotated[str, StringConstraints(min_length=8, max_length=128)]

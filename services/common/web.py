@@ -20,7 +20,7 @@ from .config import load_settings
 from .domain.identifiers import SYMBOL, USER_ID
 from .domain.money import parse_cents
 from .errors import InvalidInput, PlatformError, UpstreamUnavailable
-from .ledger import Command
+from .ledger import Command, CommandRunner
 from .logs import configure_logging
 from .openapi import api_doc, build_spec
 from .ratelimit import limiter
@@ -195,18 +195,26 @@ def parse_command(name: str, model: type[BaseModel]) -> Command:
         raise
     txn = valid_txn(raw) or backend().txns.next()
     try:
-        body = parse_model(model, json_body())
+        cmd = command_from(name, model, json_body(), txn, idempotency_key())
     except InvalidInput as error:
         record_invalid(caller, Command(name, txn), raw, error)
         raise
-    caller.require_act_for(body.user)
+    caller.require_act_for(cmd.user)
+    return cmd
+
+
+def command_from(
+    name: str, model: type[BaseModel], data: dict, txn: int, key: str | None = None
+) -> Command:
+    """The command ``name`` from its validated arguments; InvalidInput names bad ones."""
+    body = parse_model(model, data)
     return Command(
         name,
         body.transactionNum or txn,
         user=body.user,
         symbol=getattr(body, "symbol", None),
         funds=getattr(body, "amount", None),
-        key=idempotency_key(),
+        key=key,
     )
 
 
@@ -245,14 +253,16 @@ def valid_txn(raw) -> int | None:
     return None
 
 
-def record_invalid(caller: Principal, cmd: Command, raw, error: InvalidInput) -> None:
+def record_invalid(
+    caller: Principal, cmd: Command, raw, error: InvalidInput, ledger: CommandRunner | None = None
+) -> None:
     """Log a rejected request as ``cmd`` with the arguments that were valid on their own.
 
     Nobody may write into the log of an account they may not act for (403 instead).
     """
     fields = _salvage(raw if isinstance(raw, dict) else {})
     caller.require_act_for(fields.get("user", caller.name))
-    backend().ledger.record_failure(replace(cmd, **fields), error)
+    (ledger or backend().ledger).record_failure(replace(cmd, **fields), error)
 
 
 def _salvage(raw: dict) -> dict:

@@ -10,7 +10,8 @@ from . import service
 
 bp = Blueprint("sell", __name__, url_prefix="/api/sell")
 
-for path, name, body, use_case in (
+# (path, command, body, use case); the batch route of user-utilities runs these too.
+COMMAND_ROUTES = (
     ("/sell", "SELL", TradeCommandBody, service.sell),
     ("/commit-sell", "COMMIT_SELL", UserCommandBody, service.commit_sell),
     ("/cancel-sell", "CANCEL_SELL", UserCommandBody, service.cancel_sell),
@@ -18,5 +19,6 @@ for path, name, body, use_case in (
     # SET_SELL_TRIGGER's "amount" is the trigger price.
     ("/set-sell-trigger", "SET_SELL_TRIGGER", TradeCommandBody, service.set_sell_trigger),
     ("/cancel-set-sell", "CANCEL_SET_SELL", SymbolCommandBody, service.cancel_set_sell),
-):
+)
+for path, name, body, use_case in COMMAND_ROUTES:
     add_command_route(bp, path, name, body, use_case)

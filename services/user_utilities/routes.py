@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request, stream_with_context
 
+from ..buy import routes as buy_routes
 from ..common.auth import ADMIN, SERVICE
 from ..common.domain.identifiers import check_symbol, check_user_id
 from ..common.errors import InvalidInput
@@ -12,6 +13,7 @@ from ..common.openapi import api_doc
 from ..common.ratelimit import address_key, auth_limit, limiter
 from ..common.schemas import (
     AmountCommandBody,
+    BatchBody,
     CredentialsBody,
     DumplogBody,
     HistoryQuery,
@@ -21,6 +23,7 @@ from ..common.schemas import (
 from ..common.web import (
     add_command_route,
     backend,
+    idempotency_key,
     json_body,
     ok,
     parse_model,
@@ -29,16 +32,30 @@ from ..common.web import (
     request_json,
     valid_txn,
 )
+from ..sell import routes as sell_routes
 from . import service
+from .batch import run_batch
 
 bp = Blueprint("user_utilities", __name__, url_prefix="/api/users")
 
-for path, name, body, use_case in (
+# (path, command, body, use case), as in the buy and sell services.
+COMMAND_ROUTES = (
     ("/add", "ADD", AmountCommandBody, service.add),
     ("/quote", "QUOTE", SymbolCommandBody, service.quote),
     ("/display-summary", "DISPLAY_SUMMARY", UserCommandBody, service.display_summary),
-):
+)
+for path, name, body, use_case in COMMAND_ROUTES:
     add_command_route(bp, path, name, body, use_case)
+
+# Every trading command, by name, for the batch route.
+BATCHABLE = {
+    name: (body, use_case)
+    for _, name, body, use_case in (
+        *COMMAND_ROUTES,
+        *buy_routes.COMMAND_ROUTES,
+        *sell_routes.COMMAND_ROUTES,
+    )
+}
 
 
 @bp.get("/ping")
@@ -71,6 +88,28 @@ def login():
     """Log in {username, password} -> {token, role, expires_at}. 401 on a mismatch."""
     body = parse_model(CredentialsBody, json_body())
     return ok(service.login(backend(), body.username, body.password))
+
+
+@bp.post("/batch")
+@api_doc(
+    "BATCH: a user's consecutive commands in one request",
+    body=BatchBody,
+    errors=(400, 401, 403, 413, 422, 429, 503),
+)
+def batch():
+    """BATCH {user, commands: [{command, ...}]}: run in order, one answer each.
+
+    Every trading command but DUMPLOG, at most 100; each answer is ``{ok, status, data}``
+    or ``{ok, status, error}`` as that command's own route would answer. A command that
+    fails with a 503 stops the batch: the rest are answered 503 "not run". 400 when the
+    batch itself is malformed (nothing runs), 403 for someone else's account.
+    """
+    caller = principal()
+    body = parse_model(BatchBody, json_body())
+    caller.require_act_for(body.user)
+    b = backend()
+    answer = run_batch(b, caller, body.user, body.commands, idempotency_key(), BATCHABLE)
+    return ok(answer)
 
 
 @bp.get("/transactions")

@@ -1,0 +1,103 @@
+"""BATCH: one user's consecutive commands in one request.
+
+The commands run in order, as if sent one by one, but under one hold of the user's
+account: it is read once and written once, with the log entries of every command, so a
+batch costs about what one command costs. Each command gets its own answer; one that
+fails for good (bad input, not enough cash) does not stop the rest, while one that
+fails for a reason that may pass (503: a dependency is down) stops the batch there, so
+the client can send the rest again in order. Sent with an Idempotency-Key, a retried
+batch gets its first answer and runs nothing again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from ..common.auth import Principal
+from ..common.backend import Backend
+from ..common.errors import InvalidInput, PlatformError, UpstreamUnavailable
+from ..common.ledger import Command, CommandRunner
+from ..common.web import command_from, record_invalid, valid_txn
+
+UseCase = Callable[[Backend, Command], dict]
+NOT_BATCHED = "DUMPLOG"  # streams the log; sent on its own
+
+
+@dataclass(frozen=True)
+class Item:
+    """One command of a batch: parsed, or the error that keeps it from running."""
+
+    raw: dict
+    cmd: Command | None  # None: not a command the log can name
+    use_case: UseCase | None = None
+    error: PlatformError | None = None
+
+
+def run_batch(
+    b: Backend,
+    caller: Principal,
+    user: str,
+    raw_items: list[dict],
+    key: str | None,
+    commands: Mapping[str, tuple[type[BaseModel], UseCase]],
+) -> dict:
+    """Run ``raw_items`` for ``user`` in order: {"user", "results": [answer per item]}."""
+    fresh = iter(b.txns.take(len(raw_items)))
+    items = [_parse(raw, user, valid_txn(raw) or next(fresh), commands) for raw in raw_items]
+    fingerprint = hashlib.sha256(json.dumps([user, raw_items]).encode()).hexdigest()[:32]
+    with b.ledger.session(user, [item.cmd for item in items if item.cmd]) as session:
+        first = session.first_answer(key, fingerprint)
+        if first is not None:
+            return dict(first)
+        results = _run(b.with_ledger(session), session, caller, items)
+        answer = {"user": user, "results": results}
+        session.remember(key, fingerprint, answer)
+    return answer
+
+
+def _run(b: Backend, session: CommandRunner, caller: Principal, items: list[Item]) -> list[dict]:
+    results: list[dict] = []
+    for n, item in enumerate(items):
+        try:
+            if item.error is not None:
+                if item.cmd is not None:
+                    record_invalid(caller, item.cmd, item.raw, item.error, ledger=session)
+                raise item.error
+            results.append({"ok": True, "status": 200, "data": item.use_case(b, item.cmd)})
+        except PlatformError as error:
+            results.append(_failed(error))
+            if error.status_code >= 500:
+                stop = UpstreamUnavailable(f"not run: command {n} failed with {error.code}")
+                results += [_failed(stop)] * (len(items) - n - 1)
+                break
+    return results
+
+
+def _failed(error: PlatformError) -> dict:
+    return {"ok": False, "status": error.status_code, "error": error.to_dict()}
+
+
+def _parse(
+    raw, user: str, txn: int, commands: Mapping[str, tuple[type[BaseModel], UseCase]]
+) -> Item:
+    name = raw.get("command") if isinstance(raw, dict) else None
+    if name == NOT_BATCHED:
+        error = InvalidInput("DUMPLOG cannot be batched; send it on its own")
+        return Item(raw, Command(name, txn, user=user), error=error)
+    if name not in commands:
+        error = InvalidInput(f"command {repr(name)[:40]} is not one that can be batched")
+        return Item(raw, None, error=error)
+    model, use_case = commands[name]
+    fields = {k: v for k, v in raw.items() if k != "command"}
+    if fields.setdefault("user", user) != user:
+        error = InvalidInput("every command of a batch is for the batch's user")
+        return Item({**fields, "user": user}, Command(name, txn, user=user), error=error)
+    try:
+        return Item(raw, command_from(name, model, fields, txn), use_case)
+    except InvalidInput as error:
+        return Item(fields, Command(name, txn, user=user), error=error)
