@@ -1,6 +1,6 @@
 """Replay a workload file against the platform, one concurrent session per user.
 
-    .venv/bin/python input_script.py WORKLOAD [--url URL] [--json STATS] [--samples FILE]
+    .venv/bin/python input_script.py WORKLOAD [--url URL] [--batch N] [--json STATS]
 
 The workload is in the course format: ``[n] CMD,arg,...`` (``n`` becomes the command's
 transaction number) or ``$ CMD,arg,...`` (numbered in file order). Each user's commands
@@ -9,7 +9,9 @@ after everything else, and its XML is saved under that file name (relative to th
 working directory). At the end it prints commands/s, errors per command, latency
 percentiles and quote-server hits. ``--json`` also holds ``completions_per_s`` (commands
 answered in each second of the replay); ``--samples`` writes every latency in ms, by
-command (tools/bench.py reads both).
+command (tools/bench.py reads both). ``--batch N`` sends each user's consecutive commands
+N at a time in one BATCH request (``POST /api/users/batch``), which the platform runs in
+order under one account read and write; the default sends one request per command.
 
 It logs in with the service credential (``SERVICE_PASSWORD`` from the environment or
 from ``.env``), which may act for any user. Against a loopback URL it spreads users over
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
+import itertools
 import json
 import logging
 import os
@@ -67,6 +70,8 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "CANCEL_SET_SELL": ("/api/sell/cancel-set-sell", ("user", "symbol")),
     "DUMPLOG": ("/api/users/dumplog", ("user", "filename")),
 }
+BATCH_PATH = "/api/users/batch"
+BATCHABLE = set(COMMANDS) - {"DUMPLOG"}  # what BATCH runs; the rest go on their own
 _TRANSPORT_ERRORS = (TimeoutError, aiohttp.ClientError, OSError)
 _TRANSIENT_STATUSES = {502, 503, 504}
 _LINE = re.compile(r"^\s*(?:\[(\d+)\]|\$)\s*(.*?)\s*$")
@@ -204,9 +209,16 @@ class Replayer:
     """Sends a workload's lines over a few HTTP sessions, one per source address."""
 
     def __init__(
-        self, url: str, password: str, concurrency: int, sources: int, retry_for: float = 30.0
+        self,
+        url: str,
+        password: str,
+        concurrency: int,
+        sources: int,
+        retry_for: float = 30.0,
+        batch: int = 1,
     ):
         self.url = url.rstrip("/")
+        self.batch = batch
         self.retry_for = retry_for
         # Keys of this replay: a retry reuses its command's key, a new replay gets new ones.
         self.run_id = uuid.uuid4().hex[:16]
@@ -257,17 +269,14 @@ class Replayer:
     def _count_retry(self, state: RetryCallState) -> None:
         self.stats.retried += 1
 
-    async def send(self, session: aiohttp.ClientSession, line: Line, progress: tqdm) -> None:
-        """Send one line; record its latency and outcome. Never raises for an HTTP error.
+    def _poster(self):
+        """``_post_once`` sent again after a dropped connection or a 502/503/504.
 
-        A dropped connection or a 502/503/504 is sent again, with the same
-        Idempotency-Key, for up to ``retry_for`` seconds: the platform answers a retry of
-        a command it already applied with its first answer, so nothing happens twice.
-        Retries are counted in the figures.
+        For up to ``retry_for`` seconds, with the same Idempotency-Key: the platform
+        answers a retry of a request it already applied with its first answer, so
+        nothing happens twice. Retries are counted in the figures.
         """
-        path, body = line.request()
-        headers = {**self.headers, "Idempotency-Key": f"{self.run_id}:{line.txn}"}
-        post = AsyncRetrying(
+        return AsyncRetrying(
             stop=stop_after_delay(self.retry_for),
             wait=wait_exponential(multiplier=0.05, max=2.0),
             retry=retry_if_exception_type(_TRANSPORT_ERRORS)
@@ -275,11 +284,16 @@ class Replayer:
             before_sleep=self._count_retry,
             retry_error_callback=lambda state: state.outcome.result(),
         ).wraps(self._post_once)
+
+    async def send(self, session: aiohttp.ClientSession, line: Line, progress: tqdm) -> None:
+        """Send one line; record its latency and outcome. Never raises for an HTTP error."""
+        path, body = line.request()
+        headers = {**self.headers, "Idempotency-Key": f"{self.run_id}:{line.txn}"}
         async with self.limit:
             started = time.perf_counter()
             status, detail = None, ""
             try:
-                status, payload = await post(session, path, body, headers)
+                status, payload = await self._poster()(session, path, body, headers)
                 if line.command == "DUMPLOG" and status == 200:
                     _save_dump(body["filename"], payload)
                 elif status >= 400:
@@ -289,9 +303,70 @@ class Replayer:
             self.stats.record(line, status, time.perf_counter() - started, detail)
         progress.update(1)
 
-    async def run_user(self, session: aiohttp.ClientSession, lines: list[Line], progress) -> None:
-        for line in lines:
-            await self.send(session, line, progress)
+    async def send_batch(
+        self, session: aiohttp.ClientSession, user: str, lines: list[Line], progress: tqdm
+    ) -> None:
+        """Send a user's consecutive lines as one BATCH request; record each line.
+
+        Each line's latency runs from the batch's start to its answer. Lines the
+        platform did not run (a 503 stopped the batch) go again as a new batch, for up
+        to ``retry_for`` seconds; a line that keeps failing is recorded as failed.
+        """
+        started = time.perf_counter()
+        deadline = time.monotonic() + self.retry_for
+        for attempt in itertools.count():
+            items = [{"command": line.command, **line.request()[1]} for line in lines]
+            headers = {
+                **self.headers,
+                "Idempotency-Key": f"{self.run_id}:{user}:{lines[0].txn}:{attempt}",
+            }
+            status, detail, answers = None, "", []
+            async with self.limit:
+                try:
+                    status, payload = await self._poster()(
+                        session, BATCH_PATH, {"user": user, "commands": items}, headers
+                    )
+                    if status == 200:
+                        answers = json.loads(payload)["data"]["results"]
+                    else:
+                        detail = payload[:200].decode("utf-8", "replace")
+                except _TRANSPORT_ERRORS as exc:
+                    detail = repr(exc)
+            again = next(
+                (n for n, a in enumerate(answers) if a["status"] in _TRANSIENT_STATUSES), None
+            )
+            if again is None or time.monotonic() > deadline:
+                again = len(lines)
+            elapsed = time.perf_counter() - started
+            for line, answer in itertools.zip_longest(lines[:again], answers[:again]):
+                if answer is None:  # the batch itself failed
+                    self.stats.record(line, status, elapsed, detail)
+                else:
+                    error = answer.get("error") or {}
+                    self.stats.record(line, answer["status"], elapsed, error.get("message", ""))
+            progress.update(again)
+            lines = lines[again:]
+            if not lines:
+                return
+            self.stats.retried += 1
+            await asyncio.sleep(min(2.0, 0.05 * 2**attempt))
+
+    async def run_user(
+        self, session: aiohttp.ClientSession, user: str, lines: list[Line], progress
+    ) -> None:
+        """The user's lines in order: one request each, or batches of up to ``batch``."""
+        if self.batch <= 1:
+            for line in lines:
+                await self.send(session, line, progress)
+            return
+        for batchable, group in itertools.groupby(lines, key=lambda ln: ln.command in BATCHABLE):
+            group = list(group)
+            if not batchable:
+                for line in group:
+                    await self.send(session, line, progress)
+                continue
+            for start in range(0, len(group), self.batch):
+                await self.send_batch(session, user, group[start : start + self.batch], progress)
 
     async def replay(self, workload: Workload, show_progress: bool) -> float:
         by_user: dict[str, list[Line]] = defaultdict(list)
@@ -305,8 +380,8 @@ class Replayer:
         with progress:
             await asyncio.gather(
                 *(
-                    self.run_user(self.sessions[i % len(self.sessions)], lines, progress)
-                    for i, lines in enumerate(by_user.values())
+                    self.run_user(self.sessions[i % len(self.sessions)], user, lines, progress)
+                    for i, (user, lines) in enumerate(by_user.items())
                 )
             )
             for line in last:  # the admin DUMPLOG: after every acknowledged command
@@ -361,7 +436,12 @@ async def _main(args: argparse.Namespace) -> int:
     for problem in workload.malformed:
         log.warning("skipped %s", problem)
     async with Replayer(
-        args.url, _service_password(args.password), args.concurrency, args.sources, args.retry_for
+        args.url,
+        _service_password(args.password),
+        args.concurrency,
+        args.sources,
+        args.retry_for,
+        args.batch,
     ) as replayer:
         hits_before = await replayer.quote_hits()
         elapsed = await replayer.replay(workload, show_progress=not args.quiet)
@@ -393,6 +473,13 @@ def main(argv: list[str] | None = None) -> int:
         default=30.0,
         metavar="S",
         help="resend after a dropped connection or 502/503/504 for up to S seconds",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        metavar="N",
+        help="send each user's consecutive commands N at a time (BATCH); 1: one request each",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import redis
 from redis.exceptions import LockError, RedisError
@@ -59,9 +59,24 @@ class QuoteCache:
         self._ttl_ms = int(ttl_s * 1000)
         self._fetch_timeout_s = fetch_timeout_s
         self._clock_ms = clock_ms
+        # The valid quotes this process has seen: the same as Redis holds until they
+        # expire, so most lookups need no round trip.
+        self._seen: dict[str, Quote] = {}
 
     def get(self, symbol: str, user: str) -> Quote:
         """The valid quote for ``symbol``, fetching it (once, for everyone) if needed."""
+        seen = self._seen.get(symbol)
+        if seen is not None and self._valid(seen.fetched_ms):
+            return seen
+        quote = self._get(symbol, user)
+        self._seen[symbol] = replace(quote, hit=False)
+        return quote
+
+    def _valid(self, fetched_ms: int) -> bool:
+        # Redis expiry has millisecond precision; re-check so a quote is never used late.
+        return self._clock_ms() - fetched_ms < self._ttl_ms
+
+    def _get(self, symbol: str, user: str) -> Quote:
         try:
             cached = self._lookup(symbol)
             if cached:
@@ -119,8 +134,7 @@ class QuoteCache:
         if cached is None:
             return None
         data = json.loads(cached)
-        # Redis expiry has millisecond precision; re-check so a quote is never used late.
-        if self._clock_ms() - data["fetched_ms"] >= self._ttl_ms:
+        if not self._valid(data["fetched_ms"]):
             return None
         return Quote(RawQuote(**data["raw"]), data["fetched_ms"], hit=False)
 

@@ -29,7 +29,7 @@ from .repositories import AccountRepository, LogRepository
 Rule = Callable[[Account], Change]
 RECENT_ENTRIES = 20  # how many of an account's own transactions it keeps to show
 APPLIED_KEYS = 64  # Idempotency-Keys remembered per account (retries come within seconds)
-APPLIED_WEIGHT = 256  # and at most this many answers in them (a batch's count one each)
+APPLIED_WEIGHT = 128  # and at most this many answers in them (a batch's count one each)
 
 
 @dataclass(frozen=True)

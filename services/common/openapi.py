@@ -22,10 +22,11 @@ ERROR_STATUSES = {
     405: "Method not allowed",
     409: "The account's state does not allow it (e.g. insufficient funds)",
     413: "Request body too large",
+    422: "The Idempotency-Key was used before for a different request",
     429: "Too many requests",
     503: "A dependency (quote server, database, cache) is unavailable",
 }
-COMMAND_ERRORS = (400, 401, 403, 404, 409, 413, 429, 503)
+COMMAND_ERRORS = (400, 401, 403, 404, 409, 413, 422, 429, 503)
 _SUCCESS = {
     "type": "object",
     "required": ["ok", "data"],

@@ -66,11 +66,25 @@ def _doc_to_account(doc: dict) -> Account:
     )
 
 
-class AccountRepository:
-    """Trading accounts in the ``users`` collection, one document per user."""
+def is_ferretdb(db: Database) -> bool:
+    """Whether the server is FerretDB (its buildInfo names its version)."""
+    return "ferretdbVersion" in db.command("buildInfo")
 
-    def __init__(self, db: Database):
+
+class AccountRepository:
+    """Trading accounts in the ``users`` collection, one document per user.
+
+    ``read_then_write`` is for servers that apply an update by reading the document and
+    writing it back (FerretDB): there a guard in the filter is not atomic anyway, and
+    FerretDB/SQLite uses its primary key only for a filter that is ``{_id}`` alone (any
+    other filter scans the collection), so the version is checked by reading the
+    document by ``_id`` just before writing it by ``_id``. Both ways, the per-user lock
+    is what serialises writers; the version check catches a lock that expired.
+    """
+
+    def __init__(self, db: Database, read_then_write: bool = False):
         self._users = db["users"]
+        self._read_then_write = read_then_write
 
     def ensure_indexes(self) -> None:
         self._users.create_index("armed")
@@ -98,11 +112,12 @@ class AccountRepository:
             except DuplicateKeyError as exc:
                 raise StaleAccount(f"account {account.user} was created concurrently") from exc
         else:
-            result = self._users.update_one(
-                {"_id": account.user, "v": account.version},
-                {"$set": {**doc, "v": new_version}},
-            )
-            if result.matched_count != 1:
+            guard = {"_id": account.user, "v": account.version}
+            if self._read_then_write:
+                found = self._users.find_one({"_id": account.user}, {"v": 1})
+                guard = {"_id": account.user} if found and found["v"] == account.version else None
+            result = guard and self._users.update_one(guard, {"$set": {**doc, "v": new_version}})
+            if not result or result.matched_count != 1:
                 raise StaleAccount(f"account {account.user} changed concurrently; retry")
         return Account(**{**account.__dict__, "version": new_version})
 
@@ -111,12 +126,13 @@ class AccountRepository:
         cursor = self._users.find({"outbox_tail": {"$ne": None}}, {"outbox_tail": 1})
         return {doc["outbox_tail"]: doc["_id"] for doc in cursor}
 
-    def armed_symbols(self) -> list[str]:
-        """Every symbol with at least one armed buy or sell setup."""
-        return sorted(s for s in self._users.distinct("armed") if s)
-
-    def users_armed_on(self, symbol: str) -> list[str]:
-        return [d["_id"] for d in self._users.find({"armed": symbol}, {"_id": 1})]
+    def armed(self) -> dict[str, list[str]]:
+        """Symbol -> the users with an armed buy or sell setup on it, in one query."""
+        by_symbol: dict[str, list[str]] = {}
+        for doc in self._users.find({"armed.0": {"$exists": True}}, {"armed": 1}):
+            for symbol in doc["armed"]:
+                by_symbol.setdefault(symbol, []).append(doc["_id"])
+        return dict(sorted(by_symbol.items()))
 
 
 class CredentialRepository:

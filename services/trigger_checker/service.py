@@ -16,14 +16,12 @@ def check_triggers(b: Backend) -> int:
     """Quote every symbol with an armed setup and fire what the price satisfies.
 
     Only symbols with an armed trigger are quoted, from the cache while valid; a real
-    hit is logged with the transaction number of a SET_*_TRIGGER it serves. Returns
-    how many setups fired.
+    hit is logged with the transaction number of a SET_*_TRIGGER it serves. An account
+    is locked only when its read shows that something fires, and then the rule runs
+    again on what the lock guards. Returns how many setups fired.
     """
     fired = 0
-    for symbol in b.accounts.armed_symbols():
-        users = b.accounts.users_armed_on(symbol)
-        if not users:
-            continue
+    for symbol, users in b.accounts.armed().items():
         first = b.accounts.get(users[0])
         txn = _trigger_txn(first, symbol) if first else None
         try:
@@ -35,6 +33,9 @@ def check_triggers(b: Backend) -> int:
             b.ledger.record_quote_hit(quote, txn)
         fire = functools.partial(_fire, symbol=symbol, price=quote.price)
         for user in users:
+            account = b.accounts.get(user)
+            if account is None or not fire(account).fired:
+                continue
             try:
                 change = b.ledger.run_system(user, fire)
             except PlatformError as exc:
