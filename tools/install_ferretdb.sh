@@ -6,14 +6,18 @@
 # lacks build/version/version.txt, so such a binary panics at start. Instead: download
 # the module, copy it somewhere writable, add version.txt, and build there.
 #
-# Skipped when mongod is on PATH (the stack uses it instead) or when .bin/ferretdb
-# already answers --version.
+# The patches in tools/patches/ferretdb-*.patch are applied before building (each says
+# why in its own text). Skipped when mongod is on PATH (the stack uses it instead) or
+# when .bin/ferretdb already answers --version and was built with the same patches.
 set -euo pipefail
 
 VERSION="${FERRETDB_VERSION:-v1.24.2}"
 MODULE="github.com/FerretDB/FerretDB"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET="${REPO_ROOT}/.bin/ferretdb"
+PATCHES=("${REPO_ROOT}"/tools/patches/ferretdb-*.patch)
+STAMP="${TARGET}.patches"
+WANTED_STAMP="$(cat "${PATCHES[@]}" | sha256sum | cut -d' ' -f1)"
 
 if command -v mongod >/dev/null 2>&1; then
     echo "mongod found on PATH; FerretDB not needed"
@@ -22,7 +26,8 @@ fi
 if [[ -x "${TARGET}" ]]; then
     # Read all of the output first: `| grep -q` could end the pipe early (SIGPIPE).
     installed="$("${TARGET}" --version 2>/dev/null || true)"
-    if grep -qx "version: ${VERSION}" <<<"${installed}"; then
+    if grep -qx "version: ${VERSION}" <<<"${installed}" \
+        && [[ "$(cat "${STAMP}" 2>/dev/null)" == "${WANTED_STAMP}" ]]; then
         exit 0
     fi
 fi
@@ -45,7 +50,12 @@ trap 'chmod -R u+w "${BUILD_DIR}" 2>/dev/null || true; rm -rf "${BUILD_DIR}"' EX
 cp -R "${CACHED}/." "${BUILD_DIR}/"
 chmod -R u+w "${BUILD_DIR}"
 printf '%s' "${VERSION}" > "${BUILD_DIR}/build/version/version.txt"
+for patch in "${PATCHES[@]}"; do
+    echo "applying $(basename "${patch}")"
+    (cd "${BUILD_DIR}" && git apply -p1 "${patch}")
+done
 mkdir -p "$(dirname "${TARGET}")"
 (cd "${BUILD_DIR}" && GOFLAGS=-buildvcs=false "${GO}" build -trimpath -o "${TARGET}.tmp" ./cmd/ferretdb)
 mv -f "${TARGET}.tmp" "${TARGET}"
+printf '%s' "${WANTED_STAMP}" > "${STAMP}"
 "${TARGET}" --version

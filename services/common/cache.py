@@ -242,6 +242,19 @@ class OutboxMarks:
         except RedisError:
             pass  # costs one redundant insert at the next command
 
+    def unlogged(self, versions: dict[str, int], chunk: int = 1000) -> list[str]:
+        """The users whose version in ``versions`` has no mark (all of them without Redis)."""
+        users = list(versions)
+        try:
+            marks = [
+                m
+                for i in range(0, len(users), chunk)
+                for m in self._redis.mget([f"outbox-logged:{u}" for u in users[i : i + chunk]])
+            ]
+        except RedisError:
+            return users
+        return [u for u, m in zip(users, marks, strict=True) if m != str(versions[u]).encode()]
+
     def is_logged(self, user: str, version: int) -> bool:
         try:
             return self._redis.get(f"outbox-logged:{user}") == str(version).encode()

@@ -239,10 +239,14 @@ class Ledger(CommandRunner):
             self._marks.logged(account.user, account.version)
 
     def flush_pending_outboxes(self) -> None:
-        """Before a dump: log the last change of every account whose entries are missing."""
-        tails = self.accounts.outbox_tails()
-        for missing_id in sorted(self.log.missing(list(tails))):
-            account = self.accounts.get(tails[missing_id])
+        """Before a dump: log the last change of every account whose entries may be missing.
+
+        An account whose mark says its last change was logged is skipped (one Redis
+        round trip for all of them); the others are inserted again, harmlessly.
+        """
+        versions = self.accounts.outbox_versions()
+        for user in sorted(self._marks.unlogged(versions)):
+            account = self.accounts.get(user)
             if account is not None:
                 self._flush_outbox(account)
 

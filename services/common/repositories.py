@@ -121,10 +121,10 @@ class AccountRepository:
                 raise StaleAccount(f"account {account.user} changed concurrently; retry")
         return Account(**{**account.__dict__, "version": new_version})
 
-    def outbox_tails(self) -> dict[str, str]:
-        """Log id of each account's last change -> the account's user."""
-        cursor = self._users.find({"outbox_tail": {"$ne": None}}, {"outbox_tail": 1})
-        return {doc["outbox_tail"]: doc["_id"] for doc in cursor}
+    def outbox_versions(self) -> dict[str, int]:
+        """User -> version, of every account whose last change has log entries."""
+        cursor = self._users.find({"outbox_tail": {"$ne": None}}, {"v": 1})
+        return {doc["_id"]: doc["v"] for doc in cursor}
 
     def armed(self) -> dict[str, list[str]]:
         """Symbol -> the users with an armed buy or sell setup on it, in one query."""
@@ -165,7 +165,8 @@ class LogRepository:
         self._log = db["transactions"]
 
     def ensure_indexes(self) -> None:
-        self._log.create_index([("ts", pymongo.ASCENDING)])
+        # (ts, _id): the order of DUMPLOG, which MongoDB then reads without sorting.
+        self._log.create_index([("ts", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)])
         self._log.create_index([("user", pymongo.ASCENDING), ("ts", pymongo.ASCENDING)])
         self._log.create_index([("type", pymongo.ASCENDING)])
 
@@ -183,13 +184,6 @@ class LogRepository:
         except BulkWriteError as exc:
             if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
                 raise
-
-    def missing(self, ids: list[str]) -> set[str]:
-        """Which of these entry ids the log does not have."""
-        if not ids:
-            return set()
-        found = {d["_id"] for d in self._log.find({"_id": {"$in": ids}}, {"_id": 1})}
-        return set(ids) - found
 
     def iter_all(self, user: str | None = None) -> Iterator[dict]:
         """Every entry (or one user's), oldest first."""

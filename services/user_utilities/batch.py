@@ -6,7 +6,8 @@ batch costs about what one command costs. Each command gets its own answer; one 
 fails for good (bad input, not enough cash) does not stop the rest, while one that
 fails for a reason that may pass (503: a dependency is down) stops the batch there, so
 the client can send the rest again in order. Sent with an Idempotency-Key, a retried
-batch gets its first answer and runs nothing again.
+batch gets its first answer and runs nothing again (a DISPLAY_SUMMARY in it shows the
+account as it is at the retry).
 """
 
 from __future__ import annotations
@@ -23,9 +24,13 @@ from ..common.backend import Backend
 from ..common.errors import InvalidInput, PlatformError, UpstreamUnavailable
 from ..common.ledger import Command, CommandRunner
 from ..common.web import command_from, record_invalid, valid_txn
+from .service import account_view
 
 UseCase = Callable[[Backend, Command], dict]
 NOT_BATCHED = "DUMPLOG"  # streams the log; sent on its own
+# Answers only read the account, and are large: a retried batch reads them again
+# instead of keeping them with the account.
+READS = {"DISPLAY_SUMMARY": account_view}
 
 
 @dataclass(frozen=True)
@@ -51,13 +56,14 @@ def run_batch(
     items = [_parse(raw, user, valid_txn(raw) or next(fresh), commands) for raw in raw_items]
     fingerprint = hashlib.sha256(json.dumps([user, raw_items]).encode()).hexdigest()[:32]
     with b.ledger.session(user, [item.cmd for item in items if item.cmd]) as session:
+        inside = b.with_ledger(session)
         first = session.first_answer(key, fingerprint)
         if first is not None:
-            return dict(first)
-        results = _run(b.with_ledger(session), session, caller, items)
-        answer = {"user": user, "results": results}
-        session.remember(key, fingerprint, answer)
-    return answer
+            return {"user": user, "results": [_reread(inside, user, r) for r in first["results"]]}
+        results = _run(inside, session, caller, items)
+        kept = [_kept(item, result) for item, result in zip(items, results, strict=True)]
+        session.remember(key, fingerprint, {"results": kept})
+    return {"user": user, "results": results}
 
 
 def _run(b: Backend, session: CommandRunner, caller: Principal, items: list[Item]) -> list[dict]:
@@ -76,6 +82,19 @@ def _run(b: Backend, session: CommandRunner, caller: Principal, items: list[Item
                 results += [_failed(stop)] * (len(items) - n - 1)
                 break
     return results
+
+
+def _kept(item: Item, result: dict) -> dict:
+    """What a retry needs of ``result``: all of it, or which read to make again."""
+    if result["ok"] and item.cmd is not None and item.cmd.name in READS:
+        return {"ok": True, "status": result["status"], "reread": item.cmd.name}
+    return result
+
+
+def _reread(b: Backend, user: str, kept: Mapping) -> dict:
+    if "reread" not in kept:
+        return dict(kept)
+    return {"ok": True, "status": kept["status"], "data": READS[kept["reread"]](b, user)}
 
 
 def _failed(error: PlatformError) -> dict:

@@ -160,15 +160,19 @@ def test_a_retried_batch_answers_the_same_and_runs_once(platform, store):
     commands = [
         {"command": "ADD", "amount": "50.00"},
         {"command": "BUY", "symbol": symbol, "amount": "20.00"},
+        {"command": "DISPLAY_SUMMARY"},
     ]
 
     first = batch(platform, user, commands, same)
+    assert first[1]["data"]["results"][2]["data"]["cash"] == "30.00"
     entries = len(store.user_log(user))
     retry = batch(platform, user, commands, same)
 
     assert first == retry and first[0] == 200
     assert len(store.user_log(user)) == entries
     assert platform.summary(user)["cash"] == "30.00"
+    kept = store.account(user)["state"]
+    assert "recent_transactions" not in kept  # a summary is read again, not kept
     status, body = batch(platform, user, commands[:1], same)
     assert status == 422 and body["error"]["code"] == "idempotency_key_reused"
     assert platform.summary(user)["cash"] == "30.00"
