@@ -17,7 +17,7 @@ from .cache import Notifications, OutboxMarks, QuoteCache, TransactionNumbers, U
 from .clients import QuoteServerClient
 from .config import Settings
 from .ledger import CommandRunner, Ledger
-from .repositories import AccountRepository, CredentialRepository, LogRepository, is_ferretdb
+from .repositories import AccountRepository, CredentialRepository, LogRepository
 
 
 def now_ms() -> int:
@@ -44,7 +44,7 @@ class Backend:
 
     @cached_property
     def accounts(self) -> AccountRepository:
-        return AccountRepository(self.db, read_then_write=is_ferretdb(self.db))
+        return AccountRepository(self.db)
 
     @cached_property
     def log(self) -> LogRepository:

@@ -66,25 +66,11 @@ def _doc_to_account(doc: dict) -> Account:
     )
 
 
-def is_ferretdb(db: Database) -> bool:
-    """Whether the server is FerretDB (its buildInfo names its version)."""
-    return "ferretdbVersion" in db.command("buildInfo")
-
-
 class AccountRepository:
-    """Trading accounts in the ``users`` collection, one document per user.
+    """Trading accounts in the ``users`` collection, one document per user."""
 
-    ``read_then_write`` is for servers that apply an update by reading the document and
-    writing it back (FerretDB): there a guard in the filter is not atomic anyway, and
-    FerretDB/SQLite uses its primary key only for a filter that is ``{_id}`` alone (any
-    other filter scans the collection), so the version is checked by reading the
-    document by ``_id`` just before writing it by ``_id``. Both ways, the per-user lock
-    is what serialises writers; the version check catches a lock that expired.
-    """
-
-    def __init__(self, db: Database, read_then_write: bool = False):
+    def __init__(self, db: Database):
         self._users = db["users"]
-        self._read_then_write = read_then_write
 
     def ensure_indexes(self) -> None:
         self._users.create_index("armed")
@@ -112,12 +98,11 @@ class AccountRepository:
             except DuplicateKeyError as exc:
                 raise StaleAccount(f"account {account.user} was created concurrently") from exc
         else:
-            guard = {"_id": account.user, "v": account.version}
-            if self._read_then_write:
-                found = self._users.find_one({"_id": account.user}, {"v": 1})
-                guard = {"_id": account.user} if found and found["v"] == account.version else None
-            result = guard and self._users.update_one(guard, {"$set": {**doc, "v": new_version}})
-            if not result or result.matched_count != 1:
+            result = self._users.update_one(
+                {"_id": account.user, "v": account.version},
+                {"$set": {**doc, "v": new_version}},
+            )
+            if result.matched_count != 1:
                 raise StaleAccount(f"account {account.user} changed concurrently; retry")
         return Account(**{**account.__dict__, "version": new_version})
 

@@ -239,7 +239,12 @@ def add_command_route(
 
     @api_doc(f"{name}: {(use_case.__doc__ or '').splitlines()[0]}", body=model)
     def view():
-        return ok(use_case(backend(), parse_command(name, model)))
+        cmd = parse_command(name, model)
+        b = backend()
+        # Under the user's lock from the first read to the write: the checks made
+        # before paying for a quote read the same account the rule then changes.
+        with b.ledger.session(cmd.user, (cmd,)) as session:
+            return ok(use_case(b.with_ledger(session), cmd))
 
     view.__doc__ = f"{name}: {use_case.__doc__}"
     bp.add_url_rule(path, endpoint=name.lower(), view_func=view, methods=["POST"])
