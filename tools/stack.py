@@ -729,8 +729,8 @@ class Stack:
             pidfile=self.pidfile,
             repo_root=REPO_ROOT,
             identifier=f"daytrading:{self.base_dir}",
-            # NGINX's 4096 connections per worker need more than the usual 1024 fds.
-            minfds=8192 if hard == resource.RLIM_INFINITY else min(8192, hard),
+            # NGINX's 8192 connections per worker need more than the usual 1024 fds.
+            minfds=16384 if hard == resource.RLIM_INFINITY else min(16384, hard),
             programs=programs,
             groups={
                 group: [p.name for p in programs if p.group == group]

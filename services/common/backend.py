@@ -79,7 +79,6 @@ class Backend:
             server=self.settings.server_name,
             pending_ttl_s=self.settings.pending_ttl_s,
             marks=OutboxMarks(self.redis),
-            on_saved=self.notifications.account_changed,
         )
 
     def with_ledger(self, ledger: CommandRunner) -> Backend:

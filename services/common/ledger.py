@@ -28,7 +28,7 @@ from .repositories import AccountRepository, LogRepository
 
 Rule = Callable[[Account], Change]
 RECENT_ENTRIES = 20  # how many of an account's own transactions it keeps to show
-APPLIED_KEYS = 64  # Idempotency-Keys remembered per account (retries come within seconds)
+APPLIED_KEYS = 16  # Idempotency-Keys remembered per account (retries come within seconds)
 APPLIED_WEIGHT = 128  # and at most this many answers in them (a batch's count one each)
 
 
@@ -102,7 +102,7 @@ class Ledger(CommandRunner):
         server: str,
         pending_ttl_s: float,
         marks: OutboxMarks,
-        on_saved: Callable[[str, int], None] = lambda user, version: None,
+        announce: bool = True,
     ):
         self.accounts = accounts
         self.log = log
@@ -110,7 +110,7 @@ class Ledger(CommandRunner):
         self.clock_ms = clock_ms
         self._server = server
         self.pending_ttl_ms = int(pending_ttl_s * 1000)
-        self._on_saved = on_saved
+        self._announce = announce  # publish each saved change (live views listen)
         self._marks = marks
 
     # --- log entries ---------------------------------------------------------------
@@ -287,8 +287,7 @@ class Ledger(CommandRunner):
         outbox = tuple({**e, "_id": f"{user}:{version}:{i:04d}"} for i, e in enumerate(entries))
         self.accounts.save(replace(account, outbox=outbox))
         self.log.append(list(outbox))
-        self._marks.logged(user, version)
-        self._on_saved(user, version)
+        self._marks.logged(user, version, announce=self._announce)
 
 
 def _first_answer(account: Account, key: str | None, fingerprint: str) -> Mapping | None:
