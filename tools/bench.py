@@ -64,6 +64,9 @@ MIB = 1024 * 1024
 
 FULL = {"users": 100, "commands": 100_000, "locust_users": 5000, "locust_time": 120, "floor": 20}
 QUICK = {"users": 20, "commands": 5000, "locust_users": 200, "locust_time": 20, "floor": 5}
+# The latency scenario: single commands with this many in flight, on this workload.
+LATENCY = {"users": 100, "commands": 10_000, "in_flight": 2}
+QUICK_LATENCY = {"users": 20, "commands": 2000, "in_flight": 2}
 
 
 # ---------------------------------------------------------------- sampling
@@ -411,12 +414,33 @@ def run_floor(run: Run) -> dict:
 
 
 def run_replay(run: Run) -> dict:
-    """Generate the workload, replay it through NGINX, validate the DUMPLOG."""
+    """The throughput run: the workload replayed in BATCH requests of ``--batch``."""
     args = run.args
-    workload = run.workdir / "workload.txt"
-    log.info("generating %d commands for %d users (seed %d)", args.commands, args.users, args.seed)
+    return replay_workload(run, args.users, args.commands, batch=args.batch, in_flight=256)
+
+
+def run_big(run: Run) -> dict:
+    """The 1,200-user 1,200,000-command workload, replayed like the throughput run."""
+    return replay_workload(
+        run, report.BIG_USERS, report.BIG_COMMANDS, batch=run.args.batch, in_flight=256
+    )
+
+
+def run_latency(run: Run) -> dict:
+    """Single commands, a few in flight: what each costs when the platform is not full."""
+    shape = QUICK_LATENCY if run.args.quick else LATENCY
+    return replay_workload(
+        run, shape["users"], shape["commands"], batch=1, in_flight=shape["in_flight"]
+    )
+
+
+def replay_workload(run: Run, users: int, commands: int, batch: int, in_flight: int) -> dict:
+    """Generate a workload, replay it through NGINX, validate the DUMPLOG."""
+    args = run.args
+    workload = run.workdir / f"workload-{users}-{commands}.txt"
+    log.info("generating %d commands for %d users (seed %d)", commands, users, args.seed)
     with workload.open("w", encoding="ascii", newline="\n") as out:
-        write_workload(generate_workload(args.users, args.commands, args.seed), out, args.commands)
+        write_workload(generate_workload(users, commands, args.seed), out, commands)
     with workload.open() as fh:
         symbols = report.workload_symbols(fh)
     stats_path, samples_path = run.workdir / "replay.json", run.workdir / "samples.json"
@@ -430,6 +454,10 @@ def run_replay(run: Run) -> dict:
         str(stats_path),
         "--samples",
         str(samples_path),
+        "--batch",
+        str(batch),
+        "--concurrency",
+        str(in_flight),
     ]
     env = {**os.environ, "SERVICE_PASSWORD": run.password}
     run.sampler.client_label = "replayer (client)"
@@ -454,8 +482,10 @@ def run_replay(run: Run) -> dict:
     return {
         **run.label(),
         "settings": {
-            "users": args.users,
-            "commands": args.commands,
+            "users": users,
+            "commands": commands,
+            "batch": batch,
+            "in_flight": in_flight,
             "seed": args.seed,
             "replicas": args.replicas,
             "web_concurrency": run.stack.env.get("WEB_CONCURRENCY", "2"),
@@ -624,7 +654,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m tools.bench", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--scenario", choices=("replay", "locust", "floor", "all"), default="all")
+    parser.add_argument(
+        "--scenario",
+        choices=("replay", "latency", "locust", "floor", "big", "all"),
+        default="all",
+        help="all: floor, replay, latency and locust; big: the 1,200-user run (with the floor)",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=100,
+        help="commands per BATCH request in the replay and big runs (1: one request each)",
+    )
     parser.add_argument("--users", type=int, help="workload users (100; --quick 20)")
     parser.add_argument("--commands", type=int, help="workload commands (100,000; --quick 5,000)")
     parser.add_argument("--seed", type=int, default=1, help="workload and quote-price seed")
@@ -696,15 +737,24 @@ def main(argv: list[str] | None = None) -> int:
     results_path = args.out / "bench" / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     results["machine"] = _machine()
-    scenarios = ["floor", "replay", "locust"] if args.scenario == "all" else [args.scenario]
-    if scenarios == ["replay"]:
-        scenarios = ["floor", "replay"]  # the share of the floor needs both from one stack
+    scenarios = {
+        "all": ["floor", "replay", "latency", "locust"],
+        # The share of the floor needs both from one stack.
+        "replay": ["floor", "replay"],
+        "big": ["floor", "big"],
+    }.get(args.scenario, [args.scenario])
     ok = False
     try:
         log.info("starting the stack in %s", stack.base_dir)
         stack.start(timeout=180)
         run.sampler.start()
-        phases = {"floor": run_floor, "replay": run_replay, "locust": run_locust}
+        phases = {
+            "floor": run_floor,
+            "replay": run_replay,
+            "latency": run_latency,
+            "big": run_big,
+            "locust": run_locust,
+        }
         for name in scenarios:
             results[name] = phases[name](run)
             # Written after every scenario, so a later failure keeps what was measured.

@@ -31,7 +31,7 @@ SCHEMA = etree.XMLSchema(etree.parse(str(ROOT / "schema" / "logfile.xsd")))
 PRICE = parse_cents(FIXED_PRICE)
 
 
-def replay(stack, workload: Path, workdir: Path) -> dict:
+def replay(stack, workload: Path, workdir: Path, batch: int = 1) -> dict:
     """Run input_script.py as a user would; return its JSON figures."""
     stats = workdir / "stats.json"
     result = subprocess.run(
@@ -43,6 +43,8 @@ def replay(stack, workload: Path, workdir: Path) -> dict:
             stack.nginx_url,
             "--json",
             str(stats),
+            "--batch",
+            str(batch),
             "--quiet",
         ],
         cwd=workdir,
@@ -57,10 +59,21 @@ def replay(stack, workload: Path, workdir: Path) -> dict:
 
 
 @pytest.mark.timeout(900)  # the 10-user replay takes minutes on FerretDB (docs/benchmarks.md)
-@pytest.mark.parametrize("name", ["1userWorkLoad", "10User_testWorkLoad"])
-def test_replaying_a_course_workload_gives_a_valid_complete_and_correct_log(stack, tmp_path, name):
+@pytest.mark.parametrize(
+    ("name", "batch"),
+    [
+        ("1userWorkLoad", 1),
+        ("10User_testWorkLoad", 1),
+        # The same checks when each user's commands go in BATCH requests (other users).
+        ("2userWorkLoad", 50),
+        ("45User_testWorkLoad", 100),
+    ],
+)
+def test_replaying_a_course_workload_gives_a_valid_complete_and_correct_log(
+    stack, tmp_path, name, batch
+):
     workload = parse_workload((WORKLOADS / name).read_text())
-    figures = replay(stack, WORKLOADS / name, tmp_path)
+    figures = replay(stack, WORKLOADS / name, tmp_path, batch)
 
     assert figures["commands"] == len(workload.lines)
     assert figures["failed_by_command"] == {}
