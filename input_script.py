@@ -33,6 +33,7 @@ import sys
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -355,18 +356,11 @@ class Replayer:
         self, session: aiohttp.ClientSession, user: str, lines: list[Line], progress
     ) -> None:
         """The user's lines in order: one request each, or batches of up to ``batch``."""
-        if self.batch <= 1:
-            for line in lines:
-                await self.send(session, line, progress)
-            return
-        for batchable, group in itertools.groupby(lines, key=lambda ln: ln.command in BATCHABLE):
-            group = list(group)
-            if not batchable:
-                for line in group:
-                    await self.send(session, line, progress)
-                continue
-            for start in range(0, len(group), self.batch):
-                await self.send_batch(session, user, group[start : start + self.batch], progress)
+        for group in requests_for(lines, self.batch):
+            if len(group) == 1 and (self.batch <= 1 or group[0].command not in BATCHABLE):
+                await self.send(session, group[0], progress)
+            else:
+                await self.send_batch(session, user, group, progress)
 
     async def replay(self, workload: Workload, show_progress: bool) -> float:
         by_user: dict[str, list[Line]] = defaultdict(list)
@@ -387,6 +381,17 @@ class Replayer:
             for line in last:  # the admin DUMPLOG: after every acknowledged command
                 await self.send(self.sessions[0], line, progress)
         return time.perf_counter() - started
+
+
+def requests_for(lines: list[Line], batch: int) -> Iterator[list[Line]]:
+    """One user's lines as the requests that carry them, in order: runs of batchable
+    lines cut into groups of up to ``batch``; every other line (DUMPLOG) alone."""
+    size = max(1, batch)
+    for batchable, run in itertools.groupby(lines, key=lambda line: line.command in BATCHABLE):
+        run = list(run)
+        step = size if batchable else 1
+        for start in range(0, len(run), step):
+            yield run[start : start + step]
 
 
 def _save_dump(filename: str, payload: bytes) -> None:

@@ -209,6 +209,7 @@ class Ledger(CommandRunner):
         each of ``cmds`` is logged with that error, which propagates.
         """
         raised: PlatformError | None = None
+        session: AccountSession | None = None
         try:
             with self._locks.hold(user) as lock:
                 stored = self.accounts.get(user)
@@ -222,8 +223,9 @@ class Ledger(CommandRunner):
                 session.commit()
         except (PlatformError, LockLost) as exc:
             error = exc if isinstance(exc, PlatformError) else exc.error
-            for cmd in cmds:
-                self.record_failure(cmd, error)
+            # The quote-server hits the run paid for are logged even so.
+            hits = session.quote_hits() if session is not None else []
+            self.log.append(hits + [e for c in cmds for e in self.failure_entries(c, error)])
             raise error from None
         if raised is not None:
             raise raised
@@ -390,6 +392,10 @@ class AccountSession(CommandRunner):
         """Keep ``answer`` with the account, if the run changes it, for a retry."""
         if key:
             self._batch = (key, fingerprint, answer)
+
+    def quote_hits(self) -> list[dict]:
+        """The run's quoteServer entries so far."""
+        return [e for e in self._entries if e["type"] == auditlog.QUOTE_SERVER]
 
     # --- inside ---------------------------------------------------------------------
 

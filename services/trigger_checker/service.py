@@ -29,8 +29,8 @@ def check_triggers(b: Backend) -> int:
         except PlatformError as exc:
             log.warning("no quote for %s this round: %s", symbol, exc.message)
             continue
-        if txn is not None:
-            b.ledger.record_quote_hit(quote, txn)
+        if quote.hit:  # every hit is logged, under a number of its own if need be
+            b.ledger.record_quote_hit(quote, txn if txn is not None else b.txns.next())
         fire = functools.partial(_fire, symbol=symbol, price=quote.price)
         for user in users:
             account = b.accounts.get(user)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
 
+from services.common.backend import Backend
+from services.common.config import load_settings
+from services.common.domain import account as rules
+from services.common.errors import UpstreamUnavailable
+from services.common.ledger import Command
 from tests.helpers import random_symbol, random_user
 
 pytestmark = pytest.mark.integration
@@ -199,3 +205,24 @@ def test_a_dependency_failing_stops_the_batch_there(platform_with, store, closed
     assert answers[2]["error"]["message"].startswith("not run")
     assert platform.summary(user)["cash"] == "50.00"
     assert [e["command"] for e in store.user_log(user, "errorEvent")] == ["BUY"]
+
+
+def test_a_run_whose_lock_expired_stores_nothing(settings, rds, store):
+    """A process paused past its lock (here: the lock taken away) must not write."""
+    b = Backend(load_settings({**settings, "user_lock_timeout_s": 0.2}))
+    user = random_user()
+    add = Command("ADD", 1, user=user, funds=500)
+    try:
+        b.ledger.run(add, lambda a: rules.add_funds(a, 500), create=True)
+        version = store.account(user)["v"]
+        again = Command("ADD", 2, user=user, funds=700)
+        with pytest.raises(UpstreamUnavailable, match="lost the lock"):
+            with b.ledger.session(user, (again,)) as session:
+                time.sleep(0.15)  # past half the lock's time: the next command renews it
+                rds.delete(f"user-lock:{user}")  # ... but it is gone
+                session.run(again, lambda a: rules.add_funds(a, 700))
+        assert store.account(user)["v"] == version
+        assert store.account(user)["cash"] == 500
+        assert [e["command"] for e in store.user_log(user, "errorEvent")] == ["ADD"]
+    finally:
+        b.close()

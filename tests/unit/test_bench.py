@@ -487,3 +487,32 @@ def test_a_run_names_the_commit_its_services_ran():
     results["replay"] |= {"commit": "a3df7cd", "dirty": True}
     text = report.render(results, {})
     assert "Run 2026-11-22 04:00 UTC on commit a3df7cd with uncommitted changes:" in text
+
+
+def test_memory_growth_compares_the_last_quarter_with_the_second():
+    flat = {
+        "rss_series": {"t": list(range(8)), "mib": {"a": [50, 100, 100, 100, 100, 100, 100, 100]}}
+    }
+    growing = {
+        "rss_series": {
+            "t": list(range(8)),
+            "mib": {"a": [10, 10, 100, 100, 150, 150, 200, 200], "replayer (client)": [999] * 8},
+        }
+    }
+    assert report.memory_growth(flat) == 0.0
+    assert report.memory_growth(growing) == 1.0  # clients are left out
+    assert report.memory_growth({"rss_series": {"t": [0], "mib": {"a": [1]}}}) is None
+
+
+def test_the_big_run_meets_its_target_only_in_time_valid_and_flat():
+    flat = {"t": list(range(8)), "mib": {"a": [100] * 8}}
+    big = {
+        "elapsed_s": 540.0,
+        "dumplog": {"valid": True},
+        "processes": {"rss_series": flat},
+    }
+    row = next(t for t in report.targets({"big": big}) if t["target"].startswith("1,200"))
+    assert row["met"] is True and "9.0 min" in row["measured"]
+    slow = {**big, "elapsed_s": 601.0}
+    row = next(t for t in report.targets({"big": slow}) if t["target"].startswith("1,200"))
+    assert row["met"] is False
