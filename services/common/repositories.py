@@ -120,6 +120,15 @@ class AccountRepository:
         return dict(sorted(by_symbol.items()))
 
 
+def _insert_new(collection, docs: list[dict]) -> None:
+    """Insert ``docs``, keeping any already stored under the same ``_id``."""
+    try:
+        collection.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
+            raise
+
+
 class CredentialRepository:
     """Login credentials of registered users, in the ``credentials`` collection."""
 
@@ -144,37 +153,48 @@ class CredentialRepository:
 
 
 class LogRepository:
-    """The audit log in the ``transactions`` collection."""
+    """The audit log: one document per entry in ``transactions``, for queries, and the same
+    entries again in ``log_pages``, one document per append, for DUMPLOG.
+
+    A page holds the entries of one append (a command, or a batch) as one JSON string:
+    FerretDB spends ~120 us of CPU per document it reads, so a two-million-entry dump read
+    entry by entry took minutes, and page by page takes seconds. Pages are read in the
+    order they were stored; the entries of a page are in the order they were made.
+    """
 
     def __init__(self, db: Database):
         self._log = db["transactions"]
+        self._pages = db["log_pages"]
 
     def ensure_indexes(self) -> None:
-        # (ts, _id): the order of DUMPLOG, which MongoDB then reads without sorting.
         self._log.create_index([("ts", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)])
         self._log.create_index([("user", pymongo.ASCENDING), ("ts", pymongo.ASCENDING)])
         self._log.create_index([("type", pymongo.ASCENDING)])
 
     def append(self, entries: list[dict]) -> None:
-        """Store entries; returns only once the database has them.
+        """Store entries, then their page; returns only once the database has both.
 
         Entries with an ``_id`` may be stored again (an outbox flushed twice): the copies
-        already there are kept and the rest inserted.
+        already there are kept and the rest inserted, and the page, named after the
+        first entry, is kept too.
         """
         if not entries:
             return
-        try:
-            # insert_many adds _id to the dicts it is given; keep the callers' dicts clean.
-            self._log.insert_many([dict(e) for e in entries], ordered=False)
-        except BulkWriteError as exc:
-            if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
-                raise
+        # insert_many adds _id to the dicts it is given; keep the callers' dicts clean.
+        _insert_new(self._log, [dict(e) for e in entries])
+        page = [{k: v for k, v in e.items() if k != "_id"} for e in entries]
+        first = entries[0].get("_id")
+        doc = {"entries": json.dumps(page, separators=(",", ":"))}
+        _insert_new(self._pages, [{"_id": f"page:{first}", **doc} if first else doc])
 
     def iter_all(self, user: str | None = None) -> Iterator[dict]:
-        """Every entry (or one user's), oldest first."""
-        query = {"user": user} if user else {}
-        cursor = self._log.find(query, {"_id": 0}).sort([("ts", 1), ("_id", 1)])
-        yield from cursor
+        """Every entry (from the pages, in the order stored), or one user's, oldest first."""
+        if user:
+            cursor = self._log.find({"user": user}, {"_id": 0}).sort([("ts", 1), ("_id", 1)])
+            yield from cursor
+            return
+        for page in self._pages.find({}, {"_id": 0}):
+            yield from json.loads(page["entries"])
 
     def recent(
         self, user: str, limit: int, kinds: tuple[str, ...], before_ms: int | None = None

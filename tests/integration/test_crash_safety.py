@@ -68,3 +68,5 @@ def test_a_dump_writes_the_missing_entries_first(backend, store, dies_before_log
     backend.ledger.flush_pending_outboxes()  # twice: still exactly once
     assert store.cash_by_the_log(user) == 700
     assert len(store.user_log(user, "userCommand")) == 1
+    dumped = [e for e in backend.log.iter_all() if e.get("user") == user]  # what DUMPLOG reads
+    assert [e["type"] for e in dumped] == ["userCommand", "accountTransaction"]
