@@ -226,3 +226,13 @@ def test_a_run_whose_lock_expired_stores_nothing(settings, rds, store):
         assert [e["command"] for e in store.user_log(user, "errorEvent")] == ["ADD"]
     finally:
         b.close()
+
+
+def test_the_pages_dumplog_reads_hold_every_entry_exactly_once(platform, store):
+    """DUMPLOG and the log stats read the pages; queries read one document per entry."""
+    user = random_user()
+    results(platform, user, trading_day(random_symbol()))
+    platform.run("COMMIT_SELL", user=user)  # a single command's page, with an errorEvent
+    counts = platform.get("/api/users/stats").get_json()["data"]
+    by_type = store.db["transactions"].aggregate([{"$group": {"_id": "$type", "n": {"$sum": 1}}}])
+    assert {kind: n for kind, n in counts.items() if n} == {r["_id"]: r["n"] for r in by_type}
