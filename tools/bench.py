@@ -658,7 +658,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--scenario",
         choices=("replay", "latency", "locust", "floor", "big", "all"),
         default="all",
-        help="all: floor, replay, latency and locust; big: the 1,200-user run (with the floor)",
+        help="all: floor, replay, latency and locust; big: the 1,200-user run",
     )
     parser.add_argument(
         "--batch",
@@ -741,7 +741,6 @@ def main(argv: list[str] | None = None) -> int:
         "all": ["floor", "replay", "latency", "locust"],
         # The share of the floor needs both from one stack.
         "replay": ["floor", "replay"],
-        "big": ["floor", "big"],
     }.get(args.scenario, [args.scenario])
     ok = False
     try:

@@ -517,19 +517,13 @@ def _render_replay(
                 _fmt(pct.get("max"), 0),
             ]
         )
-    for label, key in (
-        ("**needs no fresh quote**¹", "no_quote_latency_ms"),
-        ("**may need a quote**²", "quote_latency_ms"),
-    ):
-        pct = replay[key]
-        rows.append(
-            [
-                label,
-                _fmt(pct.get("count")),
-                *(_fmt(pct.get(k)) for k in ("p50", "p95", "p99")),
-                _fmt(pct.get("max"), 0),
-            ]
-        )
+    rows += _latency_rows(
+        replay,
+        (
+            ("**needs no fresh quote**¹", "no_quote_latency_ms"),
+            ("**may need a quote**²", "quote_latency_ms"),
+        ),
+    )
     out += _table(["command", "count", "p50", "p95", "p99", "max"], rows)
     out += [
         "",
@@ -596,6 +590,19 @@ def _render_replay(
     return out
 
 
+def _latency_rows(run: Mapping, groups) -> list[list[str]]:
+    """A table row of count and percentiles for each (label, key of ``run``)."""
+    return [
+        [
+            label,
+            _fmt(run[key].get("count")),
+            *(_fmt(run[key].get(k)) for k in ("p50", "p95", "p99")),
+            _fmt(run[key].get("max"), 0),
+        ]
+        for label, key in groups
+    ]
+
+
 def _render_latency(run: Mapping) -> list[str]:
     s = run["settings"]
     out = [
@@ -611,21 +618,14 @@ def _render_latency(run: Mapping) -> list[str]:
         f"{_fmt(run['failed'])} failed.",
         "",
     ]
-    rows = []
-    for label, key in (
-        ("every command", "latency_ms"),
-        ("needs no fresh quote", "no_quote_latency_ms"),
-        ("may need a quote", "quote_latency_ms"),
-    ):
-        pct = run[key]
-        rows.append(
-            [
-                label,
-                _fmt(pct.get("count")),
-                *(_fmt(pct.get(k)) for k in ("p50", "p95", "p99")),
-                _fmt(pct.get("max"), 0),
-            ]
-        )
+    rows = _latency_rows(
+        run,
+        (
+            ("every command", "latency_ms"),
+            ("needs no fresh quote", "no_quote_latency_ms"),
+            ("may need a quote", "quote_latency_ms"),
+        ),
+    )
     out += _table(["commands", "count", "p50 ms", "p95 ms", "p99 ms", "max ms"], rows)
     out += [""]
     out += where_time_goes(run["processes"], run["elapsed_s"], 2, target=TARGET_RATE)
