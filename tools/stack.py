@@ -521,10 +521,7 @@ class Stack:
                     "/postgres",
                 ]
             else:
-                # BEGIN IMMEDIATE: a writer waits for the write lock (busy_timeout)
-                # instead of failing with SQLITE_BUSY when its read transaction cannot
-                # be upgraded, which 1,200 users' concurrent batches made happen.
-                storage = ["--handler=sqlite", f"--sqlite-url=file:{data_dir}/?_txlock=immediate"]
+                storage = ["--handler=sqlite", f"--sqlite-url=file:{data_dir}/"]
             argv = [
                 str(ferretdb),
                 *storage,
