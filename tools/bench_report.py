@@ -258,12 +258,14 @@ def targets(results: Mapping) -> list[dict]:
         growth = memory_growth(big["processes"])
         valid = big["dumplog"]["valid"]
         flat = growth is not None and growth <= FLAT_MEMORY_GROWTH
+        failed = big["failed"]
         row(
             big_name,
             big_goal,
             f"{big['elapsed_s'] / 60:,.1f} min, DUMPLOG {'valid' if valid else 'invalid'}, "
-            f"memory {_growth_text(growth)}",
-            big["elapsed_s"] <= BIG_LIMIT_S and valid and flat,
+            f"memory {_growth_text(growth)}, {failed:,} commands failed "
+            f"({failed / big['commands']:.2%})",
+            big["elapsed_s"] <= BIG_LIMIT_S and valid and flat and failed == 0,
         )
     elif replay:
         rate = replay["commands_per_s"]

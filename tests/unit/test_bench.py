@@ -508,11 +508,16 @@ def test_the_big_run_meets_its_target_only_in_time_valid_and_flat():
     flat = {"t": list(range(8)), "mib": {"a": [100] * 8}}
     big = {
         "elapsed_s": 540.0,
+        "commands": 1_200_000,
+        "failed": 0,
         "dumplog": {"valid": True},
         "processes": {"rss_series": flat},
     }
-    row = next(t for t in report.targets({"big": big}) if t["target"].startswith("1,200"))
-    assert row["met"] is True and "9.0 min" in row["measured"]
-    slow = {**big, "elapsed_s": 601.0}
-    row = next(t for t in report.targets({"big": slow}) if t["target"].startswith("1,200"))
-    assert row["met"] is False
+
+    def row(run):
+        return next(t for t in report.targets({"big": run}) if t["target"].startswith("1,200"))
+
+    assert row(big)["met"] is True and "9.0 min" in row(big)["measured"]
+    assert row({**big, "elapsed_s": 601.0})["met"] is False
+    assert row({**big, "failed": 12})["met"] is False
+    assert "12 commands failed" in row({**big, "failed": 12})["measured"]
