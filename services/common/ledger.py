@@ -303,13 +303,17 @@ def _first_answer(account: Account, key: str | None, fingerprint: str) -> Mappin
     return seen["result"]
 
 
-def _remember(applied: Mapping, key: str, fingerprint: str, result: Mapping) -> dict:
-    """``applied`` with ``key``'s answer added: the newest answers, within the limits."""
-    newest_first = [(key, {"fp": fingerprint, "result": result}), *reversed(applied.items())]
+def _remember(
+    applied: Mapping, key: str, fingerprint: str, result: Mapping, answers: int = 1
+) -> dict:
+    """``applied`` with ``key``'s answer (of ``answers`` commands) added: the newest
+    answers, within the limits."""
+    entry = {"fp": fingerprint, "result": result, "n": answers}
+    newest_first = [(key, entry), *reversed(applied.items())]
     kept: list[tuple[str, Mapping]] = []
     weight = 0
     for seen_key, seen in newest_first:
-        weight += len(seen["result"].get("results", ())) or 1
+        weight += seen.get("n", 1)
         if kept and (len(kept) == APPLIED_KEYS or weight > APPLIED_WEIGHT):
             break
         kept.append((seen_key, seen))
@@ -433,6 +437,7 @@ class AccountSession(CommandRunner):
         account = self._account
         if self._batch is not None:
             key, fingerprint, answer = self._batch
-            applied = _remember(account.applied, key, fingerprint, answer)
+            answers = len(answer["results"])
+            applied = _remember(account.applied, key, fingerprint, answer, answers)
             account = replace(account, applied=MappingProxyType(applied))
         self._ledger.store(account, self._entries)

@@ -52,8 +52,12 @@ def run_batch(
     commands: Mapping[str, tuple[type[BaseModel], UseCase]],
 ) -> dict:
     """Run ``raw_items`` for ``user`` in order: {"user", "results": [answer per item]}."""
-    fresh = iter(b.txns.take(len(raw_items)))
-    items = [_parse(raw, user, valid_txn(raw) or next(fresh), commands) for raw in raw_items]
+    brought = [valid_txn(raw) for raw in raw_items]
+    fresh = iter(b.txns.take(brought.count(None)))
+    items = [
+        _parse(raw, user, txn or next(fresh), commands)
+        for raw, txn in zip(raw_items, brought, strict=True)
+    ]
     fingerprint = hashlib.sha256(json.dumps([user, raw_items]).encode()).hexdigest()[:32]
     with b.ledger.session(user, [item.cmd for item in items if item.cmd]) as session:
         inside = b.with_ledger(session)
