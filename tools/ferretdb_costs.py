@@ -1,0 +1,83 @@
+"""What FerretDB's CPU costs per call, for the figures in docs/benchmarks.md.
+
+    .venv/bin/python -m tools.ferretdb_costs [--uri mongodb://127.0.0.1:27018/]
+
+Against a running stack (`make up`): in a scratch database it times ``find_one`` by
+``_id`` of documents of several sizes and a full read of many small documents, and reads
+the server's CPU time from psutil (the process whose command line names ferretdb), so it
+measures FerretDB's work, not the client's. The scratch database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import psutil
+import pymongo
+
+DB = "ferretdb_costs"
+
+
+def _server() -> psutil.Process:
+    for proc in psutil.process_iter(["cmdline"]):
+        if "ferretdb" in " ".join(proc.info["cmdline"] or []):
+            return proc
+    raise SystemExit("no ferretdb process found: start the stack (make up)")
+
+
+def _cpu(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return times.user + times.system
+
+
+def measure(name: str, server: psutil.Process, calls: int, call, per: int = 1) -> None:
+    """Run ``call`` ``calls`` times; print wall and FerretDB CPU per call / ``per``."""
+    cpu, wall = _cpu(server), time.perf_counter()
+    for i in range(calls):
+        call(i)
+    scale = 1e6 / (calls * per)
+    sys.stdout.write(
+        f"{name:34} {(time.perf_counter() - wall) * scale:8.0f} us wall"
+        f" {(_cpu(server) - cpu) * scale:8.0f} us FerretDB CPU\n"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--uri", default="mongodb://127.0.0.1:27018/")
+    args = parser.parse_args()
+    client = pymongo.MongoClient(args.uri)
+    db, server = client[DB], _server()
+    try:
+        for kib in (0, 2, 15, 50):
+            db.docs.insert_one({"_id": f"d{kib}", "v": 1, "state": "x" * (kib * 1024 or 1)})
+            measure(
+                f"find_one by _id, {kib} KiB",
+                server,
+                300,
+                lambda i, k=kib: db.docs.find_one({"_id": f"d{k}"}),
+            )
+        entry = {
+            "type": "userCommand",
+            "ts": 0,
+            "server": "s",
+            "txn": 1,
+            "command": "ADD",
+            "user": "u",
+        }
+        db.log.insert_many([{**entry, "ts": i} for i in range(20_000)])
+        measure(
+            "full read, per document (20,000)",
+            server,
+            1,
+            lambda i: sum(1 for _ in db.log.find({})),
+            per=20_000,
+        )
+    finally:
+        client.drop_database(DB)
+
+
+if __name__ == "__main__":
+    main()
