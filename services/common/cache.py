@@ -13,9 +13,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
+from typing import Protocol
 
 import redis
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import LockError, LockNotOwnedError, RedisError
 from redis.lock import Lock
 
 from .clients import QuoteServerClient, RawQuote
@@ -150,13 +151,69 @@ class LockLost(Exception):
         self.error = error
 
 
-class HeldLock:
-    """A user's lock while held: ``keep`` extends it before it can expire."""
+def _mark_key(user: str) -> str:
+    """Redis key of the version of ``user``'s account whose log entries are logged."""
+    return f"outbox-logged:{user}"
 
-    def __init__(self, lock: Lock, timeout_s: float):
+
+def _queue_mark(pipe: redis.client.Pipeline, user: str, version: int, announce: bool) -> None:
+    pipe.set(_mark_key(user), version)
+    if announce:
+        pipe.publish(account_channel(user), str(version))
+
+
+class _AccountLock(Lock):
+    """A user's lock that reads the user's outbox mark as it is taken, and sets it (and
+    announces the change) as it is let go: no round trips beyond the lock's own two."""
+
+    def __init__(self, client: redis.Redis, user: str, timeout_s: float):
+        super().__init__(
+            client,
+            f"user-lock:{user}",
+            timeout=timeout_s,
+            blocking_timeout=timeout_s,
+            sleep=0.002,
+            thread_local=False,  # one holder, one thread; no thread-local lookups
+        )
+        self.user = user
+        self.mark: bytes | None = None  # the mark when the lock was taken
+        self.to_mark: tuple[int, bool] | None = None  # (version, announce) to set at release
+
+    def do_acquire(self, token: str) -> bool:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(self.name, token, nx=True, px=int(self.timeout * 1000))
+        pipe.get(_mark_key(self.user))
+        acquired, self.mark = pipe.execute()
+        return bool(acquired)
+
+    def do_release(self, expected_token: str) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        if self.to_mark is not None:
+            _queue_mark(pipe, self.user, *self.to_mark)
+        # EVAL, not the registered script: a pipeline checks SCRIPT EXISTS first.
+        pipe.eval(self.LUA_RELEASE_SCRIPT, 1, self.name, expected_token)
+        if not pipe.execute()[-1]:
+            raise LockNotOwnedError("the lock expired before it was released", lock_name=self.name)
+
+
+class HeldLock:
+    """A user's lock while held: ``keep`` extends it before it can expire; the outbox
+    mark it read when taken, and the one to set when it is let go."""
+
+    def __init__(self, lock: _AccountLock, timeout_s: float):
         self._lock = lock
         self._timeout_s = timeout_s
         self._since = time.monotonic()
+
+    def is_logged(self, version: int) -> bool:
+        """Whether, when the lock was taken, ``version``'s entries were known logged."""
+        return self._lock.mark == str(version).encode()
+
+    def mark_logged(self, version: int, announce: bool = False) -> None:
+        """Mark ``version``'s entries logged (and, with ``announce``, tell live views it
+        was saved) in the round trip that lets the lock go. A lost mark costs one
+        redundant insert at the next command; a lost announcement delays a live view."""
+        self._lock.to_mark = (version, announce)
 
     def keep(self) -> None:
         """Reset the lock's expiry once half of it has passed; LockLost if it expired."""
@@ -182,12 +239,7 @@ class UserLocks:
 
     @contextmanager
     def hold(self, user: str) -> Iterator[HeldLock]:
-        lock = self._redis.lock(
-            f"user-lock:{user}",
-            timeout=self._timeout_s,
-            blocking_timeout=self._timeout_s,
-            sleep=0.002,
-        )
+        lock = _AccountLock(self._redis, user, self._timeout_s)
         try:
             acquired = lock.acquire()
         except RedisError as exc:
@@ -225,6 +277,14 @@ class TransactionNumbers:
         return range(last - count + 1, last + 1)
 
 
+class OutboxMark(Protocol):
+    """One user's outbox mark: the version of the account whose log entries are logged."""
+
+    def is_logged(self, version: int) -> bool: ...
+
+    def mark_logged(self, version: int, announce: bool = False) -> None: ...
+
+
 class OutboxMarks:
     """Which account version's log entries are known to be in the log (Redis).
 
@@ -243,9 +303,7 @@ class OutboxMarks:
         command, a lost announcement only delays a live view.
         """
         pipe = self._redis.pipeline(transaction=False)
-        pipe.set(f"outbox-logged:{user}", version)
-        if announce:
-            pipe.publish(account_channel(user), str(version))
+        _queue_mark(pipe, user, version, announce)
         try:
             pipe.execute()
         except RedisError:
@@ -258,7 +316,7 @@ class OutboxMarks:
             marks = [
                 m
                 for i in range(0, len(users), chunk)
-                for m in self._redis.mget([f"outbox-logged:{u}" for u in users[i : i + chunk]])
+                for m in self._redis.mget([_mark_key(u) for u in users[i : i + chunk]])
             ]
         except RedisError:
             return users
@@ -266,9 +324,25 @@ class OutboxMarks:
 
     def is_logged(self, user: str, version: int) -> bool:
         try:
-            return self._redis.get(f"outbox-logged:{user}") == str(version).encode()
+            return self._redis.get(_mark_key(user)) == str(version).encode()
         except RedisError:
             return False
+
+    def of(self, user: str) -> OutboxMark:
+        """``user``'s mark, read and set when asked (for a run without the user's lock)."""
+        return _UserMark(self, user)
+
+
+class _UserMark:
+    def __init__(self, marks: OutboxMarks, user: str):
+        self._marks = marks
+        self._user = user
+
+    def is_logged(self, version: int) -> bool:
+        return self._marks.is_logged(self._user, version)
+
+    def mark_logged(self, version: int, announce: bool = False) -> None:
+        self._marks.logged(self._user, version, announce)
 
 
 class Notifications:

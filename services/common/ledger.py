@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from . import auditlog
-from .cache import HeldLock, LockLost, OutboxMarks, Quote, UserLocks
+from .cache import HeldLock, LockLost, OutboxMark, OutboxMarks, Quote, UserLocks
 from .domain import account as rules
 from .domain.account import Account, Change
 from .errors import IdempotencyKeyReused, NotFound, PlatformError
@@ -214,7 +214,7 @@ class Ledger(CommandRunner):
             with self._locks.hold(user) as lock:
                 stored = self.accounts.get(user)
                 if stored is not None:
-                    self._flush_outbox(stored)
+                    self._flush_outbox(stored, lock)
                 session = AccountSession(self, user, stored, lock)
                 try:
                     yield session
@@ -230,15 +230,15 @@ class Ledger(CommandRunner):
         if raised is not None:
             raise raised
 
-    def _flush_outbox(self, account: Account) -> None:
+    def _flush_outbox(self, account: Account, mark: OutboxMark) -> None:
         """Store the entries a crash kept from reaching the log, if it may have.
 
-        Unless a mark says this version's entries were logged, they are inserted again:
+        Unless ``mark`` says this version's entries were logged, they are inserted again:
         entries already there keep their ids and are skipped, so this never duplicates.
         """
-        if account.outbox and not self._marks.is_logged(account.user, account.version):
+        if account.outbox and not mark.is_logged(account.version):
             self.log.append([dict(e) for e in account.outbox])
-            self._marks.logged(account.user, account.version)
+            mark.mark_logged(account.version)
 
     def flush_pending_outboxes(self) -> None:
         """Before a dump: log the last change of every account whose entries may be missing.
@@ -250,7 +250,7 @@ class Ledger(CommandRunner):
         for user in sorted(self._marks.unlogged(versions)):
             account = self.accounts.get(user)
             if account is not None:
-                self._flush_outbox(account)
+                self._flush_outbox(account, self._marks.of(user))
 
     def change_entries(self, user: str, change: Change, txn: int | None) -> list[dict]:
         """The systemEvents and accountTransactions of what ``change`` moved."""
@@ -276,7 +276,7 @@ class Ledger(CommandRunner):
             for move in change.moves
         ]
 
-    def store(self, account: Account, entries: list[dict]) -> None:
+    def store(self, account: Account, entries: list[dict], mark: OutboxMark) -> None:
         """Save a changed account together with its log entries, then log them.
 
         The entries are written with the account (its outbox), then go to the log under
@@ -289,7 +289,7 @@ class Ledger(CommandRunner):
         outbox = tuple({**e, "_id": f"{user}:{version}:{i:04d}"} for i, e in enumerate(entries))
         self.accounts.save(replace(account, outbox=outbox))
         self.log.append(list(outbox))
-        self._marks.logged(user, version, announce=self._announce)
+        mark.mark_logged(version, announce=self._announce)
 
 
 def _first_answer(account: Account, key: str | None, fingerprint: str) -> Mapping | None:
@@ -440,4 +440,4 @@ class AccountSession(CommandRunner):
             answers = len(answer["results"])
             applied = _remember(account.applied, key, fingerprint, answer, answers)
             account = replace(account, applied=MappingProxyType(applied))
-        self._ledger.store(account, self._entries)
+        self._ledger.store(account, self._entries, self._lock)

@@ -123,12 +123,18 @@ class AccountRepository:
         cursor = self._users.find({"outbox_tail": {"$ne": None}}, {"v": 1})
         return {doc["_id"]: doc["v"] for doc in cursor}
 
-    def armed(self) -> dict[str, list[str]]:
-        """Symbol -> the users with an armed buy or sell setup on it, in one query."""
-        by_symbol: dict[str, list[str]] = {}
-        for doc in self._users.find({"armed.0": {"$exists": True}}, {"armed": 1}):
+    def armed(self) -> dict[str, list[Account]]:
+        """Symbol -> the accounts with an armed buy or sell setup on it, read in one query.
+
+        Whole accounts, not just names: FerretDB reads each whole document even for a
+        projection, and a pass that then read every account again by ``_id`` spent as
+        much as the commands it ran beside (docs/benchmarks.md).
+        """
+        by_symbol: dict[str, list[Account]] = {}
+        for doc in self._users.find({"armed.0": {"$exists": True}}):
+            account = _doc_to_account(doc)
             for symbol in doc["armed"]:
-                by_symbol.setdefault(symbol, []).append(doc["_id"])
+                by_symbol.setdefault(symbol, []).append(account)
         return dict(sorted(by_symbol.items()))
 
 

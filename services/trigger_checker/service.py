@@ -16,30 +16,32 @@ def check_triggers(b: Backend) -> int:
     """Quote every symbol with an armed setup and fire what the price satisfies.
 
     Only symbols with an armed trigger are quoted, from the cache while valid; a real
-    hit is logged with the transaction number of a SET_*_TRIGGER it serves. An account
-    is locked only when its read shows that something fires, and then the rule runs
-    again on what the lock guards. Returns how many setups fired.
+    hit is logged with the transaction number of a SET_*_TRIGGER it serves. The armed
+    accounts are read once, at the start of the pass; one is locked only when that read
+    shows that something fires, and then the rule runs again on what the lock guards
+    (a setup cancelled since is not fired). Returns how many setups fired.
     """
     fired = 0
-    for symbol, users in b.accounts.armed().items():
-        first = b.accounts.get(users[0])
-        txn = _trigger_txn(first, symbol) if first else None
+    for symbol, accounts in b.accounts.armed().items():
+        first = accounts[0]
+        txn = _trigger_txn(first, symbol)
         try:
-            quote = b.quotes.get(symbol, users[0])
+            quote = b.quotes.get(symbol, first.user)
         except PlatformError as exc:
             log.warning("no quote for %s this round: %s", symbol, exc.message)
             continue
         if quote.hit:  # every hit is logged, under a number of its own if need be
             b.ledger.record_quote_hit(quote, txn if txn is not None else b.txns.next())
         fire = functools.partial(_fire, symbol=symbol, price=quote.price)
-        for user in users:
-            account = b.accounts.get(user)
-            if account is None or not fire(account).fired:
+        for account in accounts:
+            if not fire(account).fired:
                 continue
             try:
-                change = b.ledger.run_system(user, fire)
+                change = b.ledger.run_system(account.user, fire)
             except PlatformError as exc:
-                log.warning("trigger for %s on %s not fired this round: %s", user, symbol, exc)
+                log.warning(
+                    "trigger for %s on %s not fired this round: %s", account.user, symbol, exc
+                )
                 continue
             fired += len(change.fired)
     return fired

@@ -4,9 +4,11 @@ nothing: the entries wait in the account's outbox and reach the log exactly once
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 
+from services.common.cache import account_channel
 from services.common.domain import account as rules
 from services.common.ledger import Command
 from tests.helpers import random_user
@@ -70,3 +72,31 @@ def test_a_dump_writes_the_missing_entries_first(backend, store, dies_before_log
     assert len(store.user_log(user, "userCommand")) == 1
     dumped = [e for e in backend.log.iter_all() if e.get("user") == user]  # what DUMPLOG reads
     assert [e["type"] for e in dumped] == ["userCommand", "accountTransaction"]
+
+
+def test_a_logged_change_is_marked_and_announced_as_its_lock_is_let_go(backend, monkeypatch):
+    user = random_user()
+    add(backend, user, 1000)  # version 1
+    changes = backend.notifications.subscribe(user)
+    appends = []
+    real_append = backend.ledger.log.append
+    monkeypatch.setattr(
+        backend.ledger.log,
+        "append",
+        lambda entries: appends.append(entries) or real_append(entries),
+    )
+
+    add(backend, user, 5)
+    add(backend, user, 5)
+
+    # Each command found the one before marked logged: one log write each, no re-insert.
+    assert len(appends) == 2
+    assert backend.ledger.accounts.get(user).version == 3
+    assert backend.ledger._marks.is_logged(user, 3)
+    announced, deadline = [], time.monotonic() + 5
+    while len(announced) < 2 and time.monotonic() < deadline:
+        message = changes.get_message(timeout=0.5)
+        if message and message["channel"] == account_channel(user).encode():
+            announced.append(message["data"])
+    assert announced == [b"2", b"3"]
+    changes.close()

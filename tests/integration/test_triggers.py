@@ -81,6 +81,27 @@ def test_a_buy_trigger_below_the_price_does_not_fire(platform, store, backend, u
     assert platform.summary(user)["cash"] == "100.00"
 
 
+def test_a_pass_reads_the_armed_accounts_once_and_locks_only_what_fires(
+    platform, backend, monkeypatch, user, symbol
+):
+    platform.ok("SET_BUY_AMOUNT", user=user, symbol=symbol, amount="55.00")
+    platform.run("SET_BUY_TRIGGER", user=user, symbol=symbol, amount="9.99")  # will not fire
+    reads, locked = [], []
+    real_get, real_run = backend.accounts.get, backend.ledger.run_system
+    monkeypatch.setattr(backend.accounts, "get", lambda u: reads.append(u) or real_get(u))
+    monkeypatch.setattr(
+        backend.ledger, "run_system", lambda u, rule: locked.append(u) or real_run(u, rule)
+    )
+
+    check_triggers(backend)
+    # The account came with the pass's one query (other tests' accounts may fire).
+    assert (reads.count(user), locked.count(user)) == (0, 0)
+
+    platform.ok("SET_BUY_TRIGGER", user=user, symbol=symbol, amount="10.00")  # now it fires
+    assert check_triggers(backend) >= 1
+    assert locked.count(user) == 1
+
+
 def test_a_buy_trigger_whose_reserve_buys_no_share_keeps_waiting(
     platform, store, backend, user, symbol
 ):
