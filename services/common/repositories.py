@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from types import MappingProxyType
 
@@ -148,6 +148,66 @@ def _insert_new(collection, docs: list[dict]) -> None:
             raise
 
 
+def _page(entries: list[dict]) -> dict:
+    """One append's entries as one document, named after its first entry if it has an id."""
+    page = [{k: v for k, v in e.items() if k != "_id"} for e in entries]
+    doc = {"entries": json.dumps(page, separators=(",", ":"))}
+    first = entries[0].get("_id")
+    return {"_id": f"page:{first}", **doc} if first else doc
+
+
+class _Append:
+    """One caller's entries waiting in a group commit, and how their write ended."""
+
+    __slots__ = ("entries", "written", "error")
+
+    def __init__(self, entries: list[dict]):
+        self.entries = entries
+        self.written = False
+        self.error: BaseException | None = None
+
+
+class _GroupCommit:
+    """Appends from one process's threads, written together while a write is under way.
+
+    The first caller writes its own entries at once; callers that arrive meanwhile
+    queue, and the next of them writes everything queued in one call per collection
+    (FerretDB's cost is mostly per call: docs/benchmarks.md). Every caller returns only
+    once its own entries are stored, or raises what their write raised.
+    """
+
+    def __init__(self, write: Callable[[list[list[dict]]], None]):
+        self._write = write
+        self._queue: list[_Append] = []
+        self._busy = False
+        self._cv = threading.Condition()
+
+    def append(self, entries: list[dict]) -> None:
+        mine = _Append(entries)
+        with self._cv:
+            self._queue.append(mine)
+            while self._busy and not mine.written:
+                self._cv.wait()
+            lead = not mine.written  # nobody took it: write it, and whatever queued since
+            if lead:
+                group, self._queue = self._queue, []
+                self._busy = True
+        if lead:
+            try:
+                self._write([a.entries for a in group])
+            except BaseException as exc:  # every caller of the group gets it
+                for a in group:
+                    a.error = exc
+            finally:
+                with self._cv:
+                    for a in group:
+                        a.written = True
+                    self._busy = False
+                    self._cv.notify_all()
+        if mine.error is not None:
+            raise mine.error
+
+
 class CredentialRepository:
     """Login credentials of registered users, in the ``credentials`` collection."""
 
@@ -184,6 +244,7 @@ class LogRepository:
     def __init__(self, db: Database):
         self._log = db["transactions"]
         self._pages = db["log_pages"]
+        self._group = _GroupCommit(self._insert)
 
     def ensure_indexes(self) -> None:
         self._log.create_index([("ts", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)])
@@ -195,16 +256,16 @@ class LogRepository:
 
         Entries with an ``_id`` may be stored again (an outbox flushed twice): the copies
         already there are kept and the rest inserted, and the page, named after the
-        first entry, is kept too.
+        first entry, is kept too. Appends made at the same time by other threads of the
+        process are written in the same calls (a group commit).
         """
-        if not entries:
-            return
+        if entries:
+            self._group.append(entries)
+
+    def _insert(self, appends: list[list[dict]]) -> None:
         # insert_many adds _id to the dicts it is given; keep the callers' dicts clean.
-        _insert_new(self._log, [dict(e) for e in entries])
-        page = [{k: v for k, v in e.items() if k != "_id"} for e in entries]
-        first = entries[0].get("_id")
-        doc = {"entries": json.dumps(page, separators=(",", ":"))}
-        _insert_new(self._pages, [{"_id": f"page:{first}", **doc} if first else doc])
+        _insert_new(self._log, [dict(e) for entries in appends for e in entries])
+        _insert_new(self._pages, [_page(entries) for entries in appends])
 
     def iter_all(self, user: str | None = None) -> Iterator[dict]:
         """Every entry (from the pages, in the order stored), or one user's, oldest first."""
