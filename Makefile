@@ -11,7 +11,8 @@ BIN := $(VENV)/bin
 # Passed through to the stack launcher (tools/stack.py) and the tests.
 STACK_DIR ?= var
 SERVICE_REPLICAS ?= 2
-WEB_CONCURRENCY ?= 2
+# Workers per gunicorn instance: WEB_CONCURRENCY for every service, or
+# WEB_CONCURRENCY_BUY / _SELL / _USER_UTILITIES for one (defaults in tools/stack.py).
 export SERVICE_REPLICAS WEB_CONCURRENCY
 
 # Placeholders so `compose-check` works without secrets; real runs need real ones.
@@ -36,7 +37,7 @@ help:
 	@echo "make audit             bandit (medium and up) and pip-audit"
 	@echo "make compose-check     validate docker-compose.yml"
 	@echo "Variables: STACK_DIR=$(STACK_DIR) SERVICE_REPLICAS=$(SERVICE_REPLICAS)" \
-		"WEB_CONCURRENCY=$(WEB_CONCURRENCY) (gunicorn: services/gunicorn.conf.py)"
+		"WEB_CONCURRENCY[_<SERVICE>] (workers; defaults in tools/stack.py)"
 
 # ---------------------------------------------------------------- dependencies
 # Each step checks for itself and does nothing when everything is there.

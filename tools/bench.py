@@ -49,7 +49,7 @@ from lxml import etree
 from commands.generate import generate_workload, write_workload
 from tools import bench_report as report
 from tools import loadgen
-from tools.stack import Ports, Stack
+from tools.stack import SERVICES, Ports, Stack
 
 log = logging.getLogger("tools.bench")
 
@@ -492,7 +492,7 @@ def replay_workload(run: Run, users: int, commands: int, batch: int, in_flight: 
             "in_flight": in_flight,
             "seed": args.seed,
             "replicas": args.replicas,
-            "web_concurrency": run.stack.env.get("WEB_CONCURRENCY", "2"),
+            "workers": {service: int(run.stack.workers(service)) for service in SERVICES},
             "store": _store_label(run.stack),
         },
         "exit_code": code,
@@ -603,6 +603,7 @@ def run_locust(run: Run) -> dict:
         "exit_code": code,
         "users": args.locust_users,
         "spawn_rate": args.spawn_rate,
+        "workers": {service: int(run.stack.workers(service)) for service in SERVICES},
         "duration_s": float(args.locust_seconds),
         "elapsed_s": round(after.t - before.t, 1),
         "think_time": "exponentially, mean 7 s, at most 70 s (TPC-W's think time)",
@@ -709,8 +710,8 @@ def _stack_env(args: argparse.Namespace, password: str) -> dict[str, str]:
         "QUOTE_SEED": str(args.seed),
         "TRIGGER_INTERVAL_S": "5",
         "MONGO_DB": "bench",
-        "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY") or "2",
     }
+    env |= {k: v for k, v in os.environ.items() if k.startswith("WEB_CONCURRENCY") and v}
     if os.environ.get("FERRETDB_BACKEND"):
         env["FERRETDB_BACKEND"] = os.environ["FERRETDB_BACKEND"]
     return env

@@ -472,8 +472,8 @@ def _render_replay(
         f"### {title}: {s['users']:,} users, {s['commands']:,} commands (seed {s['seed']})",
         "",
         *_run_label(replay),
-        f"Stack: {s['replicas']} gunicorn instances per service × {s['web_concurrency']} "
-        f"workers, store {s['store']}; replayed by `input_script.py` (one session per user, "
+        f"Stack: {s['replicas']} gunicorn instances per service × {workers_label(s)}, "
+        f"store {s['store']}; replayed by `input_script.py` (one session per user, "
         f"each user's commands in order, users spread over 16 source addresses; "
         f"{_sending(s)}).",
         "",
@@ -605,6 +605,18 @@ def _latency_rows(run: Mapping, groups) -> list[list[str]]:
     ]
 
 
+def workers_label(settings: Mapping) -> str:
+    """How many gunicorn workers each instance ran (runs before per-service counts
+    recorded one figure for all)."""
+    workers = settings.get("workers")
+    if not workers:
+        return f"{settings['web_concurrency']} workers"
+    names = {"user_utilities": "user-utilities"}
+    return "workers " + ", ".join(
+        f"{names.get(service, service)} {n}" for service, n in sorted(workers.items())
+    )
+
+
 def _render_latency(run: Mapping) -> list[str]:
     s = run["settings"]
     out = [
@@ -733,7 +745,8 @@ def _render_locust(locust: Mapping, plots: Mapping, machine: Mapping) -> list[st
         f"`tools/locustfile.py`: each simulated user is one trader with its own account, "
         f"logged in as the service user `replayer`, spread over 16 source addresses, "
         f"choosing commands with the generator's official mix and thinking "
-        f"{locust['think_time']} between them. Spawn rate {locust['spawn_rate']}/s.",
+        f"{locust['think_time']} between them. Spawn rate {locust['spawn_rate']}/s."
+        + (f" Gunicorn {workers_label(locust)} per instance." if "workers" in locust else ""),
         "",
     ]
     classes = locust["status_classes"]

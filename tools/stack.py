@@ -62,6 +62,12 @@ INFRA = frozenset({"mongo", "redis", "quote"})
 SERVICES = ("buy", "sell", "user_utilities")
 UPSTREAMS = {"buy": "api_buy", "sell": "api_sell", "user_utilities": "api_users"}
 SERVICE_BASE_PORTS = {"buy": 8101, "sell": 8201, "user_utilities": 8301}
+#: Gunicorn workers per instance. On a full machine each busy worker gets about an equal
+#: share of the CPU, so the counts follow each service's share of the work: user-
+#: utilities answers every new trader's ADD, every QUOTE and DISPLAY_SUMMARY and every
+#: BATCH; sell's commands mostly find their quote cached (docs/benchmarks.md, Locust).
+#: docker-compose.yml has the same defaults.
+DEFAULT_WORKERS = {"buy": 2, "sell": 1, "user_utilities": 3}
 MAX_LOCAL_REPLICAS = 99
 
 DEFAULT_MONGO_DB = "daytrading"
@@ -87,7 +93,7 @@ PASSTHROUGH_KEYS = frozenset(
         "FERRETDB_BACKEND",
     }
 )
-PASSTHROUGH_PREFIXES = ("QUOTE_",)
+PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_")
 
 #: supervisord groups in start order. It stops one group at a time, highest priority
 #: first, but every program within a group at once: grouping keeps `stop` quick.
@@ -621,6 +627,13 @@ class Stack:
         ]
         return _Program("redis", "infra", tuple(argv))
 
+    def workers(self, service: str) -> str:
+        """Gunicorn workers per instance of ``service``: WEB_CONCURRENCY_<SERVICE> (e.g.
+        WEB_CONCURRENCY_USER_UTILITIES), else WEB_CONCURRENCY (every service), else the
+        service's default."""
+        own = self.env.get(f"WEB_CONCURRENCY_{service.upper()}")
+        return own or self.env.get("WEB_CONCURRENCY") or str(DEFAULT_WORKERS[service])
+
     def _programs(self) -> list[_Program]:
         """Every program of this stack, in start order, each in its supervisord group."""
         bin_dir = _venv_bin()
@@ -644,8 +657,8 @@ class Stack:
                 _Program("quote-server", "infra", (python, "-m", "quote_server"), quote_env)
             )
         if "services" in self.components:
-            workers = self.env.get("WEB_CONCURRENCY", "2")
             for service in SERVICES:
+                workers = self.workers(service)
                 for name, port in zip(
                     self._instance_names(service), self.ports.service(service), strict=False
                 ):
