@@ -12,8 +12,10 @@ BIN := $(VENV)/bin
 STACK_DIR ?= var
 SERVICE_REPLICAS ?= 2
 # Workers per gunicorn instance: WEB_CONCURRENCY for every service, or
-# WEB_CONCURRENCY_BUY / _SELL / _USER_UTILITIES for one (defaults in tools/stack.py).
-export SERVICE_REPLICAS WEB_CONCURRENCY
+# WEB_CONCURRENCY_BUY / _SELL / _USER_UTILITIES for one (defaults in tools/stack.py);
+# make passes them on when set. Never export them empty: gunicorn reads WEB_CONCURRENCY
+# as a number when it starts.
+export SERVICE_REPLICAS
 
 # Placeholders so `compose-check` works without secrets; real runs need real ones.
 CHECK_SECRETS := JWT_SECRET="$${JWT_SECRET:-compose-check-jwt-secret}" \

@@ -1017,6 +1017,8 @@ def _caller_settings() -> tuple[dict[str, str], int]:
     """
     env = load_env_file(ENV_FILE)
     for key, value in os.environ.items():
+        if not value:
+            continue  # set but empty: the default applies
         if key in env or key in PASSTHROUGH_KEYS or key.startswith(PASSTHROUGH_PREFIXES):
             env[key] = value
     return env, int(os.environ.get("SERVICE_REPLICAS") or 2)
