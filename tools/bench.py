@@ -314,7 +314,10 @@ def _store_label(stack: Stack) -> str:
 
 
 def _git_commit() -> dict:
-    """The commit the tree is at and whether tracked files differ from it (read-only)."""
+    """The commit the tree is at and whether tracked files differ from it (read-only).
+
+    The report's own files do not count: a scenario writes them before the next starts.
+    """
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
@@ -325,7 +328,16 @@ def _git_commit() -> dict:
             timeout=30,
         ).stdout.strip()
         status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":(exclude)docs/benchmarks.md",
+                ":(exclude)docs/bench",
+            ],
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,
