@@ -106,6 +106,17 @@ def quote_bound(symbols: int, elapsed_s: float, trigger_hits: int) -> dict:
     }
 
 
+def _platform_counted(hits: Mapping) -> str:
+    """The platform's own count of its requests, where the run recorded it (later runs)."""
+    if "platform" not in hits:
+        return ""
+    return (
+        f"the platform counted {hits['platform']:,} requests it sent, "
+        f"{hits['trigger_checker']:,} of them by the trigger checker, the DUMPLOG's time "
+        "included; "
+    )
+
+
 def workload_symbols(lines: Iterable[str]) -> int:
     """Distinct stock symbols in a workload in the course format."""
     seen = set()
@@ -546,11 +557,12 @@ def _render_replay(
     validity = "validates" if dump["valid"] else f"**does not validate**: {dump.get('error')}"
     out += [
         f"Quote server: {hits['quote_server']:,} hits (its own `/stats` counter, trigger "
-        f"checker included; the platform logged {_fmt(hits.get('logged'))} quoteServer "
-        f"entries, {hits['trigger_checker']:,} of them by the trigger checker), at $0.05 "
-        f"each ${hits['quote_server'] * QUOTE_COST_USD:,.2f}. Bound: {hits['symbols']:,} "
-        f"distinct symbols × {hits['windows']} 60-s windows + {hits['trigger_checker']:,} "
-        f"trigger-checker hits = {hits['bound']:,}.",
+        f"checker included; {_platform_counted(hits)}the DUMPLOG has "
+        f"{_fmt(hits.get('logged'))} quoteServer entries, "
+        f"{hits.get('trigger_logged', hits['trigger_checker']):,} of them by the trigger "
+        f"checker), at $0.05 each ${hits['quote_server'] * QUOTE_COST_USD:,.2f}. Bound: "
+        f"{hits['symbols']:,} distinct symbols × {hits['windows']} 60-s windows + "
+        f"{hits['trigger_checker']:,} trigger-checker hits = {hits['bound']:,}.",
         "",
         f"DUMPLOG: {dump['bytes'] / 1e6:,.1f} MB, {dump['entries']:,} entries, {validity} "
         "against `schema/logfile.xsd` (lxml).",

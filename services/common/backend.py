@@ -63,6 +63,7 @@ class Backend:
             ttl_s=self.settings.quote_ttl_s,
             fetch_timeout_s=self.settings.quote_timeout_s,
             clock_ms=self.clock_ms,
+            origin=self.settings.server_name,
         )
 
     @cached_property

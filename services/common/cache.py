@@ -3,7 +3,8 @@
 Keys: ``quote:<SYM>`` holds a valid quote as JSON and expires with it;
 ``quote-fetch:<SYM>`` is the lock that keeps one request per symbol in flight to the
 quote server across every worker of every service; ``user-lock:<user>`` serialises one
-user's state changes.
+user's state changes; ``stats:quote-fetches:<SERVER_NAME>`` counts the requests each
+process sent the quote server (each one is billed).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .clients import QuoteServerClient, RawQuote
 from .errors import UpstreamUnavailable
 
 HISTORY_LENGTH = 100  # quotes kept per symbol for price charts
+FETCHES_KEY = "stats:quote-fetches:"  # + the asking process's SERVER_NAME: billed requests
 QUOTES_CHANNEL = "quotes"  # pub/sub: every fresh quote
 
 
@@ -44,6 +46,17 @@ class Quote:
         return self.raw.price
 
 
+def quote_fetches(client: redis.Redis) -> dict[str, int]:
+    """How many requests each process (by SERVER_NAME) has sent the quote server."""
+    keys = list(client.scan_iter(match=FETCHES_KEY + "*"))
+    counts = client.mget(keys) if keys else []
+    return {
+        key.decode().removeprefix(FETCHES_KEY): int(n)
+        for key, n in zip(keys, counts, strict=True)
+        if n is not None
+    }
+
+
 class QuoteCache:
     """Valid quotes for ``ttl_s`` seconds after they were fetched from the quote server."""
 
@@ -54,8 +67,10 @@ class QuoteCache:
         ttl_s: float,
         fetch_timeout_s: float,
         clock_ms: Callable[[], int],
+        origin: str = "dts",
     ):
         self._redis = client
+        self._fetches_key = FETCHES_KEY + origin
         self._quotes = quotes
         self._ttl_ms = int(ttl_s * 1000)
         self._fetch_timeout_s = fetch_timeout_s
@@ -95,6 +110,9 @@ class QuoteCache:
                 cached = self._lookup(symbol)
                 if cached:
                     return cached
+                # Counted before asking: a request the quote server bills but whose
+                # reply never arrives is counted too (the cost is the platform's).
+                self._redis.incr(self._fetches_key)
                 raw = self._quotes.fetch(symbol, user)
                 fetched = self._clock_ms()
                 self._store(raw, fetched)
@@ -121,6 +139,10 @@ class QuoteCache:
         pipe.ltrim(f"quote-history:{symbol}", 0, HISTORY_LENGTH - 1)
         pipe.publish(QUOTES_CHANNEL, json.dumps({"symbol": symbol, **json.loads(point)}))
         pipe.execute()
+
+    def fetches(self) -> dict[str, int]:
+        """How many requests each process (by SERVER_NAME) has sent the quote server."""
+        return quote_fetches(self._redis)
 
     def history(self, symbol: str) -> list[dict]:
         """The symbol's last quotes from the quote server, oldest first (prices in cents)."""

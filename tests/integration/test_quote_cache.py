@@ -6,6 +6,9 @@ import time
 
 import pytest
 
+from services.common.cache import QuoteCache
+from services.common.clients import QuoteServerClient
+from services.common.errors import UpstreamUnavailable
 from tests.helpers import random_user
 
 pytestmark = pytest.mark.integration
@@ -31,6 +34,31 @@ def test_the_cache_reports_one_real_hit_and_then_serves_the_cached_quote(
     assert second.fetched_ms == first.fetched_ms
     assert second.raw == first.raw
     assert quote_stats()[symbol] == 1
+
+
+def test_every_request_sent_to_the_quote_server_is_counted_by_who_sent_it(
+    backend, fresh_symbol, closed_port
+):
+    origin = backend.settings.server_name
+    before = backend.quotes.fetches().get(origin, 0)
+    symbol = fresh_symbol()
+    backend.quotes.get(symbol, "cacheuser")
+    backend.quotes.get(symbol, "cacheuser")  # from the cache: not sent, not counted
+    assert backend.quotes.fetches()[origin] == before + 1
+
+    # A request that gets no answer is counted too: the quote server may have billed it.
+    elsewhere = random_user()
+    down = QuoteCache(
+        backend.redis,
+        QuoteServerClient(f"127.0.0.1:{closed_port}", timeout_s=1),
+        ttl_s=60,
+        fetch_timeout_s=1,
+        clock_ms=backend.clock_ms,
+        origin=elsewhere,
+    )
+    with pytest.raises(UpstreamUnavailable):
+        down.get(fresh_symbol(), "cacheuser")
+    assert down.fetches()[elsewhere] == 1
 
 
 def test_quote_is_fetched_once_then_answered_from_the_cache_and_logged_once(

@@ -356,6 +356,17 @@ def test_render_shows_the_run_the_targets_and_the_tables():
     assert "| loadgen, 16 source addresses | 64 | 1,000.0 | 10.00 | 40.00 | 1 |" in text
 
 
+def test_the_quote_paragraph_gives_the_platforms_own_count_when_the_run_has_it():
+    results = _results()
+    older = report.render(results, {})
+    assert "the platform counted" not in older  # runs before the counter
+    assert "the DUMPLOG has 150 quoteServer entries, 5 of them" in older
+    results["replay"]["quote_hits"] |= {"platform": 156, "trigger_logged": 2}
+    text = report.render(results, {})
+    assert "the platform counted 156 requests it sent, 5 of them by the trigger checker" in text
+    assert "the DUMPLOG has 150 quoteServer entries, 2 of them by the trigger checker" in text
+
+
 def test_a_quick_run_is_labelled_as_such():
     results = _results()
     results["replay"]["quick"] = True
