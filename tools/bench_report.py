@@ -106,14 +106,19 @@ def quote_bound(symbols: int, elapsed_s: float, trigger_hits: int) -> dict:
     }
 
 
-def _platform_counted(hits: Mapping) -> str:
-    """The platform's own count of its requests, where the run recorded it (later runs)."""
-    if "platform" not in hits:
-        return ""
+def _logged(hits: Mapping) -> str:
+    """What the platform itself counted and logged of those hits."""
+    if "platform" not in hits:  # runs before the platform counted its own requests
+        return (
+            f"the platform logged {_fmt(hits.get('logged'))} quoteServer entries, "
+            f"{hits['trigger_checker']:,} of them by the trigger checker"
+        )
     return (
         f"the platform counted {hits['platform']:,} requests it sent, "
-        f"{hits['trigger_checker']:,} of them by the trigger checker, the DUMPLOG's time "
-        "included; "
+        f"{hits['trigger_checker']:,} of them by the trigger checker, which keeps polling "
+        "while the DUMPLOG is written; its log had "
+        f"{_fmt(hits.get('logged'))} quoteServer entries when the replayer asked after the "
+        f"DUMPLOG, whose own count from the trigger checker is {hits['trigger_logged']:,}"
     )
 
 
@@ -557,10 +562,8 @@ def _render_replay(
     validity = "validates" if dump["valid"] else f"**does not validate**: {dump.get('error')}"
     out += [
         f"Quote server: {hits['quote_server']:,} hits (its own `/stats` counter, trigger "
-        f"checker included; {_platform_counted(hits)}the DUMPLOG has "
-        f"{_fmt(hits.get('logged'))} quoteServer entries, "
-        f"{hits.get('trigger_logged', hits['trigger_checker']):,} of them by the trigger "
-        f"checker), at $0.05 each ${hits['quote_server'] * QUOTE_COST_USD:,.2f}. Bound: "
+        f"checker included; {_logged(hits)}), at $0.05 each "
+        f"${hits['quote_server'] * QUOTE_COST_USD:,.2f}. Bound: "
         f"{hits['symbols']:,} distinct symbols × {hits['windows']} 60-s windows + "
         f"{hits['trigger_checker']:,} trigger-checker hits = {hits['bound']:,}.",
         "",

@@ -360,11 +360,12 @@ def test_the_quote_paragraph_gives_the_platforms_own_count_when_the_run_has_it()
     results = _results()
     older = report.render(results, {})
     assert "the platform counted" not in older  # runs before the counter
-    assert "the DUMPLOG has 150 quoteServer entries, 5 of them" in older
+    assert "the platform logged 150 quoteServer entries, 5 of them" in older
     results["replay"]["quote_hits"] |= {"platform": 156, "trigger_logged": 2}
     text = report.render(results, {})
     assert "the platform counted 156 requests it sent, 5 of them by the trigger checker" in text
-    assert "the DUMPLOG has 150 quoteServer entries, 2 of them by the trigger checker" in text
+    assert "its log had 150 quoteServer entries when the replayer asked" in text
+    assert "whose own count from the trigger checker is 2" in text
 
 
 def test_a_quick_run_is_labelled_as_such():
