@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
-from typing import Protocol
 
 import redis
 from redis.exceptions import LockError, LockNotOwnedError, RedisError
@@ -139,10 +138,6 @@ class QuoteCache:
         pipe.ltrim(f"quote-history:{symbol}", 0, HISTORY_LENGTH - 1)
         pipe.publish(QUOTES_CHANNEL, json.dumps({"symbol": symbol, **json.loads(point)}))
         pipe.execute()
-
-    def fetches(self) -> dict[str, int]:
-        """How many requests each process (by SERVER_NAME) has sent the quote server."""
-        return quote_fetches(self._redis)
 
     def history(self, symbol: str) -> list[dict]:
         """The symbol's last quotes from the quote server, oldest first (prices in cents)."""
@@ -299,14 +294,6 @@ class TransactionNumbers:
         return range(last - count + 1, last + 1)
 
 
-class OutboxMark(Protocol):
-    """One user's outbox mark: the version of the account whose log entries are logged."""
-
-    def is_logged(self, version: int) -> bool: ...
-
-    def mark_logged(self, version: int, announce: bool = False) -> None: ...
-
-
 class OutboxMarks:
     """Which account version's log entries are known to be in the log (Redis).
 
@@ -343,28 +330,6 @@ class OutboxMarks:
         except RedisError:
             return users
         return [u for u, m in zip(users, marks, strict=True) if m != str(versions[u]).encode()]
-
-    def is_logged(self, user: str, version: int) -> bool:
-        try:
-            return self._redis.get(_mark_key(user)) == str(version).encode()
-        except RedisError:
-            return False
-
-    def of(self, user: str) -> OutboxMark:
-        """``user``'s mark, read and set when asked (for a run without the user's lock)."""
-        return _UserMark(self, user)
-
-
-class _UserMark:
-    def __init__(self, marks: OutboxMarks, user: str):
-        self._marks = marks
-        self._user = user
-
-    def is_logged(self, version: int) -> bool:
-        return self._marks.is_logged(self._user, version)
-
-    def mark_logged(self, version: int, announce: bool = False) -> None:
-        self._marks.logged(self._user, version, announce)
 
 
 class Notifications:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from . import auditlog
-from .cache import HeldLock, LockLost, OutboxMark, OutboxMarks, Quote, UserLocks
+from .cache import HeldLock, LockLost, OutboxMarks, Quote, UserLocks
 from .domain import account as rules
 from .domain.account import Account, Change
 from .errors import IdempotencyKeyReused, NotFound, PlatformError
@@ -230,27 +230,30 @@ class Ledger(CommandRunner):
         if raised is not None:
             raise raised
 
-    def _flush_outbox(self, account: Account, mark: OutboxMark) -> None:
+    def _flush_outbox(self, account: Account, lock: HeldLock) -> None:
         """Store the entries a crash kept from reaching the log, if it may have.
 
-        Unless ``mark`` says this version's entries were logged, they are inserted again:
-        entries already there keep their ids and are skipped, so this never duplicates.
+        Unless the mark read with the lock says this version's entries were logged, they
+        are inserted again: entries already there keep their ids and are skipped, so
+        this never duplicates.
         """
-        if account.outbox and not mark.is_logged(account.version):
+        if account.outbox and not lock.is_logged(account.version):
             self.log.append([dict(e) for e in account.outbox])
-            mark.mark_logged(account.version)
+            lock.mark_logged(account.version)
 
     def flush_pending_outboxes(self) -> None:
         """Before a dump: log the last change of every account whose entries may be missing.
 
         An account whose mark says its last change was logged is skipped (one Redis
-        round trip for all of them); the others are inserted again, harmlessly.
+        round trip for all of them); the others are inserted again, harmlessly (also
+        when a command changed the account since).
         """
         versions = self.accounts.outbox_versions()
         for user in sorted(self._marks.unlogged(versions)):
             account = self.accounts.get(user)
-            if account is not None:
-                self._flush_outbox(account, self._marks.of(user))
+            if account is not None and account.outbox:
+                self.log.append([dict(e) for e in account.outbox])
+                self._marks.logged(user, account.version)
 
     def change_entries(self, user: str, change: Change, txn: int | None) -> list[dict]:
         """The systemEvents and accountTransactions of what ``change`` moved."""
@@ -276,7 +279,7 @@ class Ledger(CommandRunner):
             for move in change.moves
         ]
 
-    def store(self, account: Account, entries: list[dict], mark: OutboxMark) -> None:
+    def store(self, account: Account, entries: list[dict], lock: HeldLock) -> None:
         """Save a changed account together with its log entries, then log them.
 
         The entries are written with the account (its outbox), then go to the log under
@@ -289,7 +292,7 @@ class Ledger(CommandRunner):
         outbox = tuple({**e, "_id": f"{user}:{version}:{i:04d}"} for i, e in enumerate(entries))
         self.accounts.save(replace(account, outbox=outbox))
         self.log.append(list(outbox))
-        mark.mark_logged(version, announce=self._announce)
+        lock.mark_logged(version, announce=self._announce)
 
 
 def _first_answer(account: Account, key: str | None, fingerprint: str) -> Mapping | None:

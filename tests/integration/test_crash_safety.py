@@ -92,7 +92,7 @@ def test_a_logged_change_is_marked_and_announced_as_its_lock_is_let_go(backend, 
     # Each command found the one before marked logged: one log write each, no re-insert.
     assert len(appends) == 2
     assert backend.ledger.accounts.get(user).version == 3
-    assert backend.ledger._marks.is_logged(user, 3)
+    assert backend.ledger._marks.unlogged({user: 3}) == []  # version 3 is marked logged
     announced, deadline = [], time.monotonic() + 5
     while len(announced) < 2 and time.monotonic() < deadline:
         message = changes.get_message(timeout=0.5)
