@@ -3,7 +3,8 @@
     .venv/bin/python -m tools.ferretdb_costs [--uri mongodb://127.0.0.1:27018/]
 
 Against a running stack (`make up`): in a scratch database it times ``find_one`` by
-``_id`` of documents of several sizes and a full read of many small documents, and reads
+``_id`` of documents of several sizes, the version-guarded ``update_one``, ``insert_many``
+of 1, 3 and 50 documents and a full read of many small documents, and reads
 the server's CPU time from psutil (the process whose command line names ferretdb), so it
 measures FerretDB's work, not the client's. The scratch database is dropped at the end.
 """
@@ -59,6 +60,14 @@ def main() -> None:
                 300,
                 lambda i, k=kib: db.docs.find_one({"_id": f"d{k}"}),
             )
+        measure(
+            "update_one by _id and version, 3 KiB",
+            server,
+            300,
+            lambda i: db.docs.update_one(
+                {"_id": "d2", "v": i + 1}, {"$set": {"v": i + 2, "state": "y" * 3072}}
+            ),
+        )
         entry = {
             "type": "userCommand",
             "ts": 0,
@@ -67,6 +76,14 @@ def main() -> None:
             "command": "ADD",
             "user": "u",
         }
+        for size in (1, 3, 50):
+            measure(
+                f"insert_many of {size}, per document",
+                server,
+                max(20, 600 // size),
+                lambda i, n=size: db[f"ins{n}"].insert_many([{**entry, "ts": i} for _ in range(n)]),
+                per=size,
+            )
         db.log.insert_many([{**entry, "ts": i} for i in range(20_000)])
         measure(
             "full read, per document (20,000)",
