@@ -75,7 +75,7 @@ class Backend:
         return Ledger(
             self.accounts,
             self.log,
-            UserLocks(self.redis, self.settings.user_lock_timeout_s),
+            UserLocks(self.redis, self.settings.user_lock_timeout_s, self.settings.mongo_db),
             clock_ms=self.clock_ms,
             server=self.settings.server_name,
             pending_ttl_s=self.settings.pending_ttl_s,

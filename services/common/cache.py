@@ -3,8 +3,10 @@
 Keys: ``quote:<SYM>`` holds a valid quote as JSON and expires with it;
 ``quote-fetch:<SYM>`` is the lock that keeps one request per symbol in flight to the
 quote server across every worker of every service; ``user-lock:<user>`` serialises one
-user's state changes; ``stats:quote-fetches:<SERVER_NAME>`` counts the requests each
-process sent the quote server (each one is billed).
+user's state changes; ``account:<database>:<user>`` is the account as its last lock
+holder stored it (taken with the lock, left again as it is let go);
+``stats:quote-fetches:<SERVER_NAME>`` counts the requests each process sent the quote
+server (each one is billed).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .clients import QuoteServerClient, RawQuote
 from .errors import UpstreamUnavailable
 
 HISTORY_LENGTH = 100  # quotes kept per symbol for price charts
+ACCOUNT_CACHE_TTL_MS = 600_000  # an account left in the cache, for its user's next command
 FETCHES_KEY = "stats:quote-fetches:"  # + the asking process's SERVER_NAME: billed requests
 QUOTES_CHANNEL = "quotes"  # pub/sub: every fresh quote
 
@@ -179,11 +182,35 @@ def _queue_mark(pipe: redis.client.Pipeline, user: str, version: int, announce: 
         pipe.publish(account_channel(user), str(version))
 
 
-class _AccountLock(Lock):
-    """A user's lock that reads the user's outbox mark as it is taken, and sets it (and
-    announces the change) as it is let go: no round trips beyond the lock's own two."""
+# Takes a user's lock and, only if it got it, reads the outbox mark and takes the cached
+# account out of the cache: while the lock is held nobody else can read a copy that the
+# holder may be about to make stale.
+_TAKE = """
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    return {1, redis.call('get', KEYS[2]), redis.call('getdel', KEYS[3])}
+end
+return {0}
+"""
+# Lets a user's lock go and, only if it was still the caller's, leaves the account
+# (ARGV[2], when not empty) in the cache. A holder whose lock expired leaves nothing.
+_GIVE_BACK = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then
+    return 0
+end
+if ARGV[2] ~= '' then
+    redis.call('set', KEYS[2], ARGV[2], 'PX', ARGV[3])
+end
+redis.call('del', KEYS[1])
+return 1
+"""
 
-    def __init__(self, client: redis.Redis, user: str, timeout_s: float):
+
+class _AccountLock(Lock):
+    """A user's lock that, as it is taken, reads the user's outbox mark and takes the
+    cached account, and as it is let go sets the mark (and announces the change) and
+    leaves the account as stored: no round trips beyond the lock's own two."""
+
+    def __init__(self, client: redis.Redis, user: str, timeout_s: float, cache_key: str):
         super().__init__(
             client,
             f"user-lock:{user}",
@@ -193,29 +220,47 @@ class _AccountLock(Lock):
             thread_local=False,  # one holder, one thread; no thread-local lookups
         )
         self.user = user
+        self.cache_key = cache_key
         self.mark: bytes | None = None  # the mark when the lock was taken
+        self.cached: bytes | None = None  # the account taken from the cache, if it was there
         self.to_mark: tuple[int, bool] | None = None  # (version, announce) to set at release
+        self.to_cache: bytes | None = None  # the account to leave in the cache at release
 
     def do_acquire(self, token: str) -> bool:
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(self.name, token, nx=True, px=int(self.timeout * 1000))
-        pipe.get(_mark_key(self.user))
-        acquired, self.mark = pipe.execute()
-        return bool(acquired)
+        # EVAL: Redis keeps the compiled script by its hash, and a restarted Redis needs
+        # no SCRIPT LOAD first.
+        taken = self.redis.eval(
+            _TAKE, 3, self.name, _mark_key(self.user), self.cache_key, token, self._px()
+        )
+        if not taken[0]:
+            return False
+        self.mark, self.cached = taken[1], taken[2]
+        return True
 
     def do_release(self, expected_token: str) -> None:
         pipe = self.redis.pipeline(transaction=False)
         if self.to_mark is not None:
             _queue_mark(pipe, self.user, *self.to_mark)
-        # EVAL, not the registered script: a pipeline checks SCRIPT EXISTS first.
-        pipe.eval(self.LUA_RELEASE_SCRIPT, 1, self.name, expected_token)
+        pipe.eval(
+            _GIVE_BACK,
+            2,
+            self.name,
+            self.cache_key,
+            expected_token,
+            self.to_cache or b"",
+            ACCOUNT_CACHE_TTL_MS,
+        )
         if not pipe.execute()[-1]:
             raise LockNotOwnedError("the lock expired before it was released", lock_name=self.name)
+
+    def _px(self) -> int:
+        return int(self.timeout * 1000)
 
 
 class HeldLock:
     """A user's lock while held: ``keep`` extends it before it can expire; the outbox
-    mark it read when taken, and the one to set when it is let go."""
+    mark it read when taken, and the one to set when it is let go; the cached account
+    it took, and the one to leave."""
 
     def __init__(self, lock: _AccountLock, timeout_s: float):
         self._lock = lock
@@ -231,6 +276,17 @@ class HeldLock:
         was saved) in the round trip that lets the lock go. A lost mark costs one
         redundant insert at the next command; a lost announcement delays a live view."""
         self._lock.to_mark = (version, announce)
+
+    @property
+    def cached(self) -> bytes | None:
+        """The account as the last holder stored it, if the cache had it."""
+        return self._lock.cached
+
+    def leave_cached(self, account: bytes) -> None:
+        """Leave ``account`` (encoded as stored) for the next holder as the lock is let
+        go, if it is still ours then. Only what the database holds may be left: a copy
+        that is not is caught by the version guard of the next write."""
+        self._lock.to_cache = account
 
     def keep(self) -> None:
         """Reset the lock's expiry once half of it has passed; LockLost if it expired."""
@@ -248,15 +304,21 @@ class UserLocks:
 
     FerretDB applies updates as read-then-write, so a guard in the update filter alone is
     not atomic there; holding this lock around read-change-write is.
+
+    The lock also carries the account between holders (``HeldLock.cached``), so a
+    command need not read it from the database. Cached accounts are kept per database
+    (``namespace``): processes on different databases may share one Redis.
     """
 
-    def __init__(self, client: redis.Redis, timeout_s: float):
+    def __init__(self, client: redis.Redis, timeout_s: float, namespace: str):
         self._redis = client
         self._timeout_s = timeout_s
+        self._namespace = namespace
 
     @contextmanager
     def hold(self, user: str) -> Iterator[HeldLock]:
-        lock = _AccountLock(self._redis, user, self._timeout_s)
+        cache_key = f"account:{self._namespace}:{user}"
+        lock = _AccountLock(self._redis, user, self._timeout_s, cache_key)
         try:
             acquired = lock.acquire()
         except RedisError as exc:

@@ -212,7 +212,7 @@ class Ledger(CommandRunner):
         session: AccountSession | None = None
         try:
             with self._locks.hold(user) as lock:
-                stored = self.accounts.get(user)
+                stored = self._read(user, lock)
                 if stored is not None:
                     self._flush_outbox(stored, lock)
                 session = AccountSession(self, user, stored, lock)
@@ -221,6 +221,8 @@ class Ledger(CommandRunner):
                 except PlatformError as exc:  # already in the run's entries
                     raised = exc
                 session.commit()
+                if not session.changed and stored is not None:
+                    lock.leave_cached(lock.cached or self.accounts.encode(stored))
         except (PlatformError, LockLost) as exc:
             error = exc if isinstance(exc, PlatformError) else exc.error
             # The quote-server hits the run paid for are logged even so.
@@ -229,6 +231,16 @@ class Ledger(CommandRunner):
             raise error from None
         if raised is not None:
             raise raised
+
+    def _read(self, user: str, lock: HeldLock) -> Account | None:
+        """The account as last stored: the copy its lock carried, else the database's.
+
+        The copy is left by the last holder as it let the lock go, and only after its
+        write succeeded; a holder that died, or lost the lock, left none.
+        """
+        if lock.cached is not None:
+            return self.accounts.decode(lock.cached)
+        return self.accounts.get(user)
 
     def _flush_outbox(self, account: Account, lock: HeldLock) -> None:
         """Store the entries a crash kept from reaching the log, if it may have.
@@ -290,7 +302,8 @@ class Ledger(CommandRunner):
         version = account.version + 1
         # Zero-padded: entries of one millisecond sort by _id in the order they were made.
         outbox = tuple({**e, "_id": f"{user}:{version}:{i:04d}"} for i, e in enumerate(entries))
-        self.accounts.save(replace(account, outbox=outbox))
+        saved = self.accounts.save(replace(account, outbox=outbox))
+        lock.leave_cached(self.accounts.encode(saved))  # what the database now holds
         self.log.append(list(outbox))
         lock.mark_logged(version, announce=self._announce)
 
@@ -431,6 +444,11 @@ class AccountSession(CommandRunner):
         if cmd is not None and cmd.key:
             applied = _remember(applied, cmd.key, cmd.fingerprint, dict(change.result))
         self._account = replace(change.account, recent=recent, applied=MappingProxyType(applied))
+
+    @property
+    def changed(self) -> bool:
+        """Whether a command of the run changed the account."""
+        return self._changed
 
     def commit(self) -> None:
         """Store the run: the account if any command changed it, and every entry in order."""

@@ -87,6 +87,16 @@ class AccountRepository:
         doc = self._users.find_one({"_id": user})
         return _doc_to_account(doc) if doc else None
 
+    @staticmethod
+    def encode(account: Account) -> bytes:
+        """``account`` as its stored document, for a cache: ``decode`` reads it back."""
+        doc = {"_id": account.user, "v": account.version, **_account_to_doc(account)}
+        return json.dumps(doc, separators=(",", ":")).encode()
+
+    @staticmethod
+    def decode(data: bytes) -> Account:
+        return _doc_to_account(json.loads(data))
+
     def exists(self, user: str) -> bool:
         return self._users.count_documents({"_id": user}, limit=1) > 0
 
