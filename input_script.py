@@ -9,9 +9,11 @@ after everything else, and its XML is saved under that file name (relative to th
 working directory). At the end it prints commands/s, errors per command, latency
 percentiles and quote-server hits. ``--json`` also holds ``completions_per_s`` (commands
 answered in each second of the replay); ``--samples`` writes every latency in ms, by
-command (tools/bench.py reads both). ``--batch N`` sends each user's consecutive commands
-N at a time in one BATCH request (``POST /api/users/batch``), which the platform runs in
-order under one account read and write; the default sends one request per command.
+command, and ``--timings`` each single command's latency with the phases of the
+platform's ``Server-Timing`` header (tools/bench.py reads all three). ``--batch N``
+sends each user's consecutive commands N at a time in one BATCH request
+(``POST /api/users/batch``), which the platform runs in order under one account read and
+write; the default sends one request per command.
 
 It logs in with the service credential (``SERVICE_PASSWORD`` from the environment or
 from ``.env``), which may act for any user. Against a loopback URL it spreads users over
@@ -147,9 +149,20 @@ class Stats:
     retried: int = 0  # requests sent again after a dropped connection or a 502/503/504
     started: float | None = None  # perf_counter() when the replay began
     completions: Counter = field(default_factory=Counter)  # whole second -> answers
+    # command -> (seconds, the platform's Server-Timing phases in ms), single requests only
+    timings: dict[str, list[tuple[float, dict]]] = field(default_factory=lambda: defaultdict(list))
 
-    def record(self, line: Line, status: int | None, seconds: float, detail: str) -> None:
+    def record(
+        self,
+        line: Line,
+        status: int | None,
+        seconds: float,
+        detail: str,
+        server_timing: dict[str, float] | None = None,
+    ) -> None:
         self.latencies[line.command].append(seconds)
+        if server_timing:
+            self.timings[line.command].append((seconds, server_timing))
         if self.started is not None:
             self.completions[int(time.perf_counter() - self.started)] += 1
         if status is None or status >= 500:
@@ -180,12 +193,34 @@ class Stats:
             ],
         }
 
+    def timings_ms(self) -> dict[str, list[list]]:
+        """Each timed command's latency (ms) and the platform's phases, by command."""
+        return {
+            cmd: [[round(s * 1000, 2), phases] for s, phases in values]
+            for cmd, values in sorted(self.timings.items())
+        }
+
     def samples_ms(self) -> dict[str, list[float]]:
         """Every latency in milliseconds, by command."""
         return {
             cmd: [round(s * 1000, 2) for s in values]
             for cmd, values in sorted(self.latencies.items())
         }
+
+
+def parse_server_timing(value: str | None) -> dict[str, float]:
+    """``{phase: ms}`` from a ``Server-Timing`` header (parts without a duration skipped)."""
+    phases: dict[str, float] = {}
+    for part in (value or "").split(","):
+        name, *params = (p.strip() for p in part.split(";"))
+        for param in params:
+            key, _, number = param.partition("=")
+            if name and key == "dur":
+                try:
+                    phases[name] = float(number)
+                except ValueError:
+                    pass
+    return phases
 
 
 def _percentiles(values: list[float]) -> dict:
@@ -263,9 +298,9 @@ class Replayer:
 
     async def _post_once(
         self, session: aiohttp.ClientSession, path: str, body: dict, headers: dict
-    ) -> tuple[int, bytes]:
+    ) -> tuple[int, bytes, str | None]:
         async with session.post(f"{self.url}{path}", json=body, headers=headers) as resp:
-            return resp.status, await resp.read()
+            return resp.status, await resp.read(), resp.headers.get("Server-Timing")
 
     def _count_retry(self, state: RetryCallState) -> None:
         self.stats.retried += 1
@@ -292,16 +327,17 @@ class Replayer:
         headers = {**self.headers, "Idempotency-Key": f"{self.run_id}:{line.txn}"}
         async with self.limit:
             started = time.perf_counter()
-            status, detail = None, ""
+            status, detail, spent = None, "", None
             try:
-                status, payload = await self._poster()(session, path, body, headers)
+                status, payload, spent = await self._poster()(session, path, body, headers)
                 if line.command == "DUMPLOG" and status == 200:
                     _save_dump(body["filename"], payload)
                 elif status >= 400:
                     detail = payload[:200].decode("utf-8", "replace")
             except _TRANSPORT_ERRORS as exc:
                 detail = repr(exc)
-            self.stats.record(line, status, time.perf_counter() - started, detail)
+            seconds = time.perf_counter() - started
+            self.stats.record(line, status, seconds, detail, parse_server_timing(spent))
         progress.update(1)
 
     async def send_batch(
@@ -324,7 +360,7 @@ class Replayer:
             status, detail, answers = None, "", []
             async with self.limit:
                 try:
-                    status, payload = await self._poster()(
+                    status, payload, _ = await self._poster()(
                         session, BATCH_PATH, {"user": user, "commands": items}, headers
                     )
                     if status == 200:
@@ -460,6 +496,8 @@ async def _main(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
     if args.samples:
         Path(args.samples).write_text(json.dumps(replayer.stats.samples_ms()) + "\n")
+    if args.timings:
+        Path(args.timings).write_text(json.dumps(replayer.stats.timings_ms()) + "\n")
     return 1 if summary["failed_by_command"] else 0
 
 
@@ -469,6 +507,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default="http://127.0.0.1:8080", help="the NGINX address")
     parser.add_argument("--json", metavar="STATS", help="also write the figures as JSON here")
     parser.add_argument("--samples", metavar="FILE", help="write every latency (ms) as JSON")
+    parser.add_argument(
+        "--timings",
+        metavar="FILE",
+        help="write each single command's latency and Server-Timing phases (ms) as JSON",
+    )
     parser.add_argument("--password", help="service password (default: SERVICE_PASSWORD)")
     parser.add_argument("--concurrency", type=int, default=256, help="requests in flight")
     parser.add_argument("--sources", type=int, default=16, help="loopback source addresses")

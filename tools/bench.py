@@ -471,6 +471,7 @@ def replay_workload(run: Run, users: int, commands: int, batch: int, in_flight: 
     with workload.open() as fh:
         symbols = report.workload_symbols(fh)
     stats_path, samples_path = run.workdir / "replay.json", run.workdir / "samples.json"
+    timings_path = run.workdir / "timings.json"
     argv = [
         str(VENV_BIN / "python"),
         str(REPO_ROOT / "input_script.py"),
@@ -481,6 +482,8 @@ def replay_workload(run: Run, users: int, commands: int, batch: int, in_flight: 
         str(stats_path),
         "--samples",
         str(samples_path),
+        "--timings",
+        str(timings_path),
         "--batch",
         str(batch),
         "--concurrency",
@@ -531,6 +534,7 @@ def replay_workload(run: Run, users: int, commands: int, batch: int, in_flight: 
         "latency_ms_by_command": {cmd: report.summarize(v) for cmd, v in samples.items()},
         "no_quote_latency_ms": report.summarize(groups["no_quote"]),
         "quote_latency_ms": report.summarize(groups["quote"]),
+        "time_breakdown": report.time_breakdown(json.loads(timings_path.read_text())),
         "rejected": sum(stats["rejected_by_command"].values()),
         "failed": sum(stats["failed_by_command"].values()),
         "failed_by_command": stats["failed_by_command"],

@@ -71,6 +71,61 @@ def group_latencies(samples_ms: Mapping[str, list[float]]) -> dict[str, list[flo
     return groups
 
 
+# The services' Server-Timing phases (services/common/timing.py), in the order a command
+# meets them, with what each stands for in the report.
+SERVER_PHASES = {
+    "lock": "take the user's lock (Redis; with the account's copy)",
+    "read": "read the account (database; only without a copy)",
+    "quote": "get a quote (cache or quote server)",
+    "write": "write the account (database)",
+    "log": "insert the log entries (database)",
+    "unlock": "let the lock go (Redis)",
+}
+
+
+def time_breakdown(timings_ms: Mapping[str, list], slowest_share: float = 0.01) -> dict:
+    """Where the commands needing no fresh quote spent their time, from the replayer's
+    latencies and the services' Server-Timing phases (``input_script.py --timings``).
+
+    For each part: p50 and p99 over all the commands (0 where a command had no such
+    phase), and its mean over the slowest ``slowest_share`` of the commands by latency,
+    whose parts add up to their mean latency.
+    """
+    rows = [
+        (client, phases)
+        for command, values in timings_ms.items()
+        if command not in QUOTE_COMMANDS | BULK_COMMANDS
+        for client, phases in values
+        if "app" in phases
+    ]
+    if not rows:
+        return {}
+    parts: dict[str, list[float]] = {name: [] for name in SERVER_PHASES}
+    parts |= {"service": [], "outside": [], "total": []}
+    for client, phases in rows:
+        timed = 0.0
+        for name in SERVER_PHASES:
+            parts[name].append(phases.get(name, 0.0))
+            timed += phases.get(name, 0.0)
+        parts["service"].append(max(phases["app"] - timed, 0.0))
+        parts["outside"].append(max(client - phases["app"], 0.0))
+        parts["total"].append(client)
+    cut = percentile(sorted(parts["total"]), 100 * (1 - slowest_share))
+    slowest = [i for i, client in enumerate(parts["total"]) if client >= cut]
+    return {
+        "commands": len(rows),
+        "slowest": len(slowest),
+        "parts": {
+            name: {
+                "p50": round(percentile(sorted(values), 50), 2),
+                "p99": round(percentile(sorted(values), 99), 2),
+                "slowest_mean": round(sum(values[i] for i in slowest) / len(slowest), 2),
+            }
+            for name, values in parts.items()
+        },
+    }
+
+
 def cpu_delta(before: Mapping, after: Mapping) -> dict[str, float]:
     """CPU-seconds per program between two samples.
 
@@ -659,9 +714,38 @@ def _render_latency(run: Mapping) -> list[str]:
     )
     out += _table(["commands", "count", "p50 ms", "p95 ms", "p99 ms", "max ms"], rows)
     out += [""]
+    out += _render_breakdown(run.get("time_breakdown") or {})
     out += where_time_goes(run["processes"], run["elapsed_s"], 2, target=TARGET_RATE)
     out += [""]
     return out
+
+
+def _render_breakdown(breakdown: Mapping) -> list[str]:
+    if not breakdown:
+        return []
+    labels = {
+        **SERVER_PHASES,
+        "service": "the rest of the service: HTTP parsing, auth, validation, rules, JSON",
+        "outside": "outside the service: NGINX, gunicorn's queue, the client",
+        "total": "**the whole command, as the replayer measured it**",
+    }
+    parts = breakdown["parts"]
+    out = [
+        "Where the commands needing no fresh quote spent their time (ms), from each "
+        "answer's `Server-Timing` header (`services/common/timing.py`) and the "
+        f"replayer's clock; the last column is the mean over the slowest "
+        f"{breakdown['slowest']:,} of the {breakdown['commands']:,} (the p99 and above), "
+        "whose parts add up to their latency:",
+        "",
+    ]
+    out += _table(
+        ["part", "p50", "p99", "mean of the slowest 1 %"],
+        (
+            [labels[name], _fmt(p["p50"], 2), _fmt(p["p99"], 2), _fmt(p["slowest_mean"], 2)]
+            for name, p in parts.items()
+        ),
+    )
+    return [*out, ""]
 
 
 def _render_causes(phase: Mapping) -> list[str]:

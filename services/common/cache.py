@@ -23,6 +23,7 @@ from redis.lock import Lock
 
 from .clients import QuoteServerClient, RawQuote
 from .errors import UpstreamUnavailable
+from .timing import phase
 
 HISTORY_LENGTH = 100  # quotes kept per symbol for price charts
 ACCOUNT_CACHE_TTL_MS = 600_000  # an account left in the cache, for its user's next command
@@ -86,7 +87,8 @@ class QuoteCache:
         seen = self._seen.get(symbol)
         if seen is not None and self._valid(seen.fetched_ms):
             return seen
-        quote = self._get(symbol, user)
+        with phase("quote"):
+            quote = self._get(symbol, user)
         self._seen[symbol] = replace(quote, hit=False)
         return quote
 
@@ -320,7 +322,8 @@ class UserLocks:
         cache_key = f"account:{self._namespace}:{user}"
         lock = _AccountLock(self._redis, user, self._timeout_s, cache_key)
         try:
-            acquired = lock.acquire()
+            with phase("lock"):
+                acquired = lock.acquire()
         except RedisError as exc:
             raise UpstreamUnavailable(f"lock service unavailable: {exc}") from exc
         if not acquired:
@@ -329,7 +332,8 @@ class UserLocks:
             yield HeldLock(lock, self._timeout_s)
         finally:
             try:
-                lock.release()
+                with phase("unlock"):
+                    lock.release()
             except (LockError, RedisError):
                 pass  # expired: the version guard in the write catches any overlap
 

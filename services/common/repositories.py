@@ -18,6 +18,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from .domain.account import Account, BuySetup, Pending, SellSetup
 from .errors import Conflict
+from .timing import phase
 
 # Writes in flight from one process. FerretDB/SQLite has one write lock and SQLite's busy
 # handler is not fair: with a hundred threads polling for it, some waited past its 10-s
@@ -84,7 +85,8 @@ class AccountRepository:
         self._users.create_index("armed")
 
     def get(self, user: str) -> Account | None:
-        doc = self._users.find_one({"_id": user})
+        with phase("read"):
+            doc = self._users.find_one({"_id": user})
         return _doc_to_account(doc) if doc else None
 
     @staticmethod
@@ -110,7 +112,7 @@ class AccountRepository:
         """
         doc = _account_to_doc(account)
         new_version = account.version + 1
-        with _WRITES:
+        with phase("write"), _WRITES:
             self._write(account, doc, new_version)
         return Account(**{**account.__dict__, "version": new_version})
 
@@ -270,7 +272,8 @@ class LogRepository:
         process are written in the same calls (a group commit).
         """
         if entries:
-            self._group.append(entries)
+            with phase("log"):
+                self._group.append(entries)
 
     def _insert(self, appends: list[list[dict]]) -> None:
         # insert_many adds _id to the dicts it is given; keep the callers' dicts clean.

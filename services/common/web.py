@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import timing
 from .auth import Principal
 from .backend import Backend
 from .config import load_settings
@@ -72,10 +73,17 @@ def create_service_app(name: str, blueprint: Blueprint, overrides: dict | None =
             raise UpstreamUnavailable(f"dependency down: {exc}") from exc
         return ok({"service": name, "server": settings.server_name})
 
+    @app.before_request
+    def start_timing():
+        timing.start()
+
     @app.after_request
     def served_by(response):
         # Which replica answered: shows how NGINX spreads clients, in tests and debugging.
         response.headers["X-Served-By"] = settings.server_name
+        spent = timing.header()
+        if spent:
+            response.headers["Server-Timing"] = spent
         return response
 
     app.register_blueprint(blueprint)

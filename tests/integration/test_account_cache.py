@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from input_script import parse_server_timing
 from services.common.backend import Backend
 from services.common.cache import _AccountLock
 from services.common.config import load_settings
@@ -122,3 +123,19 @@ def test_each_database_has_copies_of_its_own(backend, settings, store):
     finally:
         other.db.client.drop_database(other.db.name)
         other.close()
+
+
+def test_each_answer_says_where_its_time_went(platform):
+    user = random_user()
+    body = {"user": user, "amount": "10.00"}
+    first = platform.post("/api/users/add", body)
+    second = platform.post("/api/users/add", body)
+
+    assert first.status_code == second.status_code == 200
+    first_phases = parse_server_timing(first.headers["Server-Timing"])
+    second_phases = parse_server_timing(second.headers["Server-Timing"])
+    # A new account is looked for in the database; the next command finds the copy.
+    assert {"lock", "read", "write", "log", "unlock", "app"} <= set(first_phases)
+    assert {"lock", "write", "log", "unlock", "app"} <= set(second_phases)
+    assert "read" not in second_phases
+    assert second_phases["app"] >= second_phases["write"] + second_phases["log"]
