@@ -6,13 +6,16 @@ Against a running stack (`make up`): in a scratch database it times ``find_one``
 ``_id`` of documents of several sizes, the version-guarded ``update_one``, ``insert_many``
 of 1, 3 and 50 documents and a full read of many small documents, and reads
 the server's CPU time from psutil (the process whose command line names ferretdb), so it
-measures FerretDB's work, not the client's. The scratch database is dropped at the end.
+measures FerretDB's work, not the client's. Then it times 2-KiB inserts from 1, 2 and 4
+clients at once (each its own connection), the pattern that SQLite's one write lock
+serialises. The scratch database is dropped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 
 import psutil
@@ -43,6 +46,39 @@ def measure(name: str, server: psutil.Process, calls: int, call, per: int = 1) -
         f"{name:34} {(time.perf_counter() - wall) * scale:8.0f} us wall"
         f" {(_cpu(server) - cpu) * scale:8.0f} us FerretDB CPU\n"
     )
+
+
+def concurrent_inserts(uri: str, writers: int, per_writer: int = 400) -> None:
+    """Print inserts/s and the p50/p99/max latency of 2-KiB inserts from ``writers``
+    clients at once."""
+    latencies: list[float] = []
+    clients = [pymongo.MongoClient(uri) for _ in range(writers)]
+
+    def write(n: int) -> None:
+        collection = clients[n][DB][f"writer{n}"]
+        collection.insert_one({"warm": True})
+        mine = []
+        for i in range(per_writer):
+            began = time.perf_counter()
+            collection.insert_one({"i": i, "pad": "x" * 2048})
+            mine.append((time.perf_counter() - began) * 1000)
+        latencies.extend(mine)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    ordered = sorted(latencies)
+    sys.stdout.write(
+        f"{f'inserts of 2 KiB, {writers} at once':34} {len(ordered) / elapsed:8.0f} inserts/s"
+        f"  p50 {ordered[len(ordered) // 2]:.2f} ms  p99 {ordered[int(len(ordered) * 0.99)]:.2f}"
+        f" ms  max {ordered[-1]:.2f} ms\n"
+    )
+    for client in clients:
+        client.close()
 
 
 def main() -> None:
@@ -92,6 +128,8 @@ def main() -> None:
             lambda i: sum(1 for _ in db.log.find({})),
             per=20_000,
         )
+        for writers in (1, 2, 4):
+            concurrent_inserts(args.uri, writers)
     finally:
         client.drop_database(DB)
 
