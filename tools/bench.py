@@ -327,7 +327,8 @@ def _store_label(stack: Stack) -> str:
 def _git_commit() -> dict:
     """The commit the tree is at and whether tracked files differ from it (read-only).
 
-    The report's own files do not count: a scenario writes them before the next starts.
+    Documentation does not count: it cannot change a run's figures, and the report's own
+    files are written by one scenario before the next starts.
     """
     try:
         head = subprocess.run(
@@ -346,8 +347,8 @@ def _git_commit() -> dict:
                 "--untracked-files=no",
                 "--",
                 ".",
-                ":(exclude)docs/benchmarks.md",
-                ":(exclude)docs/bench",
+                ":(exclude)docs",
+                ":(exclude,glob)**/*.md",
             ],
             cwd=REPO_ROOT,
             capture_output=True,
