@@ -149,6 +149,7 @@ class Stats:
     retried: int = 0  # requests sent again after a dropped connection or a 502/503/504
     started: float | None = None  # perf_counter() when the replay began
     completions: Counter = field(default_factory=Counter)  # whole second -> answers
+    keep_timings: bool = False  # keep each single command's Server-Timing (--timings)
     # command -> (seconds, the platform's Server-Timing phases in ms), single requests only
     timings: dict[str, list[tuple[float, dict]]] = field(default_factory=lambda: defaultdict(list))
 
@@ -161,7 +162,7 @@ class Stats:
         server_timing: dict[str, float] | None = None,
     ) -> None:
         self.latencies[line.command].append(seconds)
-        if server_timing:
+        if server_timing and self.keep_timings:
             self.timings[line.command].append((seconds, server_timing))
         if self.started is not None:
             self.completions[int(time.perf_counter() - self.started)] += 1
@@ -252,6 +253,7 @@ class Replayer:
         sources: int,
         retry_for: float = 30.0,
         batch: int = 1,
+        keep_timings: bool = False,
     ):
         self.url = url.rstrip("/")
         self.batch = batch
@@ -261,7 +263,7 @@ class Replayer:
         self.password = password
         self.limit = asyncio.Semaphore(concurrency)
         self.sources = sources if _is_loopback(self.url) else 1
-        self.stats = Stats()
+        self.stats = Stats(keep_timings=keep_timings)
         self.sessions: list[aiohttp.ClientSession] = []
         self.headers: dict[str, str] = {}
 
@@ -483,6 +485,7 @@ async def _main(args: argparse.Namespace) -> int:
         args.sources,
         args.retry_for,
         args.batch,
+        keep_timings=bool(args.timings),
     ) as replayer:
         hits_before = await replayer.quote_hits()
         elapsed = await replayer.replay(workload, show_progress=not args.quiet)

@@ -231,9 +231,8 @@ class _AccountLock(Lock):
     def do_acquire(self, token: str) -> bool:
         # EVAL: Redis keeps the compiled script by its hash, and a restarted Redis needs
         # no SCRIPT LOAD first.
-        taken = self.redis.eval(
-            _TAKE, 3, self.name, _mark_key(self.user), self.cache_key, token, self._px()
-        )
+        keys = (self.name, _mark_key(self.user), self.cache_key)
+        taken = self.redis.eval(_TAKE, len(keys), *keys, token, int(self.timeout * 1000))
         if not taken[0]:
             return False
         self.mark, self.cached = taken[1], taken[2]
@@ -254,9 +253,6 @@ class _AccountLock(Lock):
         )
         if not pipe.execute()[-1]:
             raise LockNotOwnedError("the lock expired before it was released", lock_name=self.name)
-
-    def _px(self) -> int:
-        return int(self.timeout * 1000)
 
 
 class HeldLock:

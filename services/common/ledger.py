@@ -302,8 +302,8 @@ class Ledger(CommandRunner):
         version = account.version + 1
         # Zero-padded: entries of one millisecond sort by _id in the order they were made.
         outbox = tuple({**e, "_id": f"{user}:{version}:{i:04d}"} for i, e in enumerate(entries))
-        saved = self.accounts.save(replace(account, outbox=outbox))
-        lock.leave_cached(self.accounts.encode(saved))  # what the database now holds
+        _, stored = self.accounts.save(replace(account, outbox=outbox))
+        lock.leave_cached(stored)  # what the database now holds
         self.log.append(list(outbox))
         lock.mark_logged(version, announce=self._announce)
 

@@ -58,6 +58,10 @@ def _account_to_doc(account: Account) -> dict:
     }
 
 
+def _encoded(user: str, version: int, doc: dict) -> bytes:
+    return json.dumps({"_id": user, "v": version, **doc}, separators=(",", ":")).encode()
+
+
 def _doc_to_account(doc: dict) -> Account:
     state = json.loads(doc["state"])
     return Account(
@@ -92,8 +96,7 @@ class AccountRepository:
     @staticmethod
     def encode(account: Account) -> bytes:
         """``account`` as its stored document, for a cache: ``decode`` reads it back."""
-        doc = {"_id": account.user, "v": account.version, **_account_to_doc(account)}
-        return json.dumps(doc, separators=(",", ":")).encode()
+        return _encoded(account.user, account.version, _account_to_doc(account))
 
     @staticmethod
     def decode(data: bytes) -> Account:
@@ -102,8 +105,9 @@ class AccountRepository:
     def exists(self, user: str) -> bool:
         return self._users.count_documents({"_id": user}, limit=1) > 0
 
-    def save(self, account: Account) -> Account:
-        """Write ``account`` if nobody else changed it since it was read.
+    def save(self, account: Account) -> tuple[Account, bytes]:
+        """Write ``account`` if nobody else changed it since it was read; return it as
+        saved (its new version) and encoded as by ``encode``, from the same document.
 
         ``account.version`` is the version that was read (0 for a new account). The
         version in the filter is the second guard behind the per-user lock: on MongoDB it
@@ -114,7 +118,8 @@ class AccountRepository:
         new_version = account.version + 1
         with phase("write"), _WRITES:
             self._write(account, doc, new_version)
-        return Account(**{**account.__dict__, "version": new_version})
+        saved = Account(**{**account.__dict__, "version": new_version})
+        return saved, _encoded(account.user, new_version, doc)
 
     def _write(self, account: Account, doc: dict, new_version: int) -> None:
         if account.version == 0:

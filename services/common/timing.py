@@ -13,22 +13,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-# Phase name -> seconds spent, for the request being served in this thread.
-_spent: ContextVar[dict[str, float] | None] = ContextVar("server_timing", default=None)
+# For the request being served in this thread: when it began, and phase -> seconds spent.
+_request: ContextVar[tuple[float, dict[str, float]] | None] = ContextVar(
+    "server_timing", default=None
+)
 
 
 def start() -> None:
     """Begin recording the current request's phases."""
-    _spent.set({"app": time.perf_counter()})
+    _request.set((time.perf_counter(), {}))
 
 
 @contextmanager
 def phase(name: str) -> Iterator[None]:
     """Add the time spent inside to phase ``name`` of the current request, if any."""
-    spent = _spent.get()
-    if spent is None:
+    request = _request.get()
+    if request is None:
         yield
         return
+    spent = request[1]
     began = time.perf_counter()
     try:
         yield
@@ -38,10 +41,10 @@ def phase(name: str) -> Iterator[None]:
 
 def header() -> str | None:
     """The ``Server-Timing`` value: each phase and ``app`` (the whole request), in ms."""
-    spent = _spent.get()
-    if spent is None:
+    request = _request.get()
+    if request is None:
         return None
-    _spent.set(None)
-    total = time.perf_counter() - spent.pop("app")
-    phases = [*spent.items(), ("app", total)]
+    _request.set(None)
+    began, spent = request
+    phases = [*spent.items(), ("app", time.perf_counter() - began)]
     return ", ".join(f"{name};dur={seconds * 1000:.2f}" for name, seconds in phases)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from input_script import parse_server_timing
+from input_script import Line, Stats, parse_server_timing
 from services.common import timing
 from tools import bench_report as report
 
@@ -47,6 +47,16 @@ def test_the_replayer_reads_durations_and_skips_what_has_none():
     value = 'lock;dur=0.52, cache;desc="hit", log;dur=2.5;desc=x, bad;dur=oops, app;dur=7'
     assert parse_server_timing(value) == {"lock": 0.52, "log": 2.5, "app": 7.0}
     assert parse_server_timing(None) == {}
+
+
+def test_the_replayer_keeps_phases_only_when_asked():
+    line = Line(1, "ADD", ["u1", "1.00"], "[1] ADD,u1,1.00")
+    kept, dropped = Stats(keep_timings=True), Stats()
+    for stats in (kept, dropped):
+        stats.record(line, 200, 0.008, "", {"log": 2.5, "app": 6.0})
+    assert kept.timings_ms() == {"ADD": [[8.0, {"log": 2.5, "app": 6.0}]]}
+    assert dropped.timings_ms() == {}
+    assert dropped.samples_ms() == {"ADD": [8.0]}  # the latency itself is always kept
 
 
 def test_the_breakdown_of_the_slowest_commands_adds_up_to_their_latency():
