@@ -12,6 +12,7 @@ server (each one is billed).
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ from redis.lock import Lock
 from .clients import QuoteServerClient, RawQuote
 from .errors import UpstreamUnavailable
 from .timing import phase
+
+log = logging.getLogger(__name__)
 
 HISTORY_LENGTH = 100  # quotes kept per symbol for price charts
 ACCOUNT_CACHE_TTL_MS = 600_000  # an account left in the cache, for its user's next command
@@ -290,6 +293,16 @@ class HeldLock:
         """Reset the lock's expiry once half of it has passed; LockLost if it expired."""
         if time.monotonic() - self._since < self._timeout_s / 2:
             return
+        self.renew()
+
+    def renew(self) -> None:
+        """Reset the lock's expiry to its full length now, if the lock is still ours
+        (one atomic check-and-extend); LockLost if it is not.
+
+        Called right before the account is written: a holder that paused past its lock
+        (a slow quote, a stalled process, a queue for the database) learns it lost the
+        lock before it writes, not after, and the write then has the whole timeout.
+        """
         try:
             self._lock.reacquire()
         except (LockError, RedisError) as exc:
@@ -330,8 +343,10 @@ class UserLocks:
             try:
                 with phase("unlock"):
                     lock.release()
-            except (LockError, RedisError):
-                pass  # expired: the version guard in the write catches any overlap
+            except (LockError, RedisError) as exc:
+                # The write (if any) was made under the lock, renewed right before it;
+                # this means the write itself outlasted the lock: worth knowing.
+                log.warning("the lock on %s expired before it was let go: %r", user, exc)
 
 
 class TransactionNumbers:
