@@ -13,7 +13,7 @@ import pymongo
 import redis
 
 from .auth import Authenticator
-from .cache import Notifications, OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
+from .cache import OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
 from .clients import QuoteServerClient
 from .config import Settings
 from .ledger import CommandRunner, Ledger
@@ -93,10 +93,6 @@ class Backend:
             quote_ttl_ms=int(self.settings.quote_ttl_s * 1000),
             pending_ttl_ms=int(self.settings.pending_ttl_s * 1000),
         )
-
-    @cached_property
-    def notifications(self) -> Notifications:
-        return Notifications(self.redis)
 
     @cached_property
     def auth(self) -> Authenticator:

@@ -22,6 +22,7 @@ import redis
 from redis.exceptions import LockError, LockNotOwnedError, RedisError
 from redis.lock import Lock
 
+from . import events
 from .clients import QuoteServerClient, RawQuote
 from .errors import UpstreamUnavailable
 from .timing import phase
@@ -31,12 +32,13 @@ log = logging.getLogger(__name__)
 HISTORY_LENGTH = 100  # quotes kept per symbol for price charts
 ACCOUNT_CACHE_TTL_MS = 600_000  # an account left in the cache, for its user's next command
 FETCHES_KEY = "stats:quote-fetches:"  # + the asking process's SERVER_NAME: billed requests
-QUOTES_CHANNEL = "quotes"  # pub/sub: every fresh quote
+QUOTES_CHANNEL = events.QUOTES  # pub/sub: every fresh quote
 
 
 def account_channel(user: str) -> str:
-    """Pub/sub channel announcing changes to ``user``'s account."""
-    return f"account:{user}"
+    """Pub/sub channel announcing changes to ``user``'s account (by their version); the
+    events gateway sends the account to whoever follows it."""
+    return events.user_topic(events.ACCOUNT, user)
 
 
 @dataclass(frozen=True)
@@ -407,16 +409,3 @@ class OutboxMarks:
         except RedisError:
             return users
         return [u for u, m in zip(users, marks, strict=True) if m != str(versions[u]).encode()]
-
-
-class Notifications:
-    """Redis pub/sub: who wants to hear about accounts changing and fresh quotes."""
-
-    def __init__(self, client: redis.Redis):
-        self._redis = client
-
-    def subscribe(self, user: str) -> redis.client.PubSub:
-        """A subscription to ``user``'s account changes and every fresh quote."""
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        pubsub.subscribe(account_channel(user), QUOTES_CHANNEL)
-        return pubsub

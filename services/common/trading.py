@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from . import presenters
 from .cache import QuoteCache
 from .domain import account as rules
 from .ledger import Command, CommandRunner
-from .presenters import account_summary, log_entry, money_fields
+from .presenters import money_fields
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,4 @@ def account_view(trading: Trading, user: str) -> dict:
 
 
 def _summary(trading: Trading, account: rules.Account) -> dict:
-    summary = account_summary(account, trading.clock_ms(), trading.pending_ttl_ms)
-    summary["recent_transactions"] = [log_entry(e) for e in account.recent]
-    return summary
+    return presenters.account_view(account, trading.clock_ms(), trading.pending_ttl_ms)

@@ -8,7 +8,7 @@ from ..common import commands
 from ..common.auth import ADMIN, SERVICE
 from ..common.commands import parse_model, valid_txn
 from ..common.current import backend, principal, request_json
-from ..common.domain.identifiers import check_symbol, check_user_id
+from ..common.domain.identifiers import check_symbol
 from ..common.errors import InvalidInput
 from ..common.ledger import Command
 from ..common.openapi import api_doc
@@ -110,27 +110,6 @@ def quote_history(symbol: str):
     """The symbol's recent prices from the quote server, oldest first. 400 on a bad symbol."""
     principal()
     return ok(service.quote_history(backend().quotes, check_symbol(symbol)))
-
-
-@bp.get("/events")
-@api_doc(
-    "Live account and quote events",
-    errors=(400, 401, 403, 404, 429, 503),
-    content="text/event-stream",
-)
-def events():
-    """Server-Sent Events for the caller's account (or ?user= for admin/service)."""
-    user = request.args.get("user") or principal().name
-    principal().require_act_for(check_user_id(user))
-    adapters = backend()
-    adapters.ledger.current(user)  # 404 now rather than a broken stream
-    return Response(
-        stream_with_context(
-            service.account_events(adapters.trading(), adapters.notifications, user)
-        ),
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
 
 
 @bp.post("/dumplog")

@@ -6,18 +6,15 @@ Its trading commands (ADD, QUOTE, DISPLAY_SUMMARY) are in the shared catalogue
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Iterator
 
 from ..common import auditlog
 from ..common.auth import Authenticator
-from ..common.cache import Notifications, QuoteCache
+from ..common.cache import QuoteCache
 from ..common.domain import account as rules
 from ..common.ledger import Command, Ledger
 from ..common.presenters import log_entry, money_fields
 from ..common.repositories import AccountRepository, LogRepository
-from ..common.trading import Trading, account_view
 
 RECENT_KINDS = (
     auditlog.USER_COMMAND,
@@ -56,34 +53,6 @@ def quote_history(quotes: QuoteCache, symbol: str) -> dict:
     """The symbol's recent quote-server prices, oldest first, for charts."""
     points = quotes.history(symbol)
     return {"symbol": symbol, "quotes": [money_fields(p) for p in points]}
-
-
-def account_events(
-    trading: Trading, notifications: Notifications, user: str, max_seconds: float = 300.0
-) -> Iterator[str]:
-    """Server-Sent Events: ``account`` now and after every change, ``quote`` per fresh quote.
-
-    The stream ends after ``max_seconds`` (clients reconnect), so an idle browser cannot
-    hold a server thread for ever; a comment every 15 s keeps proxies from timing out.
-    """
-    pubsub = notifications.subscribe(user)
-    deadline = time.monotonic() + max_seconds
-    try:
-        yield _sse("account", account_view(trading, user))
-        while time.monotonic() < deadline:
-            message = pubsub.get_message(timeout=15.0)
-            if message is None:
-                yield ": keep-alive\n\n"
-            elif message["channel"] == b"quotes":
-                yield _sse("quote", money_fields(json.loads(message["data"])))
-            else:
-                yield _sse("account", account_view(trading, user))
-    finally:
-        pubsub.close()
-
-
-def _sse(event: str, data: dict) -> str:
-    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
 def dumplog(ledger: Ledger, log: LogRepository, cmd: Command) -> Iterator[str]:
