@@ -15,7 +15,7 @@ WEB = {"web", "current", "ratelimit", "openapi"}
 
 
 def _modules() -> list[Path]:
-    return sorted(SERVICES.glob("*/*.py")) + sorted(SERVICES.glob("common/domain/*.py"))
+    return sorted(SERVICES.glob("*/**/*.py"))
 
 
 def _imports(path: Path) -> set[str]:
