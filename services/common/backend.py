@@ -17,6 +17,7 @@ from .cache import Notifications, OutboxMarks, QuoteCache, TransactionNumbers, U
 from .clients import QuoteServerClient
 from .config import Settings
 from .ledger import CommandRunner, Ledger
+from .market import MarketFeedClient, MarketPrices
 from .repositories import (
     AccountRepository,
     CredentialRepository,
@@ -73,6 +74,13 @@ class Backend:
             fetch_timeout_s=self.settings.quote_timeout_s,
             clock_ms=self.clock_ms,
             origin=self.settings.server_name,
+        )
+
+    @cached_property
+    def market(self) -> MarketPrices:
+        feed = MarketFeedClient(self.settings.market_feed_url, self.settings.market_timeout_s)
+        return MarketPrices(
+            self.redis, feed, self.settings.market_price_max_age_s, clock_ms=self.clock_ms
         )
 
     @cached_property

@@ -343,12 +343,15 @@ class WalletLedgerRepository:
         limit: int,
         asset: str | None = None,
         before_ms: int | None = None,
+        reasons: tuple[str, ...] | None = None,
     ) -> list[dict]:
-        """``user``'s newest ``limit`` entries (of ``asset``, older than ``before_ms``),
-        newest first, without their ids."""
+        """``user``'s newest ``limit`` entries (of ``asset``, for ``reasons``, older than
+        ``before_ms``), newest first, without their ids."""
         query: dict = {"user": user}
         if asset is not None:
             query["asset"] = asset
+        if reasons is not None:
+            query["reason"] = {"$in": list(reasons)}
         if before_ms is not None:
             query["ts"] = {"$lt": before_ms}
         cursor = self._entries.find(query, {"_id": 0}).sort([("ts", -1), ("_id", -1)])
