@@ -54,20 +54,27 @@ DEFAULT_DIR = REPO_ROOT / "var"
 ENV_FILE = REPO_ROOT / ".env"
 
 #: Every component a stack can run; `Stack(components=...)` picks a subset.
-ALL = frozenset({"mongo", "redis", "quote", "services", "triggers", "events", "nginx"})
+ALL = frozenset(
+    {"mongo", "redis", "quote", "market", "services", "triggers", "relay", "events", "nginx"}
+)
 #: Just the servers the integration tests need.
-INFRA = frozenset({"mongo", "redis", "quote"})
+INFRA = frozenset({"mongo", "redis", "quote", "market"})
 
 #: Service packages run by gunicorn, and the NGINX upstream each one sits behind.
-SERVICES = ("buy", "sell", "user_utilities")
-UPSTREAMS = {"buy": "api_buy", "sell": "api_sell", "user_utilities": "api_users"}
-SERVICE_BASE_PORTS = {"buy": 8101, "sell": 8201, "user_utilities": 8301}
+SERVICES = ("buy", "sell", "user_utilities", "exchange")
+UPSTREAMS = {
+    "buy": "api_buy",
+    "sell": "api_sell",
+    "user_utilities": "api_users",
+    "exchange": "api_exchange",
+}
+SERVICE_BASE_PORTS = {"buy": 8101, "sell": 8201, "user_utilities": 8301, "exchange": 8401}
 #: Gunicorn workers per instance. On a full machine each busy worker gets about an equal
 #: share of the CPU, so the counts follow each service's share of the work: user-
 #: utilities answers every new trader's ADD, every QUOTE and DISPLAY_SUMMARY and every
 #: BATCH; sell's commands mostly find their quote cached (docs/benchmarks.md, Locust).
 #: docker-compose.yml has the same defaults.
-DEFAULT_WORKERS = {"buy": 2, "sell": 1, "user_utilities": 3}
+DEFAULT_WORKERS = {"buy": 2, "sell": 1, "user_utilities": 3, "exchange": 2}
 #: The events gateway (one asyncio process): every Server-Sent Events stream.
 EVENTS_UPSTREAM = "api_events"
 MAX_LOCAL_REPLICAS = 99
@@ -98,9 +105,10 @@ PASSTHROUGH_KEYS = frozenset(
         "EVENTS_MAX_STREAM_S",
         "EVENTS_KEEPALIVE_S",
         "EVENTS_CHAIN_NODE",
+        "EXCHANGE_FEE_BP",
     }
 )
-PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_")
+PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_", "MARKET_")
 
 #: supervisord groups in start order. It stops one group at a time, highest priority
 #: first, but every program within a group at once: grouping keeps `stop` quick.
@@ -155,6 +163,8 @@ class Ports:
     buy: tuple[int, ...] = (8101, 8102)
     sell: tuple[int, ...] = (8201, 8202)
     user_utilities: tuple[int, ...] = (8301, 8302)
+    exchange: tuple[int, ...] = (8401, 8402)
+    market_feed: int = 4490
     quote_tcp: int = 4444
     quote_http: int = 4480
     redis: int = 16379
@@ -188,6 +198,7 @@ class Ports:
             mongo=next(ports),
             postgres=next(ports),
             events=next(ports),
+            market_feed=next(ports),
             **per_service,
         )
 
@@ -482,6 +493,11 @@ class Stack:
         """Base URL of the events gateway."""
         return f"http://127.0.0.1:{self.ports.events}"
 
+    @property
+    def market_feed_url(self) -> str:
+        """Base URL of the market feed (Bithumb-style public API)."""
+        return f"http://127.0.0.1:{self.ports.market_feed}"
+
     def instance_urls(self, service: str) -> list[str]:
         """Base URLs of the gunicorn instances of `service` (`buy`, `sell`, ...)."""
         ports = self.ports.service(service)[: self.replicas]
@@ -508,6 +524,7 @@ class Stack:
             "MONGO_URI": ("mongo", self.mongo_uri),
             "REDIS_URL": ("redis", self.redis_url),
             "QUOTE_SERVER_ADDR": ("quote", self.quote_addr),
+            "MARKET_FEED_URL": ("market", self.market_feed_url),
         }
         for key, (component, value) in addresses.items():
             # Our own servers win; without them the caller may point elsewhere.
@@ -670,6 +687,16 @@ class Stack:
             programs.append(
                 _Program("quote-server", "infra", (python, "-m", "quote_server"), quote_env)
             )
+        if "market" in self.components:
+            feed_env = {
+                **self.env,
+                "MARKET_FEED_HOST": "127.0.0.1",
+                "MARKET_FEED_PORT": str(self.ports.market_feed),
+                "PYTHONUNBUFFERED": "1",
+            }
+            programs.append(
+                _Program("market-feed", "infra", (python, "-m", "market_feed"), feed_env)
+            )
         if "services" in self.components:
             for service in SERVICES:
                 workers = self.workers(service)
@@ -699,6 +726,15 @@ class Stack:
                     self._service_env("trigger-checker"),
                 )
             )
+        if "relay" in self.components:
+            programs.append(
+                _Program(
+                    "market-relay",
+                    "triggers",
+                    (python, "-m", "services.market_relay"),
+                    self._service_env("market-relay"),
+                )
+            )
         if "nginx" in self.components:
             nginx = _find_binary("nginx")
             if not nginx:
@@ -723,6 +759,8 @@ class Stack:
             ports.append(self.ports.redis)
         if "quote" in self.components:
             ports += [self.ports.quote_tcp, self.ports.quote_http]
+        if "market" in self.components:
+            ports.append(self.ports.market_feed)
         if "services" in self.components:
             for service in SERVICES:
                 ports += self.ports.service(service)[: self.replicas]
@@ -877,6 +915,9 @@ class Stack:
         if "quote" in self.components:
             url = f"{self.quote_http_url}/health"
             checks.append(_Check("quote-server", f"GET {url}", _http_probe(url)))
+        if "market" in self.components:
+            url = f"{self.market_feed_url}/health"
+            checks.append(_Check("market-feed", f"GET {url}", _http_probe(url)))
         if "services" in self.components:
             for service in SERVICES:
                 names = self._instance_names(service)

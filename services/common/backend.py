@@ -17,7 +17,13 @@ from .cache import OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
 from .clients import QuoteServerClient
 from .config import Settings
 from .ledger import CommandRunner, Ledger
-from .repositories import AccountRepository, CredentialRepository, LogRepository
+from .market import MarketFeedClient, MarketPrices
+from .repositories import (
+    AccountRepository,
+    CredentialRepository,
+    LogRepository,
+    WalletLedgerRepository,
+)
 from .trading import Trading
 
 
@@ -52,6 +58,10 @@ class Backend:
         return LogRepository(self.db)
 
     @cached_property
+    def wallet_ledger(self) -> WalletLedgerRepository:
+        return WalletLedgerRepository(self.db)
+
+    @cached_property
     def credentials(self) -> CredentialRepository:
         return CredentialRepository(self.db)
 
@@ -68,6 +78,13 @@ class Backend:
         )
 
     @cached_property
+    def market(self) -> MarketPrices:
+        feed = MarketFeedClient(self.settings.market_feed_url, self.settings.market_timeout_s)
+        return MarketPrices(
+            self.redis, feed, self.settings.market_price_max_age_s, clock_ms=self.clock_ms
+        )
+
+    @cached_property
     def txns(self) -> TransactionNumbers:
         return TransactionNumbers(self.redis)
 
@@ -81,6 +98,7 @@ class Backend:
             server=self.settings.server_name,
             pending_ttl_s=self.settings.pending_ttl_s,
             marks=OutboxMarks(self.redis),
+            wallet=self.wallet_ledger,
         )
 
     def trading(self, ledger: CommandRunner | None = None) -> Trading:
@@ -102,6 +120,7 @@ class Backend:
         """Create every index the queries rely on (idempotent)."""
         self.accounts.ensure_indexes()
         self.log.ensure_indexes()
+        self.wallet_ledger.ensure_indexes()
 
     def ping(self) -> None:
         """Raise if MongoDB or Redis does not answer."""

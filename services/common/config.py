@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     events_max_stream_s: float = Field(default=300.0, gt=0)
     events_keepalive_s: float = Field(default=15.0, gt=0)
     events_chain_node: str = Field(default="chain-node-1", min_length=1, max_length=64)
+    # The market feed (Bithumb's public API v1 in USD) and how old a price may be.
+    market_feed_url: str = "http://127.0.0.1:4490"
+    market_timeout_s: float = Field(default=2.0, gt=0)
+    market_price_max_age_s: float = Field(default=1.0, gt=0, le=60)
+    # The fee of a coin order, in basis points of its value (25 = 0.25 %).
+    exchange_fee_bp: int = Field(default=25, ge=0, le=1000)
 
 
 def load_settings(overrides: dict | None = None) -> Settings:
