@@ -12,6 +12,7 @@ from collections.abc import Callable
 from flask import Blueprint, request
 
 from ..common.backend import Backend
+from ..common.commands import parse_model
 from ..common.domain.identifiers import check_user_id
 from ..common.errors import InvalidInput
 from ..common.ledger import Command
@@ -22,7 +23,6 @@ from ..common.web import (
     idempotency_key,
     json_body,
     ok,
-    parse_model,
     principal,
 )
 from . import service
