@@ -16,6 +16,7 @@ from .auth import Authenticator
 from .cache import OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
 from .clients import QuoteServerClient
 from .config import Settings
+from .journal import Journal, JournaledAccounts, JournaledLog, JournaledWalletLedger
 from .ledger import CommandRunner, Ledger
 from .market import MarketFeedClient, MarketPrices
 from .repositories import (
@@ -49,16 +50,29 @@ class Backend:
         )
         self.db = self.mongo[settings.mongo_db]
 
+    @property
+    def journaled(self) -> bool:
+        """Whether commands are stored through the journal (LEDGER_STORE=journal)."""
+        return self.settings.ledger_store == "journal"
+
+    @cached_property
+    def journal(self) -> Journal:
+        return Journal(self.redis, self.settings.mongo_db)
+
     @cached_property
     def accounts(self) -> AccountRepository:
+        if self.journaled:
+            return JournaledAccounts(self.db, self.journal)
         return AccountRepository(self.db)
 
     @cached_property
     def log(self) -> LogRepository:
-        return LogRepository(self.db)
+        return JournaledLog(self.db, self.journal) if self.journaled else LogRepository(self.db)
 
     @cached_property
     def wallet_ledger(self) -> WalletLedgerRepository:
+        if self.journaled:
+            return JournaledWalletLedger(self.db, self.journal)
         return WalletLedgerRepository(self.db)
 
     @cached_property
@@ -93,12 +107,18 @@ class Backend:
         return Ledger(
             self.accounts,
             self.log,
-            UserLocks(self.redis, self.settings.user_lock_timeout_s, self.settings.mongo_db),
+            UserLocks(
+                self.redis,
+                self.settings.user_lock_timeout_s,
+                self.settings.mongo_db,
+                journal=self.journal.stream if self.journaled else None,
+            ),
             clock_ms=self.clock_ms,
             server=self.settings.server_name,
             pending_ttl_s=self.settings.pending_ttl_s,
             marks=OutboxMarks(self.redis),
             wallet=self.wallet_ledger,
+            journaled=self.journaled,
         )
 
     def trading(self, ledger: CommandRunner | None = None) -> Trading:

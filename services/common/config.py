@@ -7,6 +7,8 @@ missing one stops the process at start-up instead of running insecurely.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -36,6 +38,10 @@ class Settings(BaseSettings):
     # Sign-in and registration, per address: slows password guessing.
     rate_limit_auth: str = "30/minute"
     log_level: str = "INFO"
+    # Where the ledger stores a command (docs/architecture.md, "The journal"): "journal",
+    # a record in Redis's fsynced append-only file that the persister writes to the
+    # database behind it, or "database", the account and log written there directly.
+    ledger_store: Literal["journal", "database"] = "database"
     # The events gateway (services/events): open streams per user and in all, how long
     # one lasts before the client reconnects, how often an idle one gets a keep-alive,
     # and the chain-node whose topic /api/chain/events follows.

@@ -119,6 +119,7 @@ class Ledger(CommandRunner):
         marks: OutboxMarks,
         wallet: WalletLedgerRepository,
         announce: bool = True,
+        journaled: bool = False,
     ):
         self.accounts = accounts
         self.log = log
@@ -129,6 +130,9 @@ class Ledger(CommandRunner):
         self.pending_ttl_ms = int(pending_ttl_s * 1000)
         self._announce = announce  # publish each saved change (live views listen)
         self._marks = marks
+        # LEDGER_STORE=journal: a run is stored by the script that lets its lock go
+        # (common/journal.py); otherwise in the database, then the lock is let go.
+        self._journaled = journaled
 
     # --- log entries ---------------------------------------------------------------
 
@@ -249,7 +253,7 @@ class Ledger(CommandRunner):
                 except PlatformError as exc:  # already in the run's entries
                     raised = exc
                 session.commit()
-                if not session.changed and stored is not None:
+                if not session.changed and stored is not None and not self._journaled:
                     lock.leave_cached(lock.cached or self.accounts.encode(stored))
         except (PlatformError, LockLost) as exc:
             error = exc if isinstance(exc, PlatformError) else exc.error
@@ -350,6 +354,13 @@ class Ledger(CommandRunner):
         if wallet:
             self.wallet.append(wallet)
 
+    def store_unchanged(self, entries: list[dict], lock: HeldLock) -> None:
+        """Store the log entries of a run that changed no account."""
+        if self._journaled:  # journaled as the lock is let go, in one round trip
+            lock.commit(None, entries, None)
+        else:
+            self.log.append(entries)
+
     def store(self, account: Account, entries: list[dict], lock: HeldLock) -> None:
         """Save a changed account together with its log entries, then log them.
 
@@ -357,11 +368,21 @@ class Ledger(CommandRunner):
         ids derived from the new version, so a crash between the two writes is repaired
         by the next flush without duplicates. The lock is renewed right before the write
         (LockLost if it is no longer ours), so a holder that lost it writes nothing.
+
+        With the journal (LEDGER_STORE=journal) the account and its entries are one
+        journal record, stored with the account in Redis by the script that lets the lock
+        go, and only if the lock is still ours (LockLost otherwise); the persister
+        writes both to the database behind it, under the same ids.
         """
         user = account.user
         version = account.version + 1
         # Zero-padded: entries of one millisecond sort by _id in the order they were made.
         outbox = tuple({**e, "_id": f"{user}:{version}:{i:04d}"} for i, e in enumerate(entries))
+        if self._journaled:
+            saved = replace(account, outbox=(), version=version)
+            announce = version if self._announce else None
+            lock.commit(self.accounts.encode(saved), list(outbox), announce)
+            return
         _, stored = self.accounts.save(replace(account, outbox=outbox), before_write=lock.renew)
         lock.leave_cached(stored)  # what the database now holds
         self._publish(outbox)
@@ -515,7 +536,7 @@ class AccountSession(CommandRunner):
     def commit(self) -> None:
         """Store the run: the account if any command changed it, and every entry in order."""
         if not self._changed:
-            self._ledger.log.append(self._entries)
+            self._ledger.store_unchanged(self._entries, self._lock)
             return
         account = self._account
         if self._batch is not None:
