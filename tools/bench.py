@@ -785,8 +785,9 @@ def _stack_env(args: argparse.Namespace, password: str) -> dict[str, str]:
         "MONGO_DB": "bench",
     }
     env |= {k: v for k, v in os.environ.items() if k.startswith("WEB_CONCURRENCY") and v}
-    if os.environ.get("FERRETDB_BACKEND"):
-        env["FERRETDB_BACKEND"] = os.environ["FERRETDB_BACKEND"]
+    for key in ("FERRETDB_BACKEND", "LEDGER_STORE"):
+        if os.environ.get(key):
+            env[key] = os.environ[key]
     return env
 
 

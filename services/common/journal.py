@@ -17,10 +17,10 @@ read from Redis first (``JournaledAccounts``), where the newest version always i
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
 
+import orjson
 import redis
 from redis.exceptions import RedisError
 
@@ -56,8 +56,8 @@ def parse_id(raw: bytes | str | None) -> StreamId:
     return (int(ms), int(seq or 0))
 
 
-def encode_entries(entries: Sequence[Mapping]) -> str:
-    return json.dumps(list(entries), separators=(",", ":"))
+def encode_entries(entries: Sequence[Mapping]) -> bytes:
+    return orjson.dumps(list(entries))
 
 
 class Journal:

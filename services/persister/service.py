@@ -12,10 +12,10 @@ its last batch, harmlessly.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 
+import orjson
 import redis
 from pymongo.database import Database
 
@@ -72,14 +72,14 @@ class Persister:
         for stream_id, fields in records:
             record_id = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
             raw_entries = fields.get(b"e") or b""
-            entries = json.loads(raw_entries) if raw_entries else []
+            entries = orjson.loads(raw_entries) if raw_entries else []
             for i, entry in enumerate(entries):
                 entry.setdefault("_id", f"j:{record_id}:{i:04d}")
             appends.append([e for e in entries if e["type"] != WALLET_ENTRY])
             wallet += [e for e in entries if e["type"] == WALLET_ENTRY]
             raw_account = fields.get(b"a") or b""
             if raw_account:
-                doc = json.loads(raw_account)
+                doc = orjson.loads(raw_account)
                 accounts[doc["_id"]] = doc  # a user's records come in version order
         self.log.append_many(appends)
         self.wallet.append(wallet)
