@@ -16,7 +16,13 @@ from .auth import Authenticator
 from .cache import OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
 from .clients import QuoteServerClient
 from .config import Settings
-from .journal import Journal, JournaledAccounts, JournaledLog, JournaledWalletLedger
+from .journal import (
+    Journal,
+    JournaledAccounts,
+    JournaledLog,
+    JournaledWalletLedger,
+    JournalWriter,
+)
 from .ledger import CommandRunner, Ledger
 from .market import MarketFeedClient, MarketPrices
 from .repositories import (
@@ -57,7 +63,10 @@ class Backend:
 
     @cached_property
     def journal(self) -> Journal:
-        return Journal(self.redis, self.settings.mongo_db)
+        namespace = self.settings.mongo_db
+        return Journal(
+            self.redis, namespace, writer=lambda: JournalWriter(self.redis, self.db, namespace)
+        )
 
     @cached_property
     def accounts(self) -> AccountRepository:

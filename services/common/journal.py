@@ -18,18 +18,43 @@ read from Redis first (``JournaledAccounts``), where the newest version always i
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import orjson
 import redis
 from redis.exceptions import RedisError
 
 from .errors import UpstreamUnavailable
+from .ledger import WALLET_ENTRY
 from .repositories import AccountRepository, LogRepository, WalletLedgerRepository
 from .timing import phase
 
 CATCH_UP_POLL_S = (0.002, 0.005, 0.01, 0.02, 0.05)  # then every 0.05 s
 CATCH_UP_TIMEOUT_S = 30.0
+# A reader that has waited this long for the persister (killed, restarting, stalled)
+# writes the rest of the journal to the database itself: the writes are idempotent.
+HELP_AFTER_S = 2.0
+BATCH = 2000  # records per database write
+
+# Moves the persister's cursor to ARGV[1] only forwards (a reader helping the persister
+# may have moved it further) and trims what is stored (the cursor's record stays).
+_ADVANCE = """
+local function parse(id)
+    local ms, seq = string.match(id, '(%d+)-(%d+)')
+    return tonumber(ms), tonumber(seq)
+end
+local current = redis.call('get', KEYS[1])
+if current then
+    local cms, cseq = parse(current)
+    local nms, nseq = parse(ARGV[1])
+    if nms < cms or (nms == cms and nseq <= cseq) then
+        return 0
+    end
+end
+redis.call('set', KEYS[1], ARGV[1])
+redis.call('xtrim', KEYS[2], 'MINID', ARGV[1])
+return 1
+"""
 
 StreamId = tuple[int, int]
 
@@ -63,13 +88,20 @@ def encode_entries(entries: Sequence[Mapping]) -> bytes:
 class Journal:
     """Appends records to the journal and waits for the persister to catch up."""
 
-    def __init__(self, client: redis.Redis, namespace: str, timeout_s: float = CATCH_UP_TIMEOUT_S):
+    def __init__(
+        self,
+        client: redis.Redis,
+        namespace: str,
+        timeout_s: float = CATCH_UP_TIMEOUT_S,
+        writer: Callable[[], JournalWriter] | None = None,
+    ):
         self._redis = client
         self.client = client
         self.namespace = namespace
         self.stream = stream_key(namespace)
         self.cursor = cursor_key(namespace)
         self._timeout_s = timeout_s
+        self._writer = writer  # makes a writer for a reader that helps (see HELP_AFTER_S)
 
     def append(self, entries: Sequence[Mapping]) -> None:
         """Journal log entries that change no account (one round trip; durable when it
@@ -95,15 +127,90 @@ class Journal:
         UpstreamUnavailable if the persister does not get there in time."""
         try:
             target, persisted = self.lag()
-            deadline = time.monotonic() + self._timeout_s
+            began = time.monotonic()
             polls = iter(CATCH_UP_POLL_S)
             while persisted < target:
-                if time.monotonic() > deadline:
+                waited = time.monotonic() - began
+                if waited > self._timeout_s:
                     raise UpstreamUnavailable("the log is still being written; retry")
-                time.sleep(next(polls, CATCH_UP_POLL_S[-1]))
+                if waited > HELP_AFTER_S and self._writer is not None:
+                    self._writer().persist_once(block_ms=None)
+                else:
+                    time.sleep(next(polls, CATCH_UP_POLL_S[-1]))
                 persisted = parse_id(self._redis.get(self.cursor))
         except RedisError as exc:
             raise UpstreamUnavailable(f"journal unavailable: {exc}") from exc
+
+
+class JournalWriter:
+    """Writes one journal's records to one database, in bulk and idempotently: the
+    persister's work (``services/persister``), which a reader that waited too long for
+    the persister does itself.
+
+    A record is one committed run (``cache.HeldLock.commit``): ``u`` the user, ``a``
+    the account as stored (empty when the run changed none), ``e`` its log and
+    wallet-ledger entries as JSON. Entries that came without an ``_id`` (runs that
+    changed no account) get one from the record's stream id, so writing a record again
+    stores nothing twice: log entries, their page and wallet-ledger entries are inserted
+    by ``_id`` (duplicates skipped), and an account is written only over an older
+    version. The cursor moves past a batch only once all of it is stored, and only
+    forwards, so a writer killed at any moment leaves at most its batch to be redone.
+    """
+
+    def __init__(self, client: redis.Redis, db, namespace: str):
+        self._redis = client
+        self._journal = Journal(client, namespace)
+        self.accounts = AccountRepository(db)
+        self.log = LogRepository(db)
+        self.wallet = WalletLedgerRepository(db)
+
+    def ensure_indexes(self) -> None:
+        self.accounts.ensure_indexes()
+        self.log.ensure_indexes()
+        self.wallet.ensure_indexes()
+
+    def cursor(self) -> str:
+        raw = self._redis.get(self._journal.cursor)
+        return raw.decode() if raw else "0-0"
+
+    def persist_once(self, block_ms: int | None, count: int = BATCH) -> int:
+        """Store the records after the cursor (waiting up to ``block_ms`` for one; not
+        at all with None), then move the cursor past them; how many were stored."""
+        stream = self._journal.stream
+        answer = self._redis.xread({stream: self.cursor()}, count=count, block=block_ms)
+        records = answer[0][1] if answer else []
+        if not records:
+            return 0
+        self.store(records)
+        keys = (self._journal.cursor, stream)
+        self._redis.eval(_ADVANCE, len(keys), *keys, records[-1][0])
+        return len(records)
+
+    def store(self, records: list[tuple[bytes, dict]]) -> None:
+        """Write ``records`` (in journal order) to the database."""
+        accounts: dict[str, dict] = {}
+        appends: list[list[dict]] = []
+        wallet: list[dict] = []
+        for stream_id, fields in records:
+            record_id = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
+            raw_entries = fields.get(b"e") or b""
+            entries = orjson.loads(raw_entries) if raw_entries else []
+            for i, entry in enumerate(entries):
+                entry.setdefault("_id", f"j:{record_id}:{i:04d}")
+            appends.append([e for e in entries if e["type"] != WALLET_ENTRY])
+            wallet += [e for e in entries if e["type"] == WALLET_ENTRY]
+            raw_account = fields.get(b"a") or b""
+            if raw_account:
+                doc = orjson.loads(raw_account)
+                accounts[doc["_id"]] = doc  # a user's records come in version order
+        self.log.append_many(appends)
+        self.wallet.append(wallet)
+        self.accounts.put_newer(list(accounts.values()))
+
+    def lag(self) -> int:
+        """Records not yet stored (for tests and monitoring)."""
+        newest, persisted = self._journal.lag()
+        return 0 if newest <= persisted else int(self._redis.xlen(self._journal.stream))
 
 
 class JournaledAccounts(AccountRepository):

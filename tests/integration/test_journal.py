@@ -19,7 +19,7 @@ from services.common.backend import Backend
 from services.common.config import load_settings
 from services.common.domain import account as rules
 from services.common.errors import UpstreamUnavailable
-from services.common.journal import stream_key
+from services.common.journal import HELP_AFTER_S, stream_key
 from services.common.ledger import Command
 from services.persister.service import Persister
 from tests.conftest import SECRETS
@@ -169,3 +169,18 @@ def test_a_holder_that_lost_its_lock_journals_nothing(journaled, persister, jdb)
         assert (account["cash"], account["v"]) == (10_200, 2)
     finally:
         backend.close()
+
+
+def test_a_reader_writes_the_journal_itself_when_the_persister_is_down(platform_j, persister):
+    user = random_user()
+    persister.persist_once(block_ms=1)
+    platform_j.ok("ADD", user=user, amount="7.00")
+    started = time.monotonic()
+    # No persister pass at all: after HELP_AFTER_S the reader stores the rest itself.
+    resp = platform_j.get(f"/api/users/transactions?user={user}&limit=10")
+    assert resp.status_code == 200, resp.get_json()
+    assert time.monotonic() - started >= HELP_AFTER_S
+    listed = resp.get_json()["data"]
+    entries = listed["transactions"] if isinstance(listed, dict) else listed
+    assert any(e.get("funds") == "7.00" for e in entries), entries
+    assert persister.lag() == 0
