@@ -188,9 +188,28 @@ def mongo(infra) -> Iterator[pymongo.MongoClient]:
     client.close()
 
 
+class CaughtUpDatabase:
+    """The module's database, each collection handed out once the journal's persister
+    has written what was journaled before (LEDGER_STORE=journal), as readers do."""
+
+    def __init__(self, database, journal: Journal):
+        self._database = database
+        self._journal = journal
+
+    def __getitem__(self, name: str):
+        self._journal.wait_caught_up()
+        return self._database[name]
+
+    def __getattr__(self, name: str):
+        return getattr(self._database, name)
+
+
 @pytest.fixture(scope="module")
-def db(mongo, settings):
-    return mongo[settings["mongo_db"]]
+def db(mongo, settings, rds):
+    database = mongo[settings["mongo_db"]]
+    if load_settings(settings).ledger_store == "journal":
+        return CaughtUpDatabase(database, Journal(rds, settings["mongo_db"]))
+    return database
 
 
 @pytest.fixture(scope="session")
