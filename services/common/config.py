@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     # Where the ledger stores a command (docs/architecture.md, "The journal"): "journal",
     # a record in Redis's fsynced append-only file that the persister writes to the
     # database behind it, or "database", the account and log written there directly.
-    ledger_store: Literal["journal", "database"] = "database"
+    ledger_store: Literal["journal", "database"] = "journal"
     # The events gateway (services/events): open streams per user and in all, how long
     # one lasts before the client reconnects, how often an idle one gets a keep-alive,
     # and the chain-node whose topic /api/chain/events follows.

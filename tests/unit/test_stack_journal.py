@@ -27,3 +27,9 @@ def test_the_persister_runs_with_the_services(tmp_path):
     persister = programs(tmp_path, {"LEDGER_STORE": "journal"})["persister"]
     assert persister.argv[-2:] == ("-m", "services.persister")
     assert persister.group == "services"
+
+
+def test_the_journal_is_the_default(tmp_path, monkeypatch):
+    monkeypatch.delenv("LEDGER_STORE", raising=False)
+    argv = programs(tmp_path, {})["redis"].argv
+    assert argv[argv.index("--appendfsync") + 1] == "always"
