@@ -577,7 +577,10 @@ class ChainNode:
                 continue
             pending.append(admitted)
             rows.append(self._pool_row(admitted))
-        return len(self.stores.mempool.add_many(rows))
+        added = self.stores.mempool.add_many(rows)
+        if self.rules.name == "platform":
+            self.signals.queue_relay([row["raw"] for row in rows if row["_id"] in added])
+        return len(added)
 
     def _pending_of(self, sender) -> list[dict]:
         if self.rules.name != "platform":
