@@ -131,6 +131,10 @@ class _Inconsistent(Exception):
     """The stored chain is being changed by another process."""
 
 
+def _int_or(value: object, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
 def _header(block: dict) -> dict:
     return {name: value for name, value in block.items() if name != "transactions"}
 
@@ -764,7 +768,7 @@ class ChainNode:
         self._ensure_pool()
         ordered = sorted(
             (tx for tx in txs if isinstance(tx, dict)),
-            key=lambda tx: (str(tx.get("sender")), str(tx.get("nonce"))),
+            key=lambda tx: (str(tx.get("sender")), _int_or(tx.get("nonce"), -1)),
         )
         refused: dict[str, str] = {}
         rows = []
