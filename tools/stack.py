@@ -37,7 +37,7 @@ import time
 import urllib.request
 import xmlrpc.client  # nosec B411: only our own supervisord, over its 0700 unix socket
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import jinja2
@@ -54,7 +54,9 @@ DEFAULT_DIR = REPO_ROOT / "var"
 ENV_FILE = REPO_ROOT / ".env"
 
 #: Every component a stack can run; `Stack(components=...)` picks a subset.
-ALL = frozenset({"mongo", "redis", "quote", "market", "services", "triggers", "relay", "nginx"})
+ALL = frozenset(
+    {"mongo", "redis", "quote", "market", "services", "triggers", "relay", "events", "nginx"}
+)
 #: Just the servers the integration tests need.
 INFRA = frozenset({"mongo", "redis", "quote", "market"})
 
@@ -73,6 +75,8 @@ SERVICE_BASE_PORTS = {"buy": 8101, "sell": 8201, "user_utilities": 8301, "exchan
 #: BATCH; sell's commands mostly find their quote cached (docs/benchmarks.md, Locust).
 #: docker-compose.yml has the same defaults.
 DEFAULT_WORKERS = {"buy": 2, "sell": 1, "user_utilities": 3, "exchange": 2}
+#: The events gateway (one asyncio process): every Server-Sent Events stream.
+EVENTS_UPSTREAM = "api_events"
 MAX_LOCAL_REPLICAS = 99
 
 DEFAULT_MONGO_DB = "daytrading"
@@ -96,6 +100,11 @@ PASSTHROUGH_KEYS = frozenset(
         "WEB_CONCURRENCY",
         "GUNICORN_CMD_ARGS",
         "FERRETDB_BACKEND",
+        "EVENTS_MAX_STREAMS_PER_USER",
+        "EVENTS_MAX_STREAMS",
+        "EVENTS_MAX_STREAM_S",
+        "EVENTS_KEEPALIVE_S",
+        "EVENTS_CHAIN_NODE",
         "EXCHANGE_FEE_BP",
     }
 )
@@ -161,6 +170,7 @@ class Ports:
     redis: int = 16379
     mongo: int = 27018
     postgres: int = 27019  # only with FERRETDB_BACKEND=postgresql
+    events: int = 8090
 
     @classmethod
     def local(cls, replicas: int = 2) -> Ports:
@@ -178,18 +188,10 @@ class Ports:
         """Free loopback ports chosen by the kernel, for tests that run side by side."""
         if replicas < 1:
             raise ValueError(f"replicas must be at least 1, not {replicas}")
-        ports = iter(_free_ports(7 + replicas * len(SERVICES)))
+        singles = [f.name for f in fields(cls) if f.name not in SERVICES]
+        ports = iter(_free_ports(len(singles) + replicas * len(SERVICES)))
         per_service = {name: tuple(next(ports) for _ in range(replicas)) for name in SERVICES}
-        return cls(
-            nginx=next(ports),
-            quote_tcp=next(ports),
-            quote_http=next(ports),
-            redis=next(ports),
-            mongo=next(ports),
-            postgres=next(ports),
-            market_feed=next(ports),
-            **per_service,
-        )
+        return cls(**{name: next(ports) for name in singles}, **per_service)
 
     def service(self, service: str) -> tuple[int, ...]:
         """The instance ports of one service (`buy`, `sell`, `user_utilities`)."""
@@ -478,6 +480,11 @@ class Stack:
         return f"http://127.0.0.1:{self.ports.quote_http}"
 
     @property
+    def events_url(self) -> str:
+        """Base URL of the events gateway."""
+        return f"http://127.0.0.1:{self.ports.events}"
+
+    @property
     def market_feed_url(self) -> str:
         """Base URL of the market feed (Bithumb-style public API)."""
         return f"http://127.0.0.1:{self.ports.market_feed}"
@@ -698,6 +705,9 @@ class Stack:
                         workers,
                     )
                     programs.append(_Program(name, "services", argv, self._service_env(name)))
+        if "events" in self.components:
+            argv = (python, "-m", "services.events", "--bind", f"127.0.0.1:{self.ports.events}")
+            programs.append(_Program("events", "services", argv, self._service_env("events")))
         if "triggers" in self.components:
             programs.append(
                 _Program(
@@ -745,6 +755,8 @@ class Stack:
         if "services" in self.components:
             for service in SERVICES:
                 ports += self.ports.service(service)[: self.replicas]
+        if "events" in self.components:
+            ports.append(self.ports.events)
         if "nginx" in self.components:
             ports.append(self.ports.nginx)
         return ports
@@ -765,7 +777,10 @@ class Stack:
             text = templates.get_template("local.conf.j2").render(
                 nginx_dir=self.nginx_dir,
                 port=self.ports.nginx,
-                upstreams={UPSTREAMS[s]: self.ports.service(s)[: self.replicas] for s in SERVICES},
+                upstreams={
+                    **{UPSTREAMS[s]: self.ports.service(s)[: self.replicas] for s in SERVICES},
+                    EVENTS_UPSTREAM: (self.ports.events,),
+                },
                 routes_conf=NGINX_DIR / "routes.conf",
                 frontend_root=REPO_ROOT / "frontend" / "dist",
                 mime_types=mime_types if mime_types.is_file() else None,
@@ -900,6 +915,9 @@ class Stack:
                 for name, base in zip(names, self.instance_urls(service), strict=True):
                     url = f"{base}/health"
                     checks.append(_Check(name, f"GET {url}", _http_probe(url)))
+        if "events" in self.components:
+            url = f"{self.events_url}/health"
+            checks.append(_Check("events", f"GET {url}", _http_probe(url)))
         if "nginx" in self.components:
             url = f"{self.nginx_url}/health"
             checks.append(_Check("nginx", f"GET {url}", _http_probe(url)))

@@ -13,7 +13,7 @@ import pymongo
 import redis
 
 from .auth import Authenticator
-from .cache import Notifications, OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
+from .cache import OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
 from .clients import QuoteServerClient
 from .config import Settings
 from .ledger import CommandRunner, Ledger
@@ -24,6 +24,7 @@ from .repositories import (
     LogRepository,
     WalletLedgerRepository,
 )
+from .trading import Trading
 
 
 def now_ms() -> int:
@@ -100,13 +101,16 @@ class Backend:
             wallet=self.wallet_ledger,
         )
 
-    def with_ledger(self, ledger: CommandRunner) -> Backend:
-        """These adapters, with commands run by ``ledger`` (a batch's account session)."""
-        return _WithLedger(self, ledger)  # type: ignore[return-value]
-
-    @cached_property
-    def notifications(self) -> Notifications:
-        return Notifications(self.redis)
+    def trading(self, ledger: CommandRunner | None = None) -> Trading:
+        """What the trading use cases work with: commands run by ``ledger`` (one
+        account's session under its lock), or by this process's ledger."""
+        return Trading(
+            ledger=ledger or self.ledger,
+            quotes=self.quotes,
+            clock_ms=self.clock_ms,
+            quote_ttl_ms=int(self.settings.quote_ttl_s * 1000),
+            pending_ttl_ms=int(self.settings.pending_ttl_s * 1000),
+        )
 
     @cached_property
     def auth(self) -> Authenticator:
@@ -138,14 +142,3 @@ class Backend:
     def close(self) -> None:
         self.mongo.close()
         self.redis.close()
-
-
-class _WithLedger:
-    """A backend whose ledger is another: every other adapter is the backend's own."""
-
-    def __init__(self, backend: Backend, ledger: CommandRunner):
-        self._backend = backend
-        self.ledger = ledger
-
-    def __getattr__(self, name: str):
-        return getattr(self._backend, name)

@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     # Sign-in and registration, per address: slows password guessing.
     rate_limit_auth: str = "30/minute"
     log_level: str = "INFO"
+    # The events gateway (services/events): open streams per user and in all, how long
+    # one lasts before the client reconnects, how often an idle one gets a keep-alive,
+    # and the chain-node whose topic /api/chain/events follows.
+    events_max_streams_per_user: int = Field(default=5, gt=0)
+    events_max_streams: int = Field(default=1000, gt=0)
+    events_max_stream_s: float = Field(default=300.0, gt=0)
+    events_keepalive_s: float = Field(default=15.0, gt=0)
+    events_chain_node: str = Field(default="chain-node-1", min_length=1, max_length=64)
     # The market feed (Bithumb's public API v1 in USD) and how old a price may be.
     market_feed_url: str = "http://127.0.0.1:4490"
     market_timeout_s: float = Field(default=2.0, gt=0)

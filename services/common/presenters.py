@@ -67,6 +67,16 @@ def account_summary(account: Account, now_ms: int, ttl_ms: int) -> dict:
     }
 
 
+def account_view(account: Account, now_ms: int, ttl_ms: int) -> dict:
+    """The account as DISPLAY_SUMMARY shows it: the summary and its recent transactions.
+
+    ``account`` is as the next command would see it (expired pending trades rolled back).
+    """
+    summary = account_summary(account, now_ms, ttl_ms)
+    summary["recent_transactions"] = [log_entry(e) for e in account.recent]
+    return summary
+
+
 def log_entry(doc: Mapping) -> dict:
     """A log entry for the API: field names as in the XML log, money as dollars."""
     names = {

@@ -12,19 +12,13 @@ from collections.abc import Callable
 from flask import Blueprint, request
 
 from ..common.backend import Backend
+from ..common.commands import parse_model
 from ..common.domain.identifiers import check_user_id
 from ..common.errors import InvalidInput
 from ..common.ledger import Command
 from ..common.openapi import api_doc
 from ..common.schemas import CoinHistoryQuery, CoinOrderBody
-from ..common.web import (
-    backend,
-    idempotency_key,
-    json_body,
-    ok,
-    parse_model,
-    principal,
-)
+from ..common.web import backend, idempotency_key, json_body, ok, principal
 from . import service
 
 bp = Blueprint("exchange", __name__, url_prefix="/api/exchange")
