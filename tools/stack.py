@@ -55,7 +55,18 @@ ENV_FILE = REPO_ROOT / ".env"
 
 #: Every component a stack can run; `Stack(components=...)` picks a subset.
 ALL = frozenset(
-    {"mongo", "redis", "quote", "market", "services", "triggers", "relay", "events", "nginx"}
+    {
+        "mongo",
+        "redis",
+        "quote",
+        "market",
+        "services",
+        "triggers",
+        "relay",
+        "margin",
+        "events",
+        "nginx",
+    }
 )
 #: Just the servers the integration tests need.
 INFRA = frozenset({"mongo", "redis", "quote", "market"})
@@ -108,7 +119,7 @@ PASSTHROUGH_KEYS = frozenset(
         "EXCHANGE_FEE_BP",
     }
 )
-PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_", "MARKET_")
+PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_", "MARKET_", "MARGIN_")
 
 #: supervisord groups in start order. It stops one group at a time, highest priority
 #: first, but every program within a group at once: grouping keeps `stop` quick.
@@ -715,6 +726,15 @@ class Stack:
                     "triggers",
                     (python, "-m", "services.trigger_checker"),
                     self._service_env("trigger-checker"),
+                )
+            )
+        if "margin" in self.components:
+            programs.append(
+                _Program(
+                    "margin-checker",
+                    "triggers",
+                    (python, "-m", "services.margin_checker"),
+                    self._service_env("margin-checker"),
                 )
             )
         if "relay" in self.components:

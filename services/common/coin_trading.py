@@ -13,9 +13,12 @@ cash and the wallet-ledger entry of the coins in one write.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from .domain import exchange
+from .domain import exchange, margin
+from .domain.money import format_cents, format_price, format_units
+from .errors import UpstreamUnavailable
 from .ledger import Command, CommandRunner
 from .market import MarketPrices
 from .presenters import coin_fields
@@ -23,6 +26,8 @@ from .repositories import WalletLedgerRepository
 
 BUY_COIN = "COIN_BUY"
 SELL_COIN = "COIN_SELL"
+OPEN_POSITION = "MARGIN_OPEN"
+CLOSE_POSITION = "MARGIN_CLOSE"
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,9 @@ class CoinTrading:
     market: MarketPrices
     wallet_ledger: WalletLedgerRepository
     fee_bp: int
+    clock_ms: Callable[[], int]
+    interest_ppm: int  # margin interest per hour begun, millionths of the amount borrowed
+    max_positions: int
 
     def within(self, session: CommandRunner) -> CoinTrading:
         return replace(self, ledger=session)
@@ -70,3 +78,162 @@ def sell_coin(trading: CoinTrading, command: Command) -> dict:
         ),
     )
     return coin_fields(change.result)
+
+
+# --- margin ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MarginTerms:
+    """What a user asks to open: side, leverage and margin (cents) on a coin."""
+
+    coin: str
+    side: str
+    leverage: int
+    margin: int
+
+
+def show_position(
+    position: margin.MarginPosition, price: int | None, now_ms: int, interest_ppm: int
+) -> dict:
+    """A position as the API shows it: terms, debt and interest, liquidation and
+    margin-call prices, and (with a price) its level, value and profit or loss."""
+    interest = position.interest(now_ms, interest_ppm)
+    coin_debt = position.side == margin.SHORT
+    amount = format_units if coin_debt else format_cents
+    shown = {
+        "coin": position.coin,
+        "side": position.side,
+        "leverage": position.leverage,
+        "margin": format_cents(position.margin),
+        "amount": format_units(position.units),
+        "entry_price": format_price(position.entry_price),
+        "debt": amount(position.debt),
+        "interest": amount(interest),
+        "debt_asset": position.coin if coin_debt else "USD",
+        "liquidation_price": format_price(
+            position.price_at_level(margin.LIQUIDATION_LEVEL_TENTHS, now_ms, interest_ppm)
+        ),
+        "margin_call_price": format_price(
+            position.price_at_level(margin.CALL_LEVEL_TENTHS, now_ms, interest_ppm)
+        ),
+        "margin_call": position.called,
+        "opened": position.opened_ms,
+        "transactionNum": position.txn,
+    }
+    if price is not None:
+        level = position.level_bp(price, now_ms, interest_ppm)
+        shown["price"] = format_price(price)
+        shown["margin_level"] = f"{level // 10_000}.{level % 10_000:04d}"
+    return shown
+
+
+def preview_position(trading: CoinTrading, terms: MarginTerms) -> dict:
+    """What opening ``terms`` now would give, the liquidation price first; nothing is
+    changed. Errors: UnknownCoin, InvalidInput, OrderTooSmall, UpstreamUnavailable."""
+    price = trading.market.price(terms.coin)
+    now = trading.clock_ms()
+    position, fee, _ = margin.plan(
+        terms.coin, terms.side, terms.leverage, terms.margin, price, trading.fee_bp, now, 0
+    )
+    shown = show_position(position, price, now, trading.interest_ppm)
+    shown["fee"] = format_cents(fee)
+    shown["cash_needed"] = format_cents(terms.margin + fee)
+    for key in ("margin_call", "opened", "transactionNum"):
+        shown.pop(key)
+    return shown
+
+
+def open_position(trading: CoinTrading, command: Command, terms: MarginTerms) -> dict:
+    """Open an isolated position at the feed's price. Errors: UnknownCoin, InvalidInput,
+    OrderTooSmall (400), NotFound (404), PositionOpen, TooManyPositions,
+    InsufficientFunds (409), UpstreamUnavailable (503, nothing changed)."""
+    price = trading.market.price(terms.coin)
+    now = trading.clock_ms()
+    change = trading.ledger.run(
+        command,
+        lambda account: margin.open_position(
+            account,
+            terms.coin,
+            terms.side,
+            terms.leverage,
+            terms.margin,
+            price,
+            trading.fee_bp,
+            now,
+            command.txn,
+            trading.max_positions,
+            trading.interest_ppm,
+        ),
+    )
+    return _opened(change.result)
+
+
+def _opened(result) -> dict:
+    short = result["side"] == margin.SHORT
+    debt = format_units if short else format_cents
+    return {
+        "coin": result["coin"],
+        "side": result["side"],
+        "leverage": result["leverage"],
+        "margin": format_cents(result["margin"]),
+        "amount": format_units(result["units"]),
+        "debt": debt(result["debt"]),
+        "interest": debt(result["interest"]),
+        "debt_asset": result["coin"] if short else "USD",
+        "price": format_price(result["price"]),
+        "fee": format_cents(result["fee"]),
+        "liquidation_price": format_price(result["liquidation_price"]),
+        "margin_call_price": format_price(result["margin_call_price"]),
+        "cash": format_cents(result["cash"]),
+    }
+
+
+def close_position(trading: CoinTrading, command: Command) -> dict:
+    """Close the user's position in ``command.symbol`` at the feed's price.
+
+    Errors: UnknownCoin (400), NotFound (404), UpstreamUnavailable (503)."""
+    price = trading.market.price(command.symbol)
+    now = trading.clock_ms()
+    change = trading.ledger.run(
+        command,
+        lambda account: margin.close_position(
+            account, command.symbol, price, trading.fee_bp, now, trading.interest_ppm
+        ),
+    )
+    return _closed(change.result, change.account.cash)
+
+
+def _closed(result, cash: int) -> dict:
+    shown = dict(result)
+    if shown.get("side") is None:
+        return shown
+    coin_interest = shown["side"] == margin.SHORT
+    return {
+        **shown,
+        "price": format_price(shown["price"]),
+        "fee": format_cents(shown["fee"]),
+        "interest": (format_units if coin_interest else format_cents)(shown["interest"]),
+        "returned": format_cents(shown["returned"]),
+        "shortfall": format_cents(shown["shortfall"]),
+        "pnl": format_cents(shown["pnl"]),
+        "cash": format_cents(cash),
+    }
+
+
+def positions(trading: CoinTrading, user: str) -> dict:
+    """``user``'s open positions with their level at the live price (without it when the
+    feed is down). Errors: NotFound."""
+    account = trading.ledger.current(user)
+    try:
+        prices = trading.market.board().prices()
+    except UpstreamUnavailable:
+        prices = {}
+    now = trading.clock_ms()
+    return {
+        "user": user,
+        "positions": [
+            show_position(p, prices.get(coin), now, trading.interest_ppm)
+            for coin, p in sorted(account.positions.items())
+        ],
+    }

@@ -87,6 +87,30 @@ class CoinOrderBody(Body):
     transactionNum: TxnNum | None = None
 
 
+class MarginTermsBody(Body):
+    """What a margin position would be: coin, side, leverage (2-5) and margin (dollars)."""
+
+    coin: Coin
+    side: Literal["long", "short"]
+    leverage: Annotated[int, Field(ge=2, le=5)]
+    margin: Cents
+
+
+class MarginOpenBody(MarginTermsBody):
+    """Open an isolated margin position for ``user``."""
+
+    user: UserId
+    transactionNum: TxnNum | None = None
+
+
+class MarginCloseBody(Body):
+    """Close ``user``'s position in ``coin`` at market."""
+
+    user: UserId
+    coin: Coin
+    transactionNum: TxnNum | None = None
+
+
 class CoinHistoryQuery(BaseModel):
     """Query string of a user's coin trades (strings in, so not strict)."""
 

@@ -18,7 +18,13 @@ from ..common.domain.identifiers import check_user_id
 from ..common.errors import InvalidInput
 from ..common.ledger import Command
 from ..common.openapi import api_doc
-from ..common.schemas import CoinHistoryQuery, CoinOrderBody
+from ..common.schemas import (
+    CoinHistoryQuery,
+    CoinOrderBody,
+    MarginCloseBody,
+    MarginOpenBody,
+    MarginTermsBody,
+)
 from ..common.web import backend, idempotency_key, json_body, ok, principal
 from . import service
 
@@ -105,3 +111,71 @@ def trades():
     user = query.user or principal().name
     principal().require_act_for(user)
     return ok(service.trades(backend().coin_trading(), user, query.limit, query.coin, query.before))
+
+
+# --- margin ------------------------------------------------------------------------
+
+
+def _terms(body: MarginTermsBody) -> coin_trading.MarginTerms:
+    return coin_trading.MarginTerms(body.coin, body.side, body.leverage, body.margin)
+
+
+@bp.post("/margin/preview")
+@api_doc("What a margin position would be, its liquidation price first", body=MarginTermsBody)
+def margin_preview():
+    """Preview {coin, side, leverage 2-5, margin}: the position, its fee, liquidation and
+    margin-call prices at the price now. Changes nothing."""
+    principal()
+    body = parse_model(MarginTermsBody, json_body())
+    return ok(coin_trading.preview_position(backend().coin_trading(), _terms(body)))
+
+
+@bp.post("/margin/open")
+@api_doc("Open an isolated margin position", body=MarginOpenBody)
+def margin_open():
+    """Open {user, coin, side long|short, leverage 2-5, margin}: margin and fee leave
+    cash. 409 when a position in the coin is open, too many are, or cash is short; 503
+    when the market feed is down (nothing changed)."""
+    caller = principal()
+    adapters = backend()
+    body = parse_model(MarginOpenBody, json_body())
+    caller.require_act_for(body.user)
+    command = Command(
+        coin_trading.OPEN_POSITION,
+        body.transactionNum or adapters.txns.next(),
+        user=body.user,
+        symbol=body.coin,
+        funds=body.margin,
+        terms=f"{body.side}:{body.leverage}",
+        key=idempotency_key(),
+    )
+    return ok(coin_trading.open_position(adapters.coin_trading(), command, _terms(body)))
+
+
+@bp.post("/margin/close")
+@api_doc("Close a margin position at market", body=MarginCloseBody)
+def margin_close():
+    """Close {user, coin}: debt and interest repaid, the remainder to cash. 404 when no
+    position in the coin is open."""
+    caller = principal()
+    adapters = backend()
+    body = parse_model(MarginCloseBody, json_body())
+    caller.require_act_for(body.user)
+    command = Command(
+        coin_trading.CLOSE_POSITION,
+        body.transactionNum or adapters.txns.next(),
+        user=body.user,
+        symbol=body.coin,
+        key=idempotency_key(),
+    )
+    return ok(coin_trading.close_position(adapters.coin_trading(), command))
+
+
+@bp.get("/margin/positions")
+@api_doc("A user's margin positions", errors=(400, 401, 403, 404, 429, 503))
+def margin_positions():
+    """The caller's open positions (or ?user= for admin/service) with level, interest,
+    liquidation and margin-call prices at the live price."""
+    user = check_user_id(request.args.get("user") or principal().name)
+    principal().require_act_for(user)
+    return ok(coin_trading.positions(backend().coin_trading(), user))

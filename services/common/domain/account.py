@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import Any
 
 from ..errors import (
     InsufficientFunds,
@@ -100,6 +101,8 @@ class Account:
     # Changed only by the rules of domain/assets.py and the modules built on it
     # (wallet.py, exchange.py), each change with its AssetMoves (the wallet ledger).
     assets: Mapping[str, AssetBalance] = field(default_factory=_frozen)
+    # Isolated margin positions by coin (domain/margin.py: MarginPosition).
+    positions: Mapping[str, Any] = field(default_factory=_frozen)
     # The newest log entries that moved this account's money or shares, newest first;
     # no rule reads them. They make DISPLAY_SUMMARY a one-document read.
     recent: tuple[Mapping, ...] = field(default=(), compare=False)

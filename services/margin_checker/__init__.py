@@ -1,0 +1,1 @@
+"""The margin checker: margin calls and liquidations of isolated positions."""
