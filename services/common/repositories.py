@@ -18,6 +18,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from .domain.account import Account, BuySetup, Pending, SellSetup
 from .domain.assets import AssetBalance
+from .domain.margin import MarginPosition
 from .errors import Conflict
 from .timing import phase
 
@@ -79,6 +80,9 @@ def _doc_to_account(doc: dict) -> Account:
         sell_setups=MappingProxyType({k: SellSetup(**v) for k, v in state["sell_setups"].items()}),
         # Accounts stored before coins existed have no "assets".
         assets=MappingProxyType({k: AssetBalance(**v) for k, v in state.get("assets", {}).items()}),
+        positions=MappingProxyType(
+            {k: MarginPosition(**v) for k, v in state.get("positions", {}).items()}
+        ),
         recent=tuple(state["recent"]),
         applied=MappingProxyType(state.get("applied", {})),
         outbox=tuple(state.get("outbox", ())),

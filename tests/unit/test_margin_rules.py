@@ -134,3 +134,11 @@ def test_bad_terms_and_short_cash_change_nothing():
         margin.open_position(open_once, "ETH", "long", 2, 1_000, USD_2000, FEE, T0, 2, 1, PPM)
     with pytest.raises(NotFound):
         margin.close_position(alice, "BTC", USD_2000, FEE, T0, PPM)
+
+
+def test_positions_survive_the_stored_encoding():
+    from services.common.repositories import AccountRepository
+
+    account = opened("short")
+    decoded = AccountRepository.decode(AccountRepository.encode(account))
+    assert decoded.positions == account.positions and decoded == account

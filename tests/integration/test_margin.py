@@ -1,0 +1,146 @@
+"""A margin position on a seeded price path: a 5x long opened on the feed's ETH, shown
+its liquidation price before opening, left alone while the price stays above it, and
+liquidated exactly once by the margin checker at the first minute the path crosses it,
+with the figures worked out with decimals from the feed's own prices."""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from pathlib import Path
+
+import pytest
+import requests
+
+from services.common.backend import Backend
+from services.common.config import load_settings
+from services.margin_checker.service import check_positions
+from tests.conftest import SECRETS
+from tools.stack import Ports, Stack
+
+pytestmark = pytest.mark.integration
+
+DAY_MS = 86_400_000
+MINUTE_MS = 60_000
+FIRST_DAY = 19_723  # 2024-01-01, the feed's first candle
+CENT = Decimal("0.01")
+FEE_RATE = Decimal("0.0025")
+PPM = Decimal(10) / 1_000_000  # the default interest per hour begun
+
+
+@pytest.fixture(scope="module")
+def feed(tmp_path_factory):
+    """A market feed of the module's own, frozen, whose clock the test moves."""
+    stack = Stack(
+        Path(tmp_path_factory.mktemp("feed")),
+        Ports.free(1),
+        {**SECRETS, "MARKET_FEED_FROZEN_MS": str((FIRST_DAY + 400) * DAY_MS)},
+        replicas=1,
+        components={"market"},
+    )
+    stack.start(timeout=120)
+    yield stack.market_feed_url
+    stack.stop()
+
+
+def move_clock(feed: str, now_ms: int) -> None:
+    response = requests.post(f"{feed}/mock/clock", json={"now_ms": now_ms}, timeout=10)
+    assert response.status_code == 200, response.text
+
+
+def candles(feed: str, interval: str) -> list[list]:
+    return requests.get(f"{feed}/public/candlestick/ETH_USD/{interval}", timeout=30).json()["data"]
+
+
+def price_now(feed: str) -> Decimal:
+    ticker = requests.get(f"{feed}/public/ticker/ETH_USD", timeout=10).json()["data"]
+    return Decimal(ticker["closing_price"])
+
+
+@pytest.fixture(scope="module")
+def on_feed(settings, feed):
+    """The module's settings on its own feed, with prices never older than a millisecond."""
+    return {**settings, "market_feed_url": feed, "market_price_max_age_s": 0.001}
+
+
+def test_a_5x_long_is_liquidated_once_where_the_seeded_path_crosses_its_price(
+    platform_with, on_feed, feed, store, db
+):
+    # A day whose open is at least 13 % above a low within the next ten days.
+    days = candles(feed, "24h")[:-1]
+    start = next(
+        i
+        for i in range(1, len(days) - 10)
+        if any(Decimal(d[4]) <= Decimal(days[i][1]) * Decimal("0.87") for d in days[i : i + 10])
+    )
+    opening_ms = days[start][0] + MINUTE_MS
+    move_clock(feed, opening_ms)
+    price = price_now(feed)
+    platform = platform_with(**{k: v for k, v in on_feed.items() if k.startswith("market")})
+    user = "margin" + str(opening_ms)[-6:]
+    platform.ok("ADD", user=user, amount="5000.00")
+
+    terms = {"coin": "ETH", "side": "long", "leverage": 5, "margin": "1000.00"}
+    preview = platform.post("/api/exchange/margin/preview", terms).get_json()["data"]
+    # By hand: $5,000 of ETH at the price, units rounded down; the cost rounded up;
+    # borrowed = cost - $1,000; the first hour's interest 10 ppm of it, rounded up;
+    # liquidation where units x p = 1.1 x (borrowed + interest), rounded down.
+    units = (Decimal(5000) / price).quantize(Decimal("0.00000001"), ROUND_FLOOR)
+    cost = (units * price).quantize(CENT, ROUND_CEILING)
+    borrowed = cost - 1000
+    interest = (borrowed * PPM).quantize(CENT, ROUND_CEILING)
+    liquidation = (Decimal("1.1") * (borrowed + interest) / units).quantize(
+        Decimal("0.0001"), ROUND_FLOOR
+    )
+    assert preview["amount"] == str(units) and preview["debt"] == str(borrowed)
+    assert preview["liquidation_price"] == str(liquidation)
+    level = (units * price / (borrowed + interest)).quantize(Decimal("0.0001"), ROUND_FLOOR)
+    assert preview["margin_level"] == str(level) and level < Decimal("1.3")  # 5x: ~1.25
+
+    opened = platform.post("/api/exchange/margin/open", {"user": user, **terms}).get_json()
+    fee = (units * price * FEE_RATE).quantize(CENT, ROUND_CEILING)
+    assert opened["data"]["liquidation_price"] == str(liquidation), opened
+    assert opened["data"]["cash"] == str(Decimal("5000.00") - 1000 - fee)
+
+    # Walk the path minute by minute (the feed's 1-minute candles, a day at a time) to
+    # the first minute whose price is at or below the liquidation price.
+    crossing = None
+    for day in days[start : start + 11]:
+        move_clock(feed, day[0] + DAY_MS - 1)
+        for minute in candles(feed, "1m"):
+            if minute[0] > opening_ms and Decimal(minute[1]) <= liquidation:
+                crossing = minute[0]
+                break
+        if crossing:
+            break
+    assert crossing is not None
+
+    backend = Backend(load_settings(on_feed))
+    trading = backend.coin_trading()
+    move_clock(feed, crossing - MINUTE_MS)  # a minute before: above the price
+    outcome = check_positions(trading, backend.accounts)
+    assert outcome["margin_liquidation"] == 0
+    assert backend.ledger.current(user).positions  # still open
+
+    move_clock(feed, crossing)
+    at = price_now(feed)
+    assert at <= liquidation
+    assert check_positions(trading, backend.accounts)["margin_liquidation"] == 1
+    assert check_positions(trading, backend.accounts)["margin_liquidation"] == 0  # once
+    account = backend.ledger.current(user)
+    assert account.positions == {}
+    # Sold at the crossing price (down), fee (up), debt and interest repaid.
+    proceeds = (units * at).quantize(CENT, ROUND_FLOOR)
+    sell_fee = (units * at * FEE_RATE).quantize(CENT, ROUND_CEILING)
+    remainder = proceeds - sell_fee - borrowed - interest
+    returned = max(remainder, Decimal(0))
+    assert Decimal(account.cash) / 100 == Decimal("5000.00") - 1000 - fee + returned
+    assert store.cash_by_the_log(user) == account.cash
+    entries = list(db["wallet_ledger"].find({"user": user}, {"_id": 0}))
+    assert [e["reason"] for e in entries][:2] == ["margin_open", "margin_liquidation"]
+    net = sum(e["units"] * (1 if e["to"] == f"margin:{user}:ETH" else -1) for e in entries[:2])
+    assert net == 0  # the position's coins came and went
+    shortfall = [e for e in entries if e["from"] == "insurance"]
+    assert [e["units"] for e in shortfall] == ([int(-remainder * 100)] if remainder < 0 else [])
+    positions = platform.get(f"/api/exchange/margin/positions?user={user}").get_json()
+    assert positions["data"]["positions"] == []
+    backend.close()
