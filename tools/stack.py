@@ -731,10 +731,10 @@ class Stack:
         if "margin" in self.components:
             programs.append(
                 _Program(
-                    "margin-checker",
+                    "coin-checker",
                     "triggers",
-                    (python, "-m", "services.margin_checker"),
-                    self._service_env("margin-checker"),
+                    (python, "-m", "services.coin_checker"),
+                    self._service_env("coin-checker"),
                 )
             )
         if "relay" in self.components:

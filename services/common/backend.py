@@ -124,6 +124,7 @@ class Backend:
             clock_ms=self.clock_ms,
             interest_ppm=self.settings.margin_interest_ppm_hour,
             max_positions=self.settings.margin_max_positions,
+            max_stops=self.settings.stop_max_orders,
         )
 
     @cached_property

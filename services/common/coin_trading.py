@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from .domain import exchange, margin
+from .domain import exchange, margin, stops
 from .domain.money import format_cents, format_price, format_units
 from .errors import UpstreamUnavailable
 from .ledger import Command, CommandRunner
@@ -43,6 +43,7 @@ class CoinTrading:
     clock_ms: Callable[[], int]
     interest_ppm: int  # margin interest per hour begun, millionths of the amount borrowed
     max_positions: int
+    max_stops: int
 
     def within(self, session: CommandRunner) -> CoinTrading:
         return replace(self, ledger=session)
@@ -237,3 +238,76 @@ def positions(trading: CoinTrading, user: str) -> dict:
             for coin, p in sorted(account.positions.items())
         ],
     }
+
+
+# --- stop orders ---------------------------------------------------------------------
+
+PLACE_STOP = "STOP_PLACE"
+CANCEL_STOP = "STOP_CANCEL"
+
+
+@dataclass(frozen=True)
+class StopTerms:
+    """A stop order as asked: coin, kind, target, amount (a holding's units), trigger
+    price (stop-loss, take-profit) or trail (basis points, trailing)."""
+
+    coin: str
+    kind: str
+    target: str
+    units: int
+    trigger: int | None
+    trail_bp: int
+
+
+def show_stop(stop: stops.StopOrder) -> dict:
+    return {
+        "id": stop.id,
+        "coin": stop.coin,
+        "kind": stop.kind,
+        "target": stop.target,
+        "amount": format_units(stop.units) if stop.target == stops.HOLDING else None,
+        "trigger": format_price(stop.trigger),
+        "trail_bp": stop.trail_bp or None,
+        "best": format_price(stop.best) if stop.kind == stops.TRAILING else None,
+        "created": stop.created_ms,
+    }
+
+
+def place_stop(trading: CoinTrading, command: Command, terms: StopTerms) -> dict:
+    """Place a stop order against the price now. Errors: UnknownCoin, InvalidInput (a
+    stop price on the wrong side of the market), NotFound (no position), TooManyStops,
+    UpstreamUnavailable."""
+    price = trading.market.price(terms.coin)
+    now = trading.clock_ms()
+    change = trading.ledger.run(
+        command,
+        lambda account: stops.place_stop(
+            account,
+            str(command.txn),
+            terms.coin,
+            terms.kind,
+            terms.target,
+            terms.units,
+            terms.trigger,
+            terms.trail_bp,
+            price,
+            now,
+            trading.max_stops,
+        ),
+    )
+    placed = change.account.stops.get(change.result["id"])
+    shown = show_stop(placed) if placed is not None else dict(change.result)
+    return {**shown, "price": format_price(price)}
+
+
+def cancel_stop(trading: CoinTrading, command: Command, stop_id: str) -> dict:
+    """Cancel a stop order. Errors: NotFound."""
+    change = trading.ledger.run(command, lambda account: stops.cancel_stop(account, stop_id))
+    return dict(change.result)
+
+
+def list_stops(trading: CoinTrading, user: str) -> dict:
+    """``user``'s stop orders, oldest first. Errors: NotFound."""
+    account = trading.ledger.current(user)
+    ordered = sorted(account.stops.values(), key=lambda s: (s.created_ms, s.id))
+    return {"user": user, "stops": [show_stop(s) for s in ordered]}

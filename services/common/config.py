@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     margin_interest_ppm_hour: int = Field(default=10, ge=0, le=10_000)
     margin_check_interval_s: float = Field(default=2.0, ge=0)
     margin_max_positions: int = Field(default=10, ge=1, le=20)
+    # Stop orders (coin holdings and margin positions) a user may have.
+    stop_max_orders: int = Field(default=20, ge=1, le=100)
 
 
 def load_settings(overrides: dict | None = None) -> Settings:

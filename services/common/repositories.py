@@ -19,6 +19,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from .domain.account import Account, BuySetup, Pending, SellSetup
 from .domain.assets import AssetBalance
 from .domain.margin import MarginPosition
+from .domain.stops import StopOrder
 from .errors import Conflict
 from .timing import phase
 
@@ -44,6 +45,7 @@ def _account_to_doc(account: Account) -> dict:
         "sell_setups": {k: asdict(v) for k, v in account.sell_setups.items()},
         "assets": {k: asdict(v) for k, v in account.assets.items()},
         "positions": {k: asdict(v) for k, v in account.positions.items()},
+        "stops": {k: asdict(v) for k, v in account.stops.items()},
         "recent": [dict(entry) for entry in account.recent],
         "applied": dict(account.applied),
         "outbox": [dict(entry) for entry in account.outbox],
@@ -55,8 +57,8 @@ def _account_to_doc(account: Account) -> dict:
         "outbox_tail": account.outbox[-1]["_id"] if account.outbox else None,
         # Lets the trigger checker find armed setups with an index instead of a scan.
         "armed": list(account.armed_symbols),
-        # Lets the margin checker find open positions the same way.
-        "margined": sorted(account.positions),
+        # Lets the coin checker find positions and stop orders the same way.
+        "watched": list(account.watched_coins),
         # The rest of the aggregate is always read and written whole, so it is stored as
         # one JSON string: FerretDB's cost grows with every nested field it converts
         # (a find 2.3 -> 0.8 ms, an update 4.1 -> 1.4 ms; docs/benchmarks.md).
@@ -83,6 +85,7 @@ def _doc_to_account(doc: dict) -> Account:
         positions=MappingProxyType(
             {k: MarginPosition(**v) for k, v in state.get("positions", {}).items()}
         ),
+        stops=MappingProxyType({k: StopOrder(**v) for k, v in state.get("stops", {}).items()}),
         recent=tuple(state["recent"]),
         applied=MappingProxyType(state.get("applied", {})),
         outbox=tuple(state.get("outbox", ())),
@@ -98,7 +101,7 @@ class AccountRepository:
 
     def ensure_indexes(self) -> None:
         self._users.create_index("armed")
-        self._users.create_index("margined")
+        self._users.create_index("watched")
 
     def get(self, user: str) -> Account | None:
         with phase("read"):
@@ -158,9 +161,9 @@ class AccountRepository:
         cursor = self._users.find({"outbox_tail": {"$ne": None}}, {"v": 1})
         return {doc["_id"]: doc["v"] for doc in cursor}
 
-    def with_positions(self) -> list[Account]:
-        """Every account with an open margin position, read in one query."""
-        return [_doc_to_account(doc) for doc in self._users.find({"margined.0": {"$exists": True}})]
+    def watched(self) -> list[Account]:
+        """Every account with a margin position or a stop order, read in one query."""
+        return [_doc_to_account(doc) for doc in self._users.find({"watched.0": {"$exists": True}})]
 
     def armed(self) -> dict[str, list[Account]]:
         """Symbol -> the accounts with an armed buy or sell setup on it, read in one query.

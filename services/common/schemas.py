@@ -13,7 +13,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from .domain.money import parse_cents, parse_units
+from .domain.money import parse_cents, parse_price, parse_units
 from .errors import InvalidInput
 
 
@@ -31,6 +31,13 @@ def _coins(value: object) -> int:
         raise ValueError(exc.message) from None
 
 
+def _price(value: object) -> int:
+    try:
+        return parse_price(value)
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
+
+
 UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}$")]
 # Dollars travel as strings ("12.50") so no float ever touches money; inside, cents.
@@ -41,6 +48,12 @@ Cents = Annotated[
 ]
 TxnNum = Annotated[int, Field(gt=0, lt=2**62)]
 Coin = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,10}$")]
+# Market prices travel as strings with at most 4 decimals ("1466.6813").
+Price = Annotated[
+    int,
+    BeforeValidator(_price),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,11}(\.[0-9]{1,4})?$"}),
+]
 # Coin amounts travel as strings with at most 8 decimals ("0.5"); inside, units of 1e-8.
 Units = Annotated[
     int,
@@ -108,6 +121,26 @@ class MarginCloseBody(Body):
 
     user: UserId
     coin: Coin
+    transactionNum: TxnNum | None = None
+
+
+class StopOrderBody(Body):
+    """A stop order: ``price`` for stop-loss and take-profit, ``trail_bp`` for a
+    trailing stop; ``amount`` (coins) for a holding, none for a position."""
+
+    user: UserId
+    coin: Coin
+    kind: Literal["stop_loss", "take_profit", "trailing"]
+    target: Literal["holding", "position"] = "holding"
+    amount: Units | None = None
+    price: Price | None = None
+    trail_bp: Annotated[int, Field(ge=10, le=5000)] | None = None
+    transactionNum: TxnNum | None = None
+
+
+class StopCancelBody(Body):
+    user: UserId
+    id: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,19}$")]
     transactionNum: TxnNum | None = None
 
 

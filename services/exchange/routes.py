@@ -24,6 +24,8 @@ from ..common.schemas import (
     MarginCloseBody,
     MarginOpenBody,
     MarginTermsBody,
+    StopCancelBody,
+    StopOrderBody,
 )
 from ..common.web import backend, idempotency_key, json_body, ok, principal
 from . import service
@@ -179,3 +181,64 @@ def margin_positions():
     user = check_user_id(request.args.get("user") or principal().name)
     principal().require_act_for(user)
     return ok(coin_trading.positions(backend().coin_trading(), user))
+
+
+# --- stop orders -------------------------------------------------------------------
+
+
+@bp.post("/stops")
+@api_doc("Place a stop order", body=StopOrderBody)
+def place_stop():
+    """Place {user, coin, kind stop_loss|take_profit|trailing, target holding|position,
+    amount (a holding's coins), price (stop-loss, take-profit) or trail_bp (trailing)}.
+    400 for a stop price on the wrong side of the market; 409 beyond the per-user bound."""
+    caller = principal()
+    adapters = backend()
+    body = parse_model(StopOrderBody, json_body())
+    caller.require_act_for(body.user)
+    if body.kind == "trailing" and body.trail_bp is None:
+        raise InvalidInput("a trailing stop needs trail_bp (10-5000 basis points)")
+    if body.kind != "trailing" and body.price is None:
+        raise InvalidInput(f"a {body.kind} needs a price")
+    if body.target == "holding" and body.amount is None:
+        raise InvalidInput("a stop on a holding needs an amount of coins")
+    terms = coin_trading.StopTerms(
+        body.coin, body.kind, body.target, body.amount or 0, body.price, body.trail_bp or 0
+    )
+    command = Command(
+        coin_trading.PLACE_STOP,
+        body.transactionNum or adapters.txns.next(),
+        user=body.user,
+        symbol=body.coin,
+        units=body.amount,
+        terms=f"{body.kind}:{body.target}:{body.price}:{body.trail_bp}",
+        key=idempotency_key(),
+    )
+    return ok(coin_trading.place_stop(adapters.coin_trading(), command, terms))
+
+
+@bp.post("/stops/cancel")
+@api_doc("Cancel a stop order", body=StopCancelBody)
+def cancel_stop():
+    """Cancel {user, id}. 404 when the user has no stop order with that id."""
+    caller = principal()
+    adapters = backend()
+    body = parse_model(StopCancelBody, json_body())
+    caller.require_act_for(body.user)
+    command = Command(
+        coin_trading.CANCEL_STOP,
+        body.transactionNum or adapters.txns.next(),
+        user=body.user,
+        terms=body.id,
+        key=idempotency_key(),
+    )
+    return ok(coin_trading.cancel_stop(adapters.coin_trading(), command, body.id))
+
+
+@bp.get("/stops")
+@api_doc("A user's stop orders", errors=(400, 401, 403, 404, 429, 503))
+def list_stops():
+    """The caller's stop orders (or ?user= for admin/service), oldest first."""
+    user = check_user_id(request.args.get("user") or principal().name)
+    principal().require_act_for(user)
+    return ok(coin_trading.list_stops(backend().coin_trading(), user))

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from services.coin_checker.service import check_coins
 from services.common.backend import Backend
 from services.common.config import load_settings
-from services.margin_checker.service import check_positions
 from tests.conftest import SECRETS
 from tools.stack import Ports, Stack
 
@@ -117,15 +117,15 @@ def test_a_5x_long_is_liquidated_once_where_the_seeded_path_crosses_its_price(
     backend = Backend(load_settings(on_feed))
     trading = backend.coin_trading()
     move_clock(feed, crossing - MINUTE_MS)  # a minute before: above the price
-    outcome = check_positions(trading, backend.accounts)
+    outcome = check_coins(trading, backend.accounts)
     assert outcome["margin_liquidation"] == 0
     assert backend.ledger.current(user).positions  # still open
 
     move_clock(feed, crossing)
     at = price_now(feed)
     assert at <= liquidation
-    assert check_positions(trading, backend.accounts)["margin_liquidation"] == 1
-    assert check_positions(trading, backend.accounts)["margin_liquidation"] == 0  # once
+    assert check_coins(trading, backend.accounts)["margin_liquidation"] == 1
+    assert check_coins(trading, backend.accounts)["margin_liquidation"] == 0  # once
     account = backend.ledger.current(user)
     assert account.positions == {}
     # Sold at the crossing price (down), fee (up), debt and interest repaid.
@@ -143,4 +143,78 @@ def test_a_5x_long_is_liquidated_once_where_the_seeded_path_crosses_its_price(
     assert [e["units"] for e in shortfall] == ([int(-remainder * 100)] if remainder < 0 else [])
     positions = platform.get(f"/api/exchange/margin/positions?user={user}").get_json()
     assert positions["data"]["positions"] == []
+    backend.close()
+
+
+class CheckerDied(Exception):
+    """Stands for the checker being killed right after it stored a change."""
+
+
+def test_a_stop_loss_fires_once_even_when_the_checker_dies_mid_way(
+    platform_with, on_feed, feed, store, db, monkeypatch
+):
+    days = candles(feed, "24h")[:-1]
+    # A day whose open is at least 6 % above a low within the next five days.
+    start = next(
+        i
+        for i in range(1, len(days) - 5)
+        if any(Decimal(d[4]) <= Decimal(days[i][1]) * Decimal("0.94") for d in days[i : i + 5])
+    )
+    opening_ms = days[start][0] + 2 * MINUTE_MS
+    move_clock(feed, opening_ms)
+    price = price_now(feed)
+    platform = platform_with(**{k: v for k, v in on_feed.items() if k.startswith("market")})
+    user = "stops" + str(opening_ms)[-6:]
+    platform.ok("ADD", user=user, amount="1000.00")
+    bought = platform.post("/api/exchange/buy", {"user": user, "coin": "ETH", "amount": "0.2"})
+    assert bought.status_code == 200, bought.get_json()
+    trigger = (price * Decimal("0.95")).quantize(Decimal("0.0001"), ROUND_FLOOR)
+    wrong = {"user": user, "coin": "ETH", "kind": "stop_loss", "amount": "0.2"}
+    refused = platform.post("/api/exchange/stops", {**wrong, "price": str(price + 1)})
+    assert (
+        refused.status_code == 400 and "below the market" in refused.get_json()["error"]["message"]
+    )
+    placed = platform.post("/api/exchange/stops", {**wrong, "price": str(trigger)})
+    assert placed.status_code == 200, placed.get_json()
+
+    crossing = None
+    for day in days[start : start + 6]:
+        move_clock(feed, day[0] + DAY_MS - 1)
+        for minute in candles(feed, "1m"):
+            if minute[0] > opening_ms and Decimal(minute[1]) <= trigger:
+                crossing = minute[0]
+                break
+        if crossing:
+            break
+    assert crossing is not None
+    move_clock(feed, crossing)
+    at = price_now(feed)
+
+    backend = Backend(load_settings(on_feed))
+    trading = backend.coin_trading()
+    real_append = backend.ledger.log.append
+    deaths = [1]
+
+    def append(entries):
+        if deaths and any(e.get("user") == user for e in entries):
+            deaths.pop()
+            raise CheckerDied
+        return real_append(entries)
+
+    monkeypatch.setattr(backend.ledger.log, "append", append)
+    cash_before = backend.ledger.current(user).cash
+    with pytest.raises(CheckerDied):  # stored, then killed before its log entries
+        check_coins(trading, backend.accounts)
+    for _ in range(2):  # the restarted checker finds nothing left to fire
+        assert check_coins(trading, backend.accounts)["stop_fired"] == 0
+    backend.ledger.flush_pending_outboxes()  # what the next DUMPLOG does first
+
+    account = backend.ledger.current(user)
+    proceeds = (Decimal("0.2") * at).quantize(CENT, ROUND_FLOOR)
+    fee = (Decimal("0.2") * at * FEE_RATE).quantize(CENT, ROUND_CEILING)
+    assert account.cash == cash_before + int((proceeds - fee) * 100)
+    assert account.stops == {} and account.asset("ETH").available == 0
+    assert store.cash_by_the_log(user) == account.cash  # every entry exactly once
+    sells = list(db["wallet_ledger"].find({"user": user, "reason": "sell"}))
+    assert len(sells) == 1 and sells[0]["ref"] == placed.get_json()["data"]["id"]
     backend.close()

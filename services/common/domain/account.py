@@ -103,6 +103,8 @@ class Account:
     assets: Mapping[str, AssetBalance] = field(default_factory=_frozen)
     # Isolated margin positions by coin (domain/margin.py: MarginPosition).
     positions: Mapping[str, Any] = field(default_factory=_frozen)
+    # Stop orders by id (domain/stops.py: StopOrder).
+    stops: Mapping[str, Any] = field(default_factory=_frozen)
     # The newest log entries that moved this account's money or shares, newest first;
     # no rule reads them. They make DISPLAY_SUMMARY a one-document read.
     recent: tuple[Mapping, ...] = field(default=(), compare=False)
@@ -130,6 +132,11 @@ class Account:
 
     def shares(self, symbol: str) -> int:
         return self.holdings.get(symbol, 0)
+
+    @property
+    def watched_coins(self) -> tuple[str, ...]:
+        """Coins with a margin position or a stop order: what the coin checker watches."""
+        return tuple(sorted({*self.positions, *(s.coin for s in self.stops.values())}))
 
     def asset(self, name: str) -> AssetBalance:
         """The holding of coin ``name`` (an empty one if there is none)."""

@@ -84,6 +84,26 @@ PRICE_SCALE = 10_000  # price units per dollar: USD to 1/10,000 of a dollar
 VALUE_PER_CENT = UNITS_PER_COIN * PRICE_SCALE // 100  # 10^10
 
 
+_PRICE = re.compile(r"([0-9]{1,11})(?:\.([0-9]{1,4}))?")
+
+
+def parse_price(text: object, field: str = "price") -> int:
+    """Parse a price such as ``"1466.68"`` into ten-thousandths of a dollar (14666800).
+
+    Raises InvalidInput unless it is a plain decimal string with at most four decimals,
+    greater than zero."""
+    if not isinstance(text, str):
+        raise InvalidInput(f'{field} must be a string of dollars such as "1466.68"')
+    match = _PRICE.fullmatch(text.strip())
+    if match is None:
+        raise InvalidInput(f"{field} must be dollars with at most four decimals")
+    whole, frac = match.groups()
+    price = int(whole) * PRICE_SCALE + int((frac or "").ljust(4, "0"))
+    if price <= 0:
+        raise InvalidInput(f"{field} must be greater than 0")
+    return price
+
+
 def format_price(price: int) -> str:
     """Format a price in ten-thousandths of a dollar: 6012345 -> ``"601.2345"``."""
     sign = "-" if price < 0 else ""

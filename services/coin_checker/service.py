@@ -1,7 +1,8 @@
-"""One pass of the margin checker: every open position valued at the board's price.
+"""One pass of the coin checker: every margin position and stop order at the board's price.
 
 A position whose margin level is at or below 1.1 is liquidated, one at or below 1.3 is
-called (once). Each runs as a system rule under the user's lock (``Ledger.run_system``)
+called (once); a stop order that the price reaches fires (a trailing one follows the
+price first). Each runs as a system rule under the user's lock (``Ledger.run_system``)
 that checks the level again on the account as stored, so a position the user closed
 meanwhile is left alone, and a liquidation is stored in the same single write as its
 cash and coin movements: a checker killed at any moment has either liquidated a
@@ -14,19 +15,19 @@ import logging
 from collections import Counter
 
 from ..common.coin_trading import CoinTrading
-from ..common.domain import margin
+from ..common.domain import margin, stops
 from ..common.repositories import AccountRepository
 
-log = logging.getLogger("services.margin_checker")
+log = logging.getLogger("services.coin_checker")
 
 
-def check_positions(trading: CoinTrading, accounts: AccountRepository) -> Counter:
-    """Call or liquidate what is due at the prices now; counts by outcome."""
+def check_coins(trading: CoinTrading, accounts: AccountRepository) -> Counter:
+    """Call, liquidate and fire what is due at the prices now; counts by outcome."""
     prices = trading.market.board().prices()
     now = trading.clock_ms()
     ppm = trading.interest_ppm
     outcomes: Counter = Counter()
-    for account in accounts.with_positions():
+    for account in accounts.watched():
         for coin, position in account.positions.items():
             price = prices.get(coin)
             if price is None:
@@ -56,4 +57,16 @@ def check_positions(trading: CoinTrading, accounts: AccountRepository) -> Counte
                     change.result["returned"],
                     change.result["shortfall"],
                 )
+        for stop_id, stop in account.stops.items():
+            price = prices.get(stop.coin)
+            if price is None or not (stop.due(price) or stop.followed(price) != stop):
+                outcomes["waiting"] += 1
+                continue
+            change = trading.ledger.run_system(
+                account.user,
+                lambda stored, stop_id=stop_id, price=price: stops.fire_if_due(
+                    stored, stop_id, price, trading.fee_bp, now, ppm
+                ),
+            )
+            outcomes[change.result.get("reason", "unchanged")] += 1
     return outcomes

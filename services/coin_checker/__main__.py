@@ -1,5 +1,5 @@
-"""``python -m services.margin_checker``: check positions every MARGIN_CHECK_INTERVAL_S
-seconds (0 = off)."""
+"""``python -m services.coin_checker``: check margin positions and stop orders every
+MARGIN_CHECK_INTERVAL_S seconds (0 = off)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from ..common.backend import Backend
 from ..common.config import load_settings
 from ..common.errors import UpstreamUnavailable
 from ..common.logs import configure_logging
-from .service import check_positions
+from .service import check_coins
 
-log = logging.getLogger("services.margin_checker")
+log = logging.getLogger("services.coin_checker")
 
 
 def main() -> None:
@@ -33,14 +33,14 @@ def main() -> None:
     log.info("checking margin positions every %.1f s", settings.margin_check_interval_s)
     while not stop.wait(settings.margin_check_interval_s):
         try:
-            outcomes = check_positions(trading, backend.accounts)
+            outcomes = check_coins(trading, backend.accounts)
         except UpstreamUnavailable as exc:  # the feed is down: nothing can be valued
             log.warning("margin check skipped: %s", exc)
             continue
         except Exception:  # a bad pass must not end the checker; the next one retries
             log.exception("margin check failed")
             continue
-        acted = {k: v for k, v in outcomes.items() if k != "ok"}
+        acted = {k: v for k, v in outcomes.items() if k not in ("ok", "waiting")}
         if acted:
             log.info("margin check: %s", acted)
     backend.close()

@@ -1,1 +1,0 @@
-"""The margin checker: margin calls and liquidations of isolated positions."""
