@@ -144,6 +144,17 @@ class StopCancelBody(Body):
     transactionNum: TxnNum | None = None
 
 
+class BacktestBody(Body):
+    """A volatility-breakout backtest: the last ``days`` daily candles of ``coin`` with
+    ``k`` (a decimal, 0.01-2.00) or "auto" (k = 0.1 ... 0.9, the best return kept)."""
+
+    coin: Coin
+    days: Annotated[int, Field(ge=3, le=1000)] = 365
+    k: Annotated[str, StringConstraints(pattern=r"^(auto|[0-1](\.[0-9]{1,2})?|2(\.0{1,2})?)$")] = (
+        "auto"
+    )
+
+
 class CoinHistoryQuery(BaseModel):
     """Query string of a user's coin trades (strings in, so not strict)."""
 

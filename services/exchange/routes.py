@@ -19,6 +19,7 @@ from ..common.errors import InvalidInput
 from ..common.ledger import Command
 from ..common.openapi import api_doc
 from ..common.schemas import (
+    BacktestBody,
     CoinHistoryQuery,
     CoinOrderBody,
     MarginCloseBody,
@@ -242,3 +243,14 @@ def list_stops():
     user = check_user_id(request.args.get("user") or principal().name)
     principal().require_act_for(user)
     return ok(coin_trading.list_stops(backend().coin_trading(), user))
+
+
+@bp.post("/backtest")
+@api_doc("Backtest the volatility breakout", body=BacktestBody, errors=(400, 401, 413, 429, 503))
+def backtest():
+    """Backtest {coin, days (3-1000, default 365), k ("0.5", or "auto": 0.1 ... 0.9, the
+    best kept)} over the coin's daily candles, fees included: total return, max
+    drawdown, trades, win rate, profit factor, the market's change and the equity curve."""
+    principal()
+    body = parse_model(BacktestBody, json_body())
+    return ok(service.backtest(backend().coin_trading(), body.coin, body.days, body.k))
