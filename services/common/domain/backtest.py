@@ -10,8 +10,8 @@ Arithmetic is decimal with 40 significant digits (exact fractions were 100 times
 slower: the equity's denominator grows with every trade), far beyond what is shown.
 The figures are the ones traders expect: total return, maximum drawdown of the equity
 curve, trades, win rate, profit factor (gross gains over gross losses, in equity) and
-the market's own change over the span. ``best_k`` tries k = 0.1 ... 0.9 and keeps the best total return (the
-smaller k on a tie).
+the market's own change over the span. ``best_k`` tries k = 0.1 ... 0.9 and keeps the
+best total return (the smaller k on a tie).
 """
 
 from __future__ import annotations
