@@ -15,7 +15,7 @@ import logging
 from collections import Counter
 
 from ..common.coin_trading import CoinTrading
-from ..common.domain import margin, stops
+from ..common.domain import breakout, margin, stops
 from ..common.repositories import AccountRepository
 
 log = logging.getLogger("services.coin_checker")
@@ -23,8 +23,10 @@ log = logging.getLogger("services.coin_checker")
 
 def check_coins(trading: CoinTrading, accounts: AccountRepository) -> Counter:
     """Call, liquidate and fire what is due at the prices now; counts by outcome."""
-    prices = trading.market.board().prices()
+    board = trading.market.board()
+    prices = board.prices()
     now = trading.clock_ms()
+    market_now = board.as_of_ms  # the feed's time: what the breakout's periods follow
     ppm = trading.interest_ppm
     outcomes: Counter = Counter()
     for account in accounts.watched():
@@ -66,6 +68,21 @@ def check_coins(trading: CoinTrading, accounts: AccountRepository) -> Counter:
                 account.user,
                 lambda stored, stop_id=stop_id, price=price: stops.fire_if_due(
                     stored, stop_id, price, trading.fee_bp, now, ppm
+                ),
+            )
+            outcomes[change.result.get("reason", "unchanged")] += 1
+        for coin in account.strategies:
+            price = prices.get(coin)
+            if price is None:
+                continue
+            seen = breakout.observe(account, coin, price, market_now, trading.fee_bp)
+            if seen.account == account:  # nothing moved: no write
+                outcomes["waiting"] += 1
+                continue
+            change = trading.ledger.run_system(
+                account.user,
+                lambda stored, coin=coin, price=price: breakout.observe(
+                    stored, coin, price, market_now, trading.fee_bp
                 ),
             )
             outcomes[change.result.get("reason", "unchanged")] += 1

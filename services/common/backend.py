@@ -125,6 +125,7 @@ class Backend:
             interest_ppm=self.settings.margin_interest_ppm_hour,
             max_positions=self.settings.margin_max_positions,
             max_stops=self.settings.stop_max_orders,
+            max_strategies=self.settings.strategy_max,
         )
 
     @cached_property

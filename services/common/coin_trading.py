@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
-from .domain import exchange, margin, stops
+from .domain import backtest, breakout, exchange, margin, stops
 from .domain.money import format_cents, format_price, format_units
 from .errors import UpstreamUnavailable
 from .ledger import Command, CommandRunner
-from .market import MarketPrices
+from .market import MarketPrices, parse_scaled
 from .presenters import coin_fields
 from .repositories import WalletLedgerRepository
 
@@ -44,6 +45,7 @@ class CoinTrading:
     interest_ppm: int  # margin interest per hour begun, millionths of the amount borrowed
     max_positions: int
     max_stops: int
+    max_strategies: int
 
     def within(self, session: CommandRunner) -> CoinTrading:
         return replace(self, ledger=session)
@@ -311,3 +313,89 @@ def list_stops(trading: CoinTrading, user: str) -> dict:
     account = trading.ledger.current(user)
     ordered = sorted(account.stops.values(), key=lambda s: (s.created_ms, s.id))
     return {"user": user, "stops": [show_stop(s) for s in ordered]}
+
+
+# --- volatility breakout -------------------------------------------------------------
+
+START_STRATEGY = "STRATEGY_START"
+STOP_STRATEGY = "STRATEGY_STOP"
+BACKTEST_DAYS = 365  # what "auto" chooses k over
+
+
+@dataclass(frozen=True)
+class StrategyTerms:
+    coin: str
+    k: str  # "0.5", or "auto": the best k of a backtest over the last year
+    budget: int  # cents
+    paper: bool
+    period_s: int
+
+
+def choose_k(trading: CoinTrading, coin: str) -> int:
+    """The best k (in hundredths) of a backtest over ``coin``'s last year of days."""
+    rows = trading.market.feed.candles(coin, "24h")[:-1][-BACKTEST_DAYS:]
+    if len(rows) < 3:
+        raise UpstreamUnavailable(f"the market feed has too little history of {coin}")
+    candles = [
+        backtest.Candle(t, *(parse_scaled(v, 4) for v in (o, h, low, c)))
+        for t, o, c, h, low, _ in rows
+    ]
+    best, _ = backtest.best_k(candles, Decimal(trading.fee_bp) / 10_000)
+    return int(best.k * 100)
+
+
+def show_strategy(strategy: breakout.Strategy) -> dict:
+    return {
+        "id": strategy.id,
+        "coin": strategy.coin,
+        "k": f"{strategy.k_hundredths // 100}.{strategy.k_hundredths % 100:02d}",
+        "budget": format_cents(strategy.budget),
+        "mode": "paper" if strategy.paper else "live",
+        "period_s": strategy.period_ms // 1000,
+        "period_start": strategy.period_start or None,
+        "open": format_price(strategy.open) if strategy.period_start else None,
+        "high": format_price(strategy.high) if strategy.period_start else None,
+        "low": format_price(strategy.low) if strategy.period_start else None,
+        "target": format_price(strategy.target) if strategy.target is not None else None,
+        "held": format_units(strategy.held),
+        "trades": strategy.trades,
+        "pnl": format_cents(strategy.pnl),
+    }
+
+
+def start_strategy(trading: CoinTrading, command: Command, terms: StrategyTerms) -> dict:
+    """Run the breakout on ``terms.coin`` (replacing the coin's strategy). Errors:
+    UnknownCoin, InvalidInput (400), InsufficientFunds (a live budget above the cash),
+    TooManyStrategies (409), UpstreamUnavailable (503)."""
+    trading.market.price(terms.coin)  # UnknownCoin
+    k = choose_k(trading, terms.coin) if terms.k == "auto" else int(Decimal(terms.k) * 100)
+    change = trading.ledger.run(
+        command,
+        lambda account: breakout.start(
+            account,
+            str(command.txn),
+            terms.coin,
+            k,
+            terms.budget,
+            terms.paper,
+            terms.period_s * 1000,
+            trading.max_strategies,
+        ),
+    )
+    started = change.account.strategies.get(terms.coin)
+    return show_strategy(started) if started is not None else dict(change.result)
+
+
+def stop_strategy(trading: CoinTrading, command: Command) -> dict:
+    """Stop ``command.symbol``'s strategy; coins it bought stay. Errors: InvalidInput."""
+    return dict(
+        trading.ledger.run(command, lambda account: breakout.stop(account, command.symbol)).result
+    )
+
+
+def list_strategies(trading: CoinTrading, user: str) -> dict:
+    account = trading.ledger.current(user)
+    return {
+        "user": user,
+        "strategies": [show_strategy(s) for _, s in sorted(account.strategies.items())],
+    }

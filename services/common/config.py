@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     margin_max_positions: int = Field(default=10, ge=1, le=20)
     # Stop orders (coin holdings and margin positions) a user may have.
     stop_max_orders: int = Field(default=20, ge=1, le=100)
+    # Volatility-breakout strategies (live or paper) a user may run.
+    strategy_max: int = Field(default=5, ge=1, le=20)
 
 
 def load_settings(overrides: dict | None = None) -> Settings:

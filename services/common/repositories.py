@@ -18,6 +18,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from .domain.account import Account, BuySetup, Pending, SellSetup
 from .domain.assets import AssetBalance
+from .domain.breakout import Strategy
 from .domain.margin import MarginPosition
 from .domain.stops import StopOrder
 from .errors import Conflict
@@ -46,6 +47,7 @@ def _account_to_doc(account: Account) -> dict:
         "assets": {k: asdict(v) for k, v in account.assets.items()},
         "positions": {k: asdict(v) for k, v in account.positions.items()},
         "stops": {k: asdict(v) for k, v in account.stops.items()},
+        "strategies": {k: asdict(v) for k, v in account.strategies.items()},
         "recent": [dict(entry) for entry in account.recent],
         "applied": dict(account.applied),
         "outbox": [dict(entry) for entry in account.outbox],
@@ -86,6 +88,9 @@ def _doc_to_account(doc: dict) -> Account:
             {k: MarginPosition(**v) for k, v in state.get("positions", {}).items()}
         ),
         stops=MappingProxyType({k: StopOrder(**v) for k, v in state.get("stops", {}).items()}),
+        strategies=MappingProxyType(
+            {k: Strategy(**v) for k, v in state.get("strategies", {}).items()}
+        ),
         recent=tuple(state["recent"]),
         applied=MappingProxyType(state.get("applied", {})),
         outbox=tuple(state.get("outbox", ())),

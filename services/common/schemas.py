@@ -155,6 +155,27 @@ class BacktestBody(Body):
     )
 
 
+class StrategyBody(Body):
+    """Run the volatility breakout on ``coin``: ``k`` ("0.5" or "auto"), ``budget``
+    (dollars per trade), ``mode`` (live or paper), ``period_s`` (a day by default)."""
+
+    user: UserId
+    coin: Coin
+    k: Annotated[str, StringConstraints(pattern=r"^(auto|[0-1](\.[0-9]{1,2})?|2(\.0{1,2})?)$")] = (
+        "auto"
+    )
+    budget: Cents
+    mode: Literal["live", "paper"] = "paper"
+    period_s: Annotated[int, Field(ge=1, le=31_536_000)] = 86_400
+    transactionNum: TxnNum | None = None
+
+
+class StrategyStopBody(Body):
+    user: UserId
+    coin: Coin
+    transactionNum: TxnNum | None = None
+
+
 class CoinHistoryQuery(BaseModel):
     """Query string of a user's coin trades (strings in, so not strict)."""
 

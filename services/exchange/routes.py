@@ -27,6 +27,8 @@ from ..common.schemas import (
     MarginTermsBody,
     StopCancelBody,
     StopOrderBody,
+    StrategyBody,
+    StrategyStopBody,
 )
 from ..common.web import backend, idempotency_key, json_body, ok, principal
 from . import service
@@ -254,3 +256,58 @@ def backtest():
     principal()
     body = parse_model(BacktestBody, json_body())
     return ok(service.backtest(backend().coin_trading(), body.coin, body.days, body.k))
+
+
+# --- volatility breakout -------------------------------------------------------------
+
+
+@bp.post("/strategies")
+@api_doc("Run the volatility breakout on a coin", body=StrategyBody)
+def start_strategy():
+    """Start {user, coin, k ("0.5" or "auto": chosen by a backtest of the last year),
+    budget, mode live|paper, period_s}. 409 for a live budget above the cash or beyond
+    the per-user bound."""
+    caller = principal()
+    adapters = backend()
+    body = parse_model(StrategyBody, json_body())
+    caller.require_act_for(body.user)
+    command = Command(
+        coin_trading.START_STRATEGY,
+        body.transactionNum or adapters.txns.next(),
+        user=body.user,
+        symbol=body.coin,
+        funds=body.budget,
+        terms=f"{body.k}:{body.mode}:{body.period_s}",
+        key=idempotency_key(),
+    )
+    terms = coin_trading.StrategyTerms(
+        body.coin, body.k, body.budget, body.mode == "paper", body.period_s
+    )
+    return ok(coin_trading.start_strategy(adapters.coin_trading(), command, terms))
+
+
+@bp.post("/strategies/stop")
+@api_doc("Stop a strategy", body=StrategyStopBody)
+def stop_strategy():
+    """Stop {user, coin}'s strategy; coins it bought stay with the user."""
+    caller = principal()
+    adapters = backend()
+    body = parse_model(StrategyStopBody, json_body())
+    caller.require_act_for(body.user)
+    command = Command(
+        coin_trading.STOP_STRATEGY,
+        body.transactionNum or adapters.txns.next(),
+        user=body.user,
+        symbol=body.coin,
+        key=idempotency_key(),
+    )
+    return ok(coin_trading.stop_strategy(adapters.coin_trading(), command))
+
+
+@bp.get("/strategies")
+@api_doc("A user's strategies", errors=(400, 401, 403, 404, 429, 503))
+def list_strategies():
+    """The caller's strategies (or ?user= for admin/service) with where each stands."""
+    user = check_user_id(request.args.get("user") or principal().name)
+    principal().require_act_for(user)
+    return ok(coin_trading.list_strategies(backend().coin_trading(), user))

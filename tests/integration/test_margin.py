@@ -218,3 +218,49 @@ def test_a_stop_loss_fires_once_even_when_the_checker_dies_mid_way(
     sells = list(db["wallet_ledger"].find({"user": user, "reason": "sell"}))
     assert len(sells) == 1 and sells[0]["ref"] == placed.get_json()["data"]["id"]
     backend.close()
+
+
+def test_breakout_strategies_trade_live_and_on_paper_along_the_path(
+    platform_with, on_feed, feed, store, db
+):
+    start_ms = (FIRST_DAY + 380) * DAY_MS + 7 * 3_600_000
+    move_clock(feed, start_ms)
+    platform = platform_with(**{k: v for k, v in on_feed.items() if k.startswith("market")})
+    user = "breakout" + str(start_ms)[-6:]
+    platform.ok("ADD", user=user, amount="1000.00")
+    body = {"user": user, "budget": "100.00", "period_s": 60}
+    live = platform.post(
+        "/api/exchange/strategies", {**body, "coin": "DOGE", "k": "0.3", "mode": "live"}
+    )
+    assert live.status_code == 200, live.get_json()
+    paper = platform.post("/api/exchange/strategies", {**body, "coin": "ETH", "mode": "paper"})
+    assert paper.status_code == 200, paper.get_json()
+    backtest = platform.post("/api/exchange/backtest", {"coin": "ETH", "k": "auto"}).get_json()
+    assert paper.get_json()["data"]["k"] == backtest["data"]["k"]  # "auto": the best k
+    too_big = platform.post(
+        "/api/exchange/strategies",
+        {**body, "coin": "BTC", "k": "0.5", "mode": "live", "budget": "5000.00"},
+    )
+    assert (
+        too_big.status_code == 409 and too_big.get_json()["error"]["code"] == "insufficient_funds"
+    )
+
+    backend = Backend(load_settings(on_feed))
+    trading = backend.coin_trading()
+    for step in range(90):  # 30 one-minute periods, seen every 20 s
+        move_clock(feed, start_ms + step * 20_000)
+        check_coins(trading, backend.accounts)
+    shown = platform.get(f"/api/exchange/strategies?user={user}").get_json()["data"]
+    by_coin = {s["coin"]: s for s in shown["strategies"]}
+    assert by_coin["DOGE"]["mode"] == "live" and by_coin["ETH"]["mode"] == "paper"
+    live_trades = by_coin["DOGE"]["trades"]
+    assert live_trades >= 1 and by_coin["ETH"]["trades"] >= 1
+    # The live one's buys and sells are real orders: in the wallet ledger and the log.
+    account = backend.ledger.current(user)
+    reasons = [e["reason"] for e in db["wallet_ledger"].find({"user": user, "asset": "DOGE"})]
+    assert reasons.count("sell") == live_trades and reasons.count("buy") >= live_trades
+    assert store.cash_by_the_log(user) == account.cash
+    assert not db["wallet_ledger"].count_documents({"user": user, "asset": "ETH"})  # paper
+    stopped = platform.post("/api/exchange/strategies/stop", {"user": user, "coin": "ETH"})
+    assert stopped.status_code == 200 and "ETH" not in backend.ledger.current(user).strategies
+    backend.close()

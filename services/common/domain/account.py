@@ -105,6 +105,8 @@ class Account:
     positions: Mapping[str, Any] = field(default_factory=_frozen)
     # Stop orders by id (domain/stops.py: StopOrder).
     stops: Mapping[str, Any] = field(default_factory=_frozen)
+    # Volatility-breakout strategies by coin (domain/breakout.py: Strategy).
+    strategies: Mapping[str, Any] = field(default_factory=_frozen)
     # The newest log entries that moved this account's money or shares, newest first;
     # no rule reads them. They make DISPLAY_SUMMARY a one-document read.
     recent: tuple[Mapping, ...] = field(default=(), compare=False)
@@ -135,8 +137,10 @@ class Account:
 
     @property
     def watched_coins(self) -> tuple[str, ...]:
-        """Coins with a margin position or a stop order: what the coin checker watches."""
-        return tuple(sorted({*self.positions, *(s.coin for s in self.stops.values())}))
+        """Coins with a margin position, a stop order or a strategy: what the coin checker
+        watches."""
+        stop_coins = {s.coin for s in self.stops.values()}
+        return tuple(sorted({*self.positions, *stop_coins, *self.strategies}))
 
     def asset(self, name: str) -> AssetBalance:
         """The holding of coin ``name`` (an empty one if there is none)."""
