@@ -33,7 +33,7 @@ def main() -> None:
     log.info("checking margin positions every %.1f s", settings.margin_check_interval_s)
     while not stop.wait(settings.margin_check_interval_s):
         try:
-            outcomes = check_coins(trading, backend.accounts)
+            outcomes = check_coins(trading, backend.accounts, backend.coin_watch)
         except UpstreamUnavailable as exc:  # the feed is down: nothing can be valued
             log.warning("margin check skipped: %s", exc)
             continue

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
+from ..common.cache import CoinWatch
 from ..common.coin_trading import CoinTrading
 from ..common.domain import breakout, margin, stops
 from ..common.repositories import AccountRepository
@@ -21,15 +22,23 @@ from ..common.repositories import AccountRepository
 log = logging.getLogger("services.coin_checker")
 
 
-def check_coins(trading: CoinTrading, accounts: AccountRepository) -> Counter:
-    """Call, liquidate and fire what is due at the prices now; counts by outcome."""
+def check_coins(trading: CoinTrading, accounts: AccountRepository, watch: CoinWatch) -> Counter:
+    """Call, liquidate and fire what is due at the prices now; counts by outcome.
+
+    What to look at comes from the coin watch in Redis (one read), rebuilt from the
+    database when it is missing or due."""
     board = trading.market.board()
     prices = board.prices()
     now = trading.clock_ms()
     market_now = board.as_of_ms  # the feed's time: what the breakout's periods follow
     ppm = trading.interest_ppm
     outcomes: Counter = Counter()
-    for account in accounts.watched():
+    view = watch.view()
+    if view is None:
+        watch.rebuild(accounts.watched_stored())
+        view = watch.view() or {}
+    for user, watched in sorted(view.items()):
+        account = accounts.watched_from(user, watched)
         for coin, position in account.positions.items():
             price = prices.get(coin)
             if price is None:
@@ -75,9 +84,8 @@ def check_coins(trading: CoinTrading, accounts: AccountRepository) -> Counter:
             price = prices.get(coin)
             if price is None:
                 continue
-            seen = breakout.observe(account, coin, price, market_now, trading.fee_bp)
-            if seen.account == account:  # nothing moved: no write
-                outcomes["waiting"] += 1
+            if not breakout.wants(account.strategies[coin], price, market_now):
+                outcomes["waiting"] += 1  # nothing moves: no lock, no write
                 continue
             change = trading.ledger.run_system(
                 account.user,

@@ -13,7 +13,7 @@ import pymongo
 import redis
 
 from .auth import Authenticator
-from .cache import OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
+from .cache import CoinWatch, OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
 from .clients import QuoteServerClient
 from .coin_trading import CoinTrading
 from .config import Settings
@@ -100,7 +100,12 @@ class Backend:
             pending_ttl_s=self.settings.pending_ttl_s,
             marks=OutboxMarks(self.redis),
             wallet=self.wallet_ledger,
+            watch=self.coin_watch,
         )
+
+    @cached_property
+    def coin_watch(self) -> CoinWatch:
+        return CoinWatch(self.redis, self.settings.mongo_db)
 
     def trading(self, ledger: CommandRunner | None = None) -> Trading:
         """What the trading use cases work with: commands run by ``ledger`` (one

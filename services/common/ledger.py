@@ -30,12 +30,17 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from . import auditlog
-from .cache import HeldLock, LockLost, OutboxMarks, Quote, UserLocks
+from .cache import CoinWatch, HeldLock, LockLost, OutboxMarks, Quote, UserLocks
 from .domain import account as rules
 from .domain.account import Account, Change
 from .domain.assets import AssetMove
 from .errors import IdempotencyKeyReused, NotFound, PlatformError
-from .repositories import AccountRepository, LogRepository, WalletLedgerRepository
+from .repositories import (
+    AccountRepository,
+    LogRepository,
+    WalletLedgerRepository,
+    watch_json,
+)
 
 Rule = Callable[[Account], Change]
 RECENT_ENTRIES = 20  # how many of an account's own transactions it keeps to show
@@ -121,11 +126,13 @@ class Ledger(CommandRunner):
         pending_ttl_s: float,
         marks: OutboxMarks,
         wallet: WalletLedgerRepository,
+        watch: CoinWatch | None = None,
         announce: bool = True,
     ):
         self.accounts = accounts
         self.log = log
         self.wallet = wallet
+        self._watch = watch  # the coin checker's view, kept current after each write
         self._locks = locks
         self.clock_ms = clock_ms
         self._server = server
@@ -353,7 +360,9 @@ class Ledger(CommandRunner):
         if wallet:
             self.wallet.append(wallet)
 
-    def store(self, account: Account, entries: list[dict], lock: HeldLock) -> None:
+    def store(
+        self, account: Account, entries: list[dict], lock: HeldLock, was_watched: bool = False
+    ) -> None:
         """Save a changed account together with its log entries, then log them.
 
         The entries are written with the account (its outbox), then go to the log under
@@ -367,6 +376,8 @@ class Ledger(CommandRunner):
         outbox = tuple({**e, "_id": f"{user}:{version}:{i:04d}"} for i, e in enumerate(entries))
         _, stored = self.accounts.save(replace(account, outbox=outbox), before_write=lock.renew)
         lock.leave_cached(stored)  # what the database now holds
+        if self._watch is not None and (was_watched or account.watched_coins):
+            self._watch.record(user, version, watch_json(account))
         self._publish(outbox)
         lock.mark_logged(version, announce=self._announce)
 
@@ -526,4 +537,5 @@ class AccountSession(CommandRunner):
             answers = len(answer["results"])
             applied = _remember(account.applied, key, fingerprint, answer, answers)
             account = replace(account, applied=MappingProxyType(applied))
-        self._ledger.store(account, self._entries + self._movements, self._lock)
+        was_watched = self._stored is not None and bool(self._stored.watched_coins)
+        self._ledger.store(account, self._entries + self._movements, self._lock, was_watched)

@@ -13,6 +13,7 @@ import requests
 
 from services.coin_checker.service import check_coins
 from services.common.backend import Backend
+from services.common.cache import CoinWatch
 from services.common.config import load_settings
 from tests.conftest import SECRETS
 from tools.stack import Ports, Stack
@@ -117,15 +118,17 @@ def test_a_5x_long_is_liquidated_once_where_the_seeded_path_crosses_its_price(
     backend = Backend(load_settings(on_feed))
     trading = backend.coin_trading()
     move_clock(feed, crossing - MINUTE_MS)  # a minute before: above the price
-    outcome = check_coins(trading, backend.accounts)
+    outcome = check_coins(trading, backend.accounts, backend.coin_watch)
     assert outcome["margin_liquidation"] == 0
     assert backend.ledger.current(user).positions  # still open
 
     move_clock(feed, crossing)
     at = price_now(feed)
     assert at <= liquidation
-    assert check_coins(trading, backend.accounts)["margin_liquidation"] == 1
-    assert check_coins(trading, backend.accounts)["margin_liquidation"] == 0  # once
+    assert check_coins(trading, backend.accounts, backend.coin_watch)["margin_liquidation"] == 1
+    assert (
+        check_coins(trading, backend.accounts, backend.coin_watch)["margin_liquidation"] == 0
+    )  # once
     account = backend.ledger.current(user)
     assert account.positions == {}
     # Sold at the crossing price (down), fee (up), debt and interest repaid.
@@ -204,9 +207,9 @@ def test_a_stop_loss_fires_once_even_when_the_checker_dies_mid_way(
     monkeypatch.setattr(backend.ledger.log, "append", append)
     cash_before = backend.ledger.current(user).cash
     with pytest.raises(CheckerDied):  # stored, then killed before its log entries
-        check_coins(trading, backend.accounts)
+        check_coins(trading, backend.accounts, backend.coin_watch)
     for _ in range(2):  # the restarted checker finds nothing left to fire
-        assert check_coins(trading, backend.accounts)["stop_fired"] == 0
+        assert check_coins(trading, backend.accounts, backend.coin_watch)["stop_fired"] == 0
     backend.ledger.flush_pending_outboxes()  # what the next DUMPLOG does first
 
     account = backend.ledger.current(user)
@@ -249,7 +252,7 @@ def test_breakout_strategies_trade_live_and_on_paper_along_the_path(
     trading = backend.coin_trading()
     for step in range(90):  # 30 one-minute periods, seen every 20 s
         move_clock(feed, start_ms + step * 20_000)
-        check_coins(trading, backend.accounts)
+        check_coins(trading, backend.accounts, backend.coin_watch)
     shown = platform.get(f"/api/exchange/strategies?user={user}").get_json()["data"]
     by_coin = {s["coin"]: s for s in shown["strategies"]}
     assert by_coin["DOGE"]["mode"] == "live" and by_coin["ETH"]["mode"] == "paper"
@@ -264,3 +267,15 @@ def test_breakout_strategies_trade_live_and_on_paper_along_the_path(
     stopped = platform.post("/api/exchange/strategies/stop", {"user": user, "coin": "ETH"})
     assert stopped.status_code == 200 and "ETH" not in backend.ledger.current(user).strategies
     backend.close()
+
+
+def test_the_coin_watch_only_moves_forward_and_forgets_what_is_gone(rds):
+    watch = CoinWatch(rds, "watch_" + str(FIRST_DAY))
+    rds.delete("coin-watch:watch_19723", "coin-watch-ready:watch_19723")
+    assert watch.view() is None  # nothing built yet: the checker rebuilds first
+    watch.rebuild([("ann", 3, '{"stops":{}}'), ("bob", 5, '{"positions":{}}')])
+    assert watch.view() == {"ann": '{"stops":{}}', "bob": '{"positions":{}}'}
+    watch.record("ann", 4, None)  # ann's last stop fired in version 4
+    watch.record("bob", 4, '{"old":1}')  # a late record of an older version: ignored
+    watch.rebuild([("ann", 3, '{"stops":{}}')])  # a scan made before ann's change
+    assert watch.view() == {"bob": '{"positions":{}}'}

@@ -103,6 +103,17 @@ def stop(account: Account, coin: str) -> Change:
     return Change(updated, result={"coin": coin, "stopped": True})
 
 
+def wants(strategy: Strategy, price: int, now_ms: int) -> bool:
+    """Whether ``observe`` would change ``strategy`` at ``price``: its first price, a new
+    period, a new high or low, or the target reached with nothing held. (A live buy the
+    cash cannot pay then changes nothing.)"""
+    if strategy.period_start == 0 or now_ms - now_ms % strategy.period_ms > strategy.period_start:
+        return True
+    if price > strategy.high or price < strategy.low:
+        return True
+    return strategy.target is not None and not strategy.held and price >= strategy.target
+
+
 def observe(account: Account, coin: str, price: int, now_ms: int, fee_bp: int) -> Change:
     """The strategy after seeing ``price`` at ``now_ms``: a new period, a new high or low,
     a buy at the target, a sale at the open (unchanged when nothing moves)."""
