@@ -64,7 +64,7 @@ ALL = frozenset(
         "services",
         "triggers",
         "relay",
-        "margin",
+        "coins",
         "events",
         "chain",
         "nginx",
@@ -439,8 +439,9 @@ class _Check:
 class Stack:
     """The platform's processes under one supervisord, rooted at `base_dir`.
 
-    `components` picks what runs: any of "mongo", "redis", "quote", "services" (every
-    service × `replicas` gunicorn instances), "triggers" and "nginx".
+    `components` picks what runs: any of "mongo", "redis", "quote", "market" (the market
+    feed), "services" (every service × `replicas` gunicorn instances), "triggers",
+    "relay" (the market relay), "coins" (the coin checker), "events", "chain" and "nginx".
     """
 
     def __init__(
@@ -753,7 +754,7 @@ class Stack:
                     self._service_env("trigger-checker"),
                 )
             )
-        if "margin" in self.components:
+        if "coins" in self.components:  # the coin checker
             programs.append(
                 _Program(
                     "coin-checker",
