@@ -31,3 +31,16 @@ def test_each_service_gets_its_own_worker_count(tmp_path, env, buy, sell, users,
         "exchange-1": exchange,
         "exchange-2": exchange,
     }
+
+
+def test_the_exchange_side_runs_under_the_launcher(tmp_path):
+    components = {"market", "services", "relay", "coins"}
+    stack = Stack(tmp_path / "stack", Ports.free(), env={}, components=components)
+    programs = {p.name: p for p in stack._programs()}
+    assert {"market-feed", "market-relay", "coin-checker", "exchange-1", "exchange-2"} <= set(
+        programs
+    )
+    feed = programs["market-feed"]
+    assert feed.argv[-2:] == ("-m", "market_feed") and feed.group == "infra"
+    assert feed.env["MARKET_FEED_PORT"] == str(stack.ports.market_feed)
+    assert programs["coin-checker"].env["MARKET_FEED_URL"] == stack.market_feed_url
