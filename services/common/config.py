@@ -7,7 +7,9 @@ missing one stops the process at start-up instead of running insecurely.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+import ipaddress
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +38,9 @@ class Settings(BaseSettings):
     # Sign-in and registration, per address: slows password guessing.
     rate_limit_auth: str = "30/minute"
     log_level: str = "INFO"
+    # Addresses (CIDR, comma-separated) of the proxy in front of the services (NGINX):
+    # only its X-Forwarded-For and X-Forwarded-Proto are believed.
+    trusted_proxies: str = "127.0.0.1/32,::1/128"
     # The events gateway (services/events): open streams per user and in all, how long
     # one lasts before the client reconnects, how often an idle one gets a keep-alive,
     # and the chain-node whose topic /api/chain/events follows.
@@ -44,6 +49,20 @@ class Settings(BaseSettings):
     events_max_stream_s: float = Field(default=300.0, gt=0)
     events_keepalive_s: float = Field(default=15.0, gt=0)
     events_chain_node: str = Field(default="chain-node-1", min_length=1, max_length=64)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip())  # ValueError: a clear start-up failure
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(
+            ipaddress.ip_network(part.strip()) for part in self.trusted_proxies.split(",") if part
+        )
 
 
 def load_settings(overrides: dict | None = None) -> Settings:
