@@ -38,6 +38,11 @@ def login(auth: Authenticator, username: str, password: str) -> dict:
     return auth.login(username, password)
 
 
+def service_login(auth: Authenticator, username: str, password: str) -> dict:
+    """Exchange the service credential for a service token. Errors: Unauthorized."""
+    return auth.service_login(username, password)
+
+
 def recent_transactions(
     log: LogRepository,
     user: str,

@@ -5,13 +5,32 @@ from __future__ import annotations
 
 import http.client
 import json
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
+from tests.conftest import SECRETS, _start
+from tools.stack import INFRA
+
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """The platform behind NGINX, its service sign-in open to 127.0.0.1 alone."""
+    env = {
+        **SECRETS,
+        "QUOTE_FIXED_PRICE": "10.00",
+        "MONGO_DB": "edge_" + uuid.uuid4().hex[:12],
+        "SERVICE_LOGIN_NETWORKS": "127.0.0.1/32",
+    }
+    edge = _start(tmp_path_factory.mktemp("edge"), {*INFRA, "services", "nginx"}, env, replicas=1)
+    yield edge
+    edge.stop()
+
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -38,16 +57,19 @@ def test_every_answer_carries_the_security_headers(stack, method, path):
     assert "unsafe-inline" not in policy
 
 
-def _sign_in_from(url: str, source: str) -> tuple[int, dict, bool]:
-    """One wrong-password sign-in from ``source``: (status, body, whether a service
-    answered it: every service sets X-Served-By, NGINX's own answers do not)."""
+def _sign_in_from(
+    url: str, source: str, path: str = "/api/users/login", password: str = "wrong-password"
+) -> tuple[int, dict, bool]:
+    """One sign-in from ``source``: (status, body, whether a service answered it: every
+    service sets X-Served-By, NGINX's own answers do not)."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(
         parts.hostname, parts.port, timeout=60, source_address=(source, 0)
     )
     try:
-        body = json.dumps({"username": "nobody", "password": "wrong-password"})
-        connection.request("POST", "/api/users/login", body, {"Content-Type": "application/json"})
+        name = "replayer" if path.endswith("service-login") else "nobody"
+        body = json.dumps({"username": name, "password": password})
+        connection.request("POST", path, body, {"Content-Type": "application/json"})
         reply = connection.getresponse()
         return reply.status, json.loads(reply.read()), reply.getheader("X-Served-By") is not None
     finally:
@@ -73,3 +95,15 @@ def test_nginx_limits_sign_in_attempts_per_address(stack):
                 "message": "Too many open streams or requests from this address.",
             },
         }
+
+
+def test_the_service_credential_signs_in_only_on_its_own_path_from_the_operator(stack):
+    url, password = stack.nginx_url, SECRETS["SERVICE_PASSWORD"]
+    status, body, _ = _sign_in_from(url, "127.0.0.1", "/api/users/service-login", password)
+    assert status == 200 and body["data"]["role"] == "service"
+    # From any other address NGINX refuses the path before a service sees it ...
+    status, body, served = _sign_in_from(url, "127.0.0.9", "/api/users/service-login", password)
+    assert (status, served, body["error"]["code"]) == (403, False, "forbidden")
+    # ... and the public sign-in does not take the service credential at all.
+    status, body, served = _sign_in_from(url, "127.0.0.1", "/api/users/login", password)
+    assert (status, served, body["error"]["code"]) == (401, True, "unauthorized")
