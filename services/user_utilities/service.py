@@ -67,7 +67,7 @@ def dumplog(ledger: Ledger, log: LogRepository, cmd: Command) -> Iterator[str]:
     acknowledged before it.
     """
     ledger.record(cmd)
-    ledger.flush_pending_outboxes()
+    ledger.flush_pending_outboxes(cmd.user)  # a user's dump: that account only
     return auditlog.render_log(log.iter_all(cmd.user))
 
 
