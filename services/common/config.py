@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # Addresses (CIDR, comma-separated) of the proxy in front of the services (NGINX):
     # only its X-Forwarded-For and X-Forwarded-Proto are believed.
     trusted_proxies: str = "127.0.0.1/32,::1/128"
+    # Automatic buys and sells one user may hold (both sides counted), and the distinct
+    # symbols armed platform-wide: each armed symbol costs a billed quote per QUOTE_TTL_S.
+    max_setups_per_user: int = Field(default=100, gt=0)
+    max_armed_symbols: int = Field(default=1000, gt=0)
     # The events gateway (services/events): open streams per user and in all, how long
     # one lasts before the client reconnects, how often an idle one gets a keep-alive,
     # and the chain-node whose topic /api/chain/events follows.
