@@ -7,6 +7,8 @@ missing one stops the process at start-up instead of running insecurely.
 
 from __future__ import annotations
 
+import ipaddress
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -36,6 +38,13 @@ class Settings(BaseSettings):
     # Sign-in and registration, per address: slows password guessing.
     rate_limit_auth: str = "30/minute"
     log_level: str = "INFO"
+    # Addresses (CIDR, comma-separated) of the proxy in front of the services (NGINX):
+    # only its X-Forwarded-For and X-Forwarded-Proto are believed.
+    trusted_proxies: str = "127.0.0.1/32,::1/128"
+    # Automatic buys and sells one user may hold (both sides counted), and the distinct
+    # symbols armed platform-wide: each armed symbol costs a billed quote per QUOTE_TTL_S.
+    max_setups_per_user: int = Field(default=100, gt=0)
+    max_armed_symbols: int = Field(default=1000, gt=0)
     # The events gateway (services/events): open streams per user and in all, how long
     # one lasts before the client reconnects, how often an idle one gets a keep-alive,
     # and the chain-node whose topic /api/chain/events follows.
@@ -50,6 +59,20 @@ class Settings(BaseSettings):
     market_price_max_age_s: float = Field(default=1.0, gt=0, le=60)
     # The fee of a coin order, in basis points of its value (25 = 0.25 %).
     exchange_fee_bp: int = Field(default=25, ge=0, le=1000)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip())  # ValueError: a clear start-up failure
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(
+            ipaddress.ip_network(part.strip()) for part in self.trusted_proxies.split(",") if part
+        )
 
 
 def load_settings(overrides: dict | None = None) -> Settings:

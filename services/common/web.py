@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 
@@ -55,8 +56,7 @@ def create_service_app(name: str, blueprint: Blueprint, overrides: dict | None =
     backend.wait_until_ready()
     backend.ensure_indexes()
     app.extensions["backend"] = backend
-    # Exactly one proxy (NGINX) sits in front of every service.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    app.wsgi_app = TrustedProxyFix(app.wsgi_app, settings.trusted_proxy_networks)
     register_error_handlers(app)
 
     limiter.init_app(app)
@@ -95,6 +95,31 @@ def create_service_app(name: str, blueprint: Blueprint, overrides: dict | None =
         return app.extensions["openapi"]
 
     return app
+
+
+class TrustedProxyFix:
+    """Exactly one proxy (NGINX) sits in front of every service: the client address and
+    scheme it forwards are taken only from a request that comes from it (an address in
+    TRUSTED_PROXIES). A client that reaches a service port directly keeps its own
+    address, whatever X-Forwarded-For it sends. X-Forwarded-Host is never trusted: NGINX
+    passes the client's Host on as it is."""
+
+    def __init__(self, app, trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]):
+        self._app = app
+        self._forwarded = ProxyFix(app, x_for=1, x_proto=1, x_host=0)
+        self._trusted = trusted
+
+    def __call__(self, environ, start_response):
+        if self._from_proxy(environ.get("REMOTE_ADDR")):
+            return self._forwarded(environ, start_response)
+        return self._app(environ, start_response)
+
+    def _from_proxy(self, address: str | None) -> bool:
+        try:
+            ip = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        return any(ip in network for network in self._trusted)
 
 
 def register_error_handlers(app: Flask) -> None:
