@@ -81,7 +81,7 @@ def stack(tmp_path_factory):
         "PENDING_TTL_S": "3600",
         "MONGO_DB": "e2e_" + uuid.uuid4().hex[:12],
     }
-    components = {*INFRA, "services", "triggers", "relay", "events", "nginx"}
+    components = {*INFRA, "services", "triggers", "relay", "margin", "events", "nginx"}
     stack = _start(tmp_path_factory.mktemp("stack"), components, env)
     yield stack
     stack.stop()

@@ -66,6 +66,7 @@ ALL = frozenset(
         "services",
         "triggers",
         "relay",
+        "margin",
         "events",
         "chain",
         "nginx",
@@ -137,9 +138,11 @@ PASSTHROUGH_KEYS = frozenset(
         "SERVICE_LOGIN_NETWORKS",
         "MAX_SETUPS_PER_USER",
         "MAX_ARMED_SYMBOLS",
+        "STOP_MAX_ORDERS",
+        "STRATEGY_MAX",
     }
 )
-PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_", "MARKET_", "CHAIN_")
+PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_", "MARKET_", "CHAIN_", "MARGIN_")
 
 #: supervisord groups in start order. It stops one group at a time, highest priority
 #: first, but every program within a group at once: grouping keeps `stop` quick.
@@ -795,6 +798,15 @@ class Stack:
                     "triggers",
                     (python, "-m", "services.trigger_checker"),
                     self._service_env("trigger-checker"),
+                )
+            )
+        if "margin" in self.components:
+            programs.append(
+                _Program(
+                    "coin-checker",
+                    "triggers",
+                    (python, "-m", "services.coin_checker"),
+                    self._service_env("coin-checker"),
                 )
             )
         if "relay" in self.components:

@@ -127,6 +127,11 @@ class Backend:
             market=self.market,
             wallet_ledger=self.wallet_ledger,
             fee_bp=self.settings.exchange_fee_bp,
+            clock_ms=self.clock_ms,
+            interest_ppm=self.settings.margin_interest_ppm_hour,
+            max_positions=self.settings.margin_max_positions,
+            max_stops=self.settings.stop_max_orders,
+            max_strategies=self.settings.strategy_max,
         )
 
     @cached_property

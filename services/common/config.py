@@ -59,6 +59,16 @@ class Settings(BaseSettings):
     market_price_max_age_s: float = Field(default=1.0, gt=0, le=60)
     # The fee of a coin order, in basis points of its value (25 = 0.25 %).
     exchange_fee_bp: int = Field(default=25, ge=0, le=1000)
+    # Isolated margin: interest per hour begun (millionths of the amount borrowed), how
+    # often the checker looks for positions to call or liquidate (0 = off), and how many
+    # positions a user may hold.
+    margin_interest_ppm_hour: int = Field(default=10, ge=0, le=10_000)
+    margin_check_interval_s: float = Field(default=2.0, ge=0)
+    margin_max_positions: int = Field(default=10, ge=1, le=20)
+    # Stop orders (coin holdings and margin positions) a user may have.
+    stop_max_orders: int = Field(default=20, ge=1, le=100)
+    # Volatility-breakout strategies (live or paper) a user may run.
+    strategy_max: int = Field(default=5, ge=1, le=20)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -57,6 +57,7 @@ class Command:
     quotes: tuple[Quote, ...] = field(default=())
     key: str | None = None  # the client's Idempotency-Key, if it sent one
     units: int | None = None  # a coin amount (coin orders), in units of 10^-8
+    terms: str | None = None  # the rest of a platform command's request (margin: side:lev)
 
     def with_quote(self, quote: Quote) -> Command:
         return replace(self, quotes=self.quotes + (quote,))
@@ -67,6 +68,8 @@ class Command:
         fields = [self.name, self.user, self.symbol, self.funds, self.filename]
         if self.units is not None:  # (so fingerprints of the stock commands are unchanged)
             fields.append(self.units)
+        if self.terms is not None:
+            fields.append(self.terms)
         return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:32]
 
 

@@ -18,6 +18,9 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from .domain.account import Account, BuySetup, Pending, SellSetup
 from .domain.assets import AssetBalance
+from .domain.breakout import Strategy
+from .domain.margin import MarginPosition
+from .domain.stops import StopOrder
 from .errors import Conflict
 from .timing import phase
 
@@ -42,6 +45,9 @@ def _account_to_doc(account: Account) -> dict:
         "buy_setups": {k: asdict(v) for k, v in account.buy_setups.items()},
         "sell_setups": {k: asdict(v) for k, v in account.sell_setups.items()},
         "assets": {k: asdict(v) for k, v in account.assets.items()},
+        "positions": {k: asdict(v) for k, v in account.positions.items()},
+        "stops": {k: asdict(v) for k, v in account.stops.items()},
+        "strategies": {k: asdict(v) for k, v in account.strategies.items()},
         "recent": [dict(entry) for entry in account.recent],
         "applied": dict(account.applied),
         "outbox": [dict(entry) for entry in account.outbox],
@@ -53,6 +59,8 @@ def _account_to_doc(account: Account) -> dict:
         "outbox_tail": account.outbox[-1]["_id"] if account.outbox else None,
         # Lets the trigger checker find armed setups with an index instead of a scan.
         "armed": list(account.armed_symbols),
+        # Lets the coin checker find positions and stop orders the same way.
+        "watched": list(account.watched_coins),
         # The rest of the aggregate is always read and written whole, so it is stored as
         # one JSON string: FerretDB's cost grows with every nested field it converts
         # (a find 2.3 -> 0.8 ms, an update 4.1 -> 1.4 ms; docs/benchmarks.md).
@@ -76,6 +84,13 @@ def _doc_to_account(doc: dict) -> Account:
         sell_setups=MappingProxyType({k: SellSetup(**v) for k, v in state["sell_setups"].items()}),
         # Accounts stored before coins existed have no "assets".
         assets=MappingProxyType({k: AssetBalance(**v) for k, v in state.get("assets", {}).items()}),
+        positions=MappingProxyType(
+            {k: MarginPosition(**v) for k, v in state.get("positions", {}).items()}
+        ),
+        stops=MappingProxyType({k: StopOrder(**v) for k, v in state.get("stops", {}).items()}),
+        strategies=MappingProxyType(
+            {k: Strategy(**v) for k, v in state.get("strategies", {}).items()}
+        ),
         recent=tuple(state["recent"]),
         applied=MappingProxyType(state.get("applied", {})),
         outbox=tuple(state.get("outbox", ())),
@@ -91,6 +106,7 @@ class AccountRepository:
 
     def ensure_indexes(self) -> None:
         self._users.create_index("armed")
+        self._users.create_index("watched")
 
     def get(self, user: str) -> Account | None:
         with phase("read"):
@@ -149,6 +165,10 @@ class AccountRepository:
         """User -> version, of every account whose last change has log entries."""
         cursor = self._users.find({"outbox_tail": {"$ne": None}}, {"v": 1})
         return {doc["_id"]: doc["v"] for doc in cursor}
+
+    def watched(self) -> list[Account]:
+        """Every account with a margin position or a stop order, read in one query."""
+        return [_doc_to_account(doc) for doc in self._users.find({"watched.0": {"$exists": True}})]
 
     def armed(self) -> dict[str, list[Account]]:
         """Symbol -> the accounts with an armed buy or sell setup on it, read in one query.
