@@ -13,7 +13,7 @@ import pymongo
 import redis
 
 from .auth import Authenticator
-from .cache import ArmedSymbols, OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
+from .cache import Answers, ArmedSymbols, OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
 from .clients import QuoteServerClient
 from .config import Settings
 from .ledger import CommandRunner, Ledger
@@ -66,6 +66,10 @@ class Backend:
             clock_ms=self.clock_ms,
             origin=self.settings.server_name,
         )
+
+    @cached_property
+    def answers(self) -> Answers:
+        return Answers(self.redis, self.settings.idempotency_window_s, self.settings.mongo_db)
 
     @cached_property
     def armed_symbols(self) -> ArmedSymbols:
