@@ -13,7 +13,7 @@ import pymongo
 import redis
 
 from .auth import Authenticator
-from .cache import ArmedSymbols, OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
+from .cache import Answers, ArmedSymbols, OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
 from .clients import QuoteServerClient
 from .coin_trading import CoinTrading
 from .config import Settings
@@ -84,6 +84,10 @@ class Backend:
         return MarketPrices(
             self.redis, feed, self.settings.market_price_max_age_s, clock_ms=self.clock_ms
         )
+
+    @cached_property
+    def answers(self) -> Answers:
+        return Answers(self.redis, self.settings.idempotency_window_s, self.settings.mongo_db)
 
     @cached_property
     def armed_symbols(self) -> ArmedSymbols:

@@ -24,7 +24,7 @@ from redis.lock import Lock
 
 from . import events
 from .clients import QuoteServerClient, RawQuote
-from .errors import UpstreamUnavailable
+from .errors import IdempotencyKeyReused, UpstreamUnavailable
 from .timing import phase
 
 log = logging.getLogger(__name__)
@@ -400,6 +400,54 @@ class ArmedSymbols:
             pipe.sadd(self._key, *symbols)
         try:
             pipe.execute()
+        except RedisError:
+            pass
+
+
+class Answers:
+    """The answer to each request sent with an Idempotency-Key, kept for a window
+    (IDEMPOTENCY_WINDOW_S, 24 h by default) whatever it was: a success or a refusal
+    (4xx). A retry within the window gets the same answer and runs nothing.
+
+    ``answer:<database>:<user>:<key>`` holds ``{fp, status, body}`` and expires with the
+    window. The account keeps its newest answers too, in the same write as the change
+    they answer (``Ledger``): that short guard is exact; this one is long and could be
+    lost with Redis, which then only shortens the window.
+    """
+
+    def __init__(self, client: redis.Redis, window_s: int, namespace: str):
+        self._redis = client
+        self._window_s = window_s
+        self._namespace = namespace
+
+    def _key(self, user: str, key: str) -> str:
+        return f"answer:{self._namespace}:{user}:{key}"
+
+    def first(self, user: str, key: str | None, fingerprint: str) -> dict | None:
+        """The kept ``{"status", "body"}`` for ``key``, or None; IdempotencyKeyReused if
+        the key came with a different request."""
+        if not key:
+            return None
+        try:
+            kept = self._redis.get(self._key(user, key))
+        except RedisError:
+            return None  # the account's own guard still holds
+        if kept is None:
+            return None
+        record = json.loads(kept)
+        if record["fp"] != fingerprint:
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {key} was already used for a different request"
+            )
+        return {"status": record["status"], "body": record["body"]}
+
+    def keep(self, user: str, key: str | None, fingerprint: str, status: int, body) -> None:
+        """Keep the answer to ``key`` for the window (the first one kept stays)."""
+        if not key:
+            return
+        record = json.dumps({"fp": fingerprint, "status": status, "body": body})
+        try:
+            self._redis.set(self._key(user, key), record, ex=self._window_s, nx=True)
         except RedisError:
             pass
 

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # Addresses (CIDR, comma-separated) of the proxy in front of the services (NGINX):
     # only its X-Forwarded-For and X-Forwarded-Proto are believed.
     trusted_proxies: str = "127.0.0.1/32,::1/128"
+    # How long the answer to a request with an Idempotency-Key is kept for its retries.
+    idempotency_window_s: int = Field(default=86_400, gt=0)
     # Automatic buys and sells one user may hold (both sides counted), and the distinct
     # symbols armed platform-wide: each armed symbol costs a billed quote per QUOTE_TTL_S.
     max_setups_per_user: int = Field(default=100, gt=0)

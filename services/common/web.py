@@ -19,7 +19,7 @@ from .backend import Backend
 from .commands import CommandSpec, command_from, record_invalid, valid_txn
 from .config import load_settings
 from .current import backend, principal, request_json
-from .errors import InvalidInput, PlatformError, UpstreamUnavailable
+from .errors import IdempotencyKeyReused, InvalidInput, PlatformError, UpstreamUnavailable
 from .ledger import Command
 from .logs import configure_logging
 from .openapi import api_doc, build_spec
@@ -213,10 +213,27 @@ def add_command_route(bp: Blueprint, spec: CommandSpec) -> None:
     def view():
         cmd = parse_command(spec.name, spec.body)
         adapters = backend()
-        # Under the user's lock from the first read to the write: the checks made
-        # before paying for a quote read the same account the rule then changes.
-        with adapters.ledger.session(cmd.user, (cmd,)) as session:
-            return ok(use_case(adapters.trading(session), cmd))
+        answers = adapters.answers
+        kept = None
+        try:
+            # Under the user's lock from the first read to the write: the checks made
+            # before paying for a quote read the same account the rule then changes.
+            with adapters.ledger.session(cmd.user, (cmd,)) as session:
+                with session.logging_failures(cmd):
+                    kept = answers.first(cmd.user, cmd.key, cmd.fingerprint)
+                if kept is None:
+                    result = use_case(adapters.trading(session), cmd)
+        except PlatformError as error:
+            # A refusal is an answer too; a 5xx is not (the retry should run).
+            if error.status_code < 500 and not isinstance(error, IdempotencyKeyReused):
+                body = {"ok": False, "error": error.to_dict()}
+                answers.keep(cmd.user, cmd.key, cmd.fingerprint, error.status_code, body)
+            raise
+        if kept is not None:
+            return jsonify(kept["body"]), kept["status"]
+        # Kept once the run is stored: a success is never kept for a change not made.
+        answers.keep(cmd.user, cmd.key, cmd.fingerprint, 200, {"ok": True, "data": result})
+        return ok(result)
 
     view.__doc__ = f"{spec.name}: {use_case.__doc__}"
     bp.add_url_rule(spec.path, endpoint=spec.name.lower(), view_func=view, methods=["POST"])

@@ -99,6 +99,7 @@ def batch():
         adapters.ledger,
         adapters.trading(),
         adapters.txns,
+        adapters.answers,
         caller,
         body.user,
         body.commands,
