@@ -131,6 +131,10 @@ class _Inconsistent(Exception):
     """The stored chain is being changed by another process."""
 
 
+def _int_or(value: object, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
 def _header(block: dict) -> dict:
     return {name: value for name, value in block.items() if name != "transactions"}
 
@@ -714,24 +718,46 @@ class ChainNode:
     def submit_transaction(self, tx: object) -> dict:
         """Admit a transaction to the mempool (dvf: as posted; platform: signed, with the
         sender's next nonce and the funds for amount and fee)."""
-        self._ensure_pool()
-        if self.platform:
-            sender = tx.get("sender") if isinstance(tx, dict) else None
-            with self._mutex:
-                self.refresh()
-                pending = self._pending_of(sender)
-                try:
-                    admitted = self.rules.admit(self.state, tx, pending)
-                except InvalidTransaction:
-                    self._refuse_duplicate(tx)
-                    raise
-                next_block = self.height + 1
-        else:
-            admitted = self.rules.admit(self.state, tx, [])
-            next_block = self.height + 2  # dvf counts blocks from 1
-        if self.stores.pool.count() >= self.settings.chain_mempool_max:
+        if not self.platform:
+            return self._submit_dvf_transaction(tx)
+        # Form and signature first: CPU only, no lock, no round trip.
+        try:
+            self.rules.check_alone(tx)
+        except InvalidTransaction:
+            self._refuse_duplicate(tx)
+            raise
+        sender = tx["sender"]
+        with self._mutex:
+            self.refresh()
+            confirmed = self.state.nonce(sender)
+        look = self.stores.pool.look(sender, confirmed)
+        if not look["ready"]:
+            self._ensure_pool()
+            look = self.stores.pool.look(sender, confirmed)
+        if look["count"] >= self.settings.chain_mempool_max:
             raise MempoolFull("the mempool is full; retry later")
+        pending = self.stores.pool.get_many(look["ids"])
+        with self._mutex:
+            pending = [p for p in pending if p["nonce"] > self.state.nonce(sender)]
+            try:
+                admitted = self.rules.admit(self.state, tx, pending)
+            except InvalidTransaction:
+                self._refuse_duplicate(tx)
+                raise
+            next_block = self.height + 1
         row = self._pool_row(admitted)
+        self._store_pool_row(row)
+        self.stores.pool.add(
+            [row],
+            then=[
+                self.signals.publish_command("tx", {k: admitted[k] for k in TX_SUMMARY}),
+                self.signals.relay_command([row["raw"]]),
+            ],
+        )
+        return {"message": f"Transaction will be added to Block {next_block}", "id": row["_id"]}
+
+    def _store_pool_row(self, row: dict) -> None:
+        """The durable insert: the unique (sender, nonce) index admits one per nonce."""
         try:
             self.stores.mempool.add(row)
         except DuplicateKeyError as exc:
@@ -742,16 +768,19 @@ class ChainNode:
             if self.stores.pool.contains(row["_id"]):
                 raise Conflict("this transaction is already in the mempool") from exc
             # Stored but not indexed (a process died in between): index it now.
-        self.stores.pool.add([row])
-        if self.platform:
-            self.signals.publish("tx", {k: admitted[k] for k in TX_SUMMARY})
-            self.signals.queue_relay([row["raw"]])
-        else:
-            self.signals.publish("tx", {"transaction": admitted})
-        answer = {"message": f"Transaction will be added to Block {next_block}"}
-        if self.platform:
-            answer["id"] = admitted["id"]
-        return answer
+
+    def _submit_dvf_transaction(self, tx: object) -> dict:
+        admitted = self.rules.admit(self.state, tx, [])
+        self._ensure_pool()
+        with self._mutex:
+            self.refresh()
+            next_block = self.height + 2  # dvf counts blocks from 1
+        row = self._pool_row(admitted)
+        self._store_pool_row(row)
+        self.stores.pool.add(
+            [row], then=[self.signals.publish_command("tx", {"transaction": admitted})]
+        )
+        return {"message": f"Transaction will be added to Block {next_block}"}
 
     def submit_transactions(self, txs: object) -> dict:
         """Admit a batch of transactions (relayed by a peer): each on its own merits, in
@@ -764,7 +793,7 @@ class ChainNode:
         self._ensure_pool()
         ordered = sorted(
             (tx for tx in txs if isinstance(tx, dict)),
-            key=lambda tx: (str(tx.get("sender")), str(tx.get("nonce"))),
+            key=lambda tx: (str(tx.get("sender")), _int_or(tx.get("nonce"), -1)),
         )
         refused: dict[str, str] = {}
         rows = []

@@ -25,7 +25,8 @@ Redis (``PoolIndex``): the live mempool, rebuilt from ``mempool`` when Redis los
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 
 import pymongo
 import redis
@@ -96,18 +97,76 @@ class BlockRepository:
         self.txs.delete_many({})
 
 
+class _Waiter:
+    def __init__(self, row: dict):
+        self.row = row
+        self.error: Exception | None = None
+        self.done = threading.Event()
+
+
+class GroupInsert:
+    """Inserts one row per calling thread, many threads' rows in one ``insert_many``.
+
+    The first thread to arrive inserts everything queued until the queue is empty; the
+    others wait for their row's outcome. Alone, a row is inserted at once; under load,
+    one database round trip carries hundreds (FerretDB takes ~20 ms for 500 rows and
+    a few ms for one).
+    """
+
+    def __init__(self, collection):
+        self._collection = collection
+        self._lock = threading.Lock()
+        self._queue: list[_Waiter] = []
+        self._busy = False
+
+    def insert(self, row: dict) -> None:
+        """Raises DuplicateKeyError when a unique index already has the row's key."""
+        waiter = _Waiter(row)
+        with self._lock:
+            self._queue.append(waiter)
+            leader = not self._busy
+            self._busy = True
+        if leader:
+            self._flush()
+        else:
+            waiter.done.wait()
+        if waiter.error is not None:
+            raise waiter.error
+
+    def _flush(self) -> None:
+        while True:
+            with self._lock:
+                batch, self._queue = self._queue, []
+                if not batch:
+                    self._busy = False
+                    return
+            try:
+                duplicates = _insert_ignoring_duplicates(self._collection, [w.row for w in batch])
+                for position, waiter in enumerate(batch):
+                    if position in duplicates:
+                        waiter.error = DuplicateKeyError("duplicate key", 11000)
+            except Exception as exc:  # every waiter of the batch gets the failure
+                for waiter in batch:
+                    waiter.error = exc
+            finally:
+                for waiter in batch:
+                    waiter.done.set()
+
+
 class MempoolRepository:
     """The mempool's durable copy in MongoDB."""
 
     def __init__(self, db: Database):
         self.pool = db["mempool"]
+        self._group = GroupInsert(self.pool)
 
     def ensure_indexes(self) -> None:
         self.pool.create_index([("sender", 1), ("nonce", 1)], unique=True)
 
     def add(self, row: dict) -> None:
-        """Raises DuplicateKeyError when the id, or the sender's nonce, is in already."""
-        self.pool.insert_one(row)
+        """Raises DuplicateKeyError when the id, or the sender's nonce, is in already
+        (inserted together with other threads' rows)."""
+        self._group.insert(row)
 
     def add_many(self, rows: Sequence[dict]) -> set[str]:
         """Insert rows whose id and (sender, nonce) are new; return the ids inserted."""
@@ -140,14 +199,18 @@ class PoolIndex:
     def ready(self) -> bool:
         return bool(self.redis.exists(f"{self.prefix}:ready"))
 
-    def add(self, rows: Sequence[dict]) -> None:
-        if not rows:
+    def add(self, rows: Sequence[dict], then: Sequence[tuple] = ()) -> None:
+        """Index rows; ``then``: more (command, *args) to send in the same round trip."""
+        if not rows and not then:
             return
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hset(f"{self.prefix}:txs", mapping={row["_id"]: row["raw"] for row in rows})
+        if rows:
+            pipe.hset(f"{self.prefix}:txs", mapping={row["_id"]: row["raw"] for row in rows})
         for row in rows:
             pipe.zadd(f"{self.prefix}:by:{row['sender']}", {row["_id"]: row["nonce"]})
             pipe.sadd(f"{self.prefix}:senders", row["sender"])
+        for command, *args in then:
+            getattr(pipe, command)(*args)
         pipe.execute()
 
     def mark_ready(self) -> None:
@@ -163,6 +226,15 @@ class PoolIndex:
             if sender is not None:
                 pipe.zrem(f"{self.prefix}:by:{sender}", tx_id)
         pipe.execute()
+
+    def look(self, sender: str, above_nonce: int) -> Mapping:
+        """In one round trip: ready, the count, the sender's pending ids (nonce order)."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.exists(f"{self.prefix}:ready")
+        pipe.hlen(f"{self.prefix}:txs")
+        pipe.zrangebyscore(f"{self.prefix}:by:{sender}", above_nonce + 1, "+inf")
+        ready, count, ids = pipe.execute()
+        return {"ready": bool(ready), "count": count, "ids": [i.decode() for i in ids]}
 
     def pending_ids(self, sender: str, above_nonce: int = 0) -> list[str]:
         """The sender's pending ids in nonce order, nonces above ``above_nonce``."""
