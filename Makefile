@@ -20,7 +20,9 @@ export SERVICE_REPLICAS
 # Placeholders so `compose-check` works without secrets; real runs need real ones.
 CHECK_SECRETS := JWT_SECRET="$${JWT_SECRET:-compose-check-jwt-secret}" \
 	ADMIN_PASSWORD="$${ADMIN_PASSWORD:-compose-check}" \
-	SERVICE_PASSWORD="$${SERVICE_PASSWORD:-compose-check}"
+	SERVICE_PASSWORD="$${SERVICE_PASSWORD:-compose-check}" \
+	REDIS_PASSWORD="$${REDIS_PASSWORD:-compose-check}" \
+	MONGO_PASSWORD="$${MONGO_PASSWORD:-compose-check}"
 
 .PHONY: help deps system-deps venv ferretdb frontend up down status logs reset \
 	test test-unit test-integration test-e2e test-frontend faults bench lint audit compose-check

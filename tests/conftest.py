@@ -18,6 +18,7 @@ SECRETS = {
     "JWT_SECRET": "test-jwt-secret-" + uuid.uuid4().hex,
     "ADMIN_PASSWORD": "test-admin-password",
     "SERVICE_PASSWORD": "test-service-password",
+    "REDIS_PASSWORD": "test-redis-password-" + uuid.uuid4().hex,
 }
 FIXED_PRICE = "10.00"  # every symbol costs this on the test quote servers
 # The integration tier's market feed stands still at this moment (2026-05-28 20:26:40

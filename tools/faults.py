@@ -64,6 +64,7 @@ def stack_env() -> dict[str, str]:
         "JWT_SECRET": uuid.uuid4().hex + uuid.uuid4().hex,
         "ADMIN_PASSWORD": uuid.uuid4().hex,
         "SERVICE_PASSWORD": uuid.uuid4().hex,
+        "REDIS_PASSWORD": uuid.uuid4().hex,
         "QUOTE_FIXED_PRICE": PRICE,
         "TRIGGER_INTERVAL_S": "0",
         "QUOTE_TTL_S": "3600",
@@ -265,7 +266,7 @@ def check_outcome(stack: Stack, workload, dump: Path) -> list[str]:
 
     session = requests.Session()
     token = session.post(
-        f"{stack.nginx_url}/api/users/login",
+        f"{stack.nginx_url}/api/users/service-login",
         json={"username": "replayer", "password": stack.env["SERVICE_PASSWORD"]},
         timeout=30,
     ).json()["data"]["token"]

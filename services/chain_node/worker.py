@@ -33,6 +33,7 @@ log = logging.getLogger("chain_node.worker")
 
 MINE_ATTEMPTS = 5
 RELAY_BATCH = 1000
+PRUNE_EVERY_S = 60.0
 
 
 def mine_one(node: ChainNode, client: ChainNodeClient, miner: str | None, stop) -> dict:
@@ -95,6 +96,7 @@ def miner_loop(node: ChainNode, settings: ChainNodeSettings, stop: threading.Eve
 
 
 def sync_loop(node: ChainNode, settings: ChainNodeSettings, stop: threading.Event) -> None:
+    next_prune = time.monotonic() + PRUNE_EVERY_S
     while not stop.is_set():
         try:
             reason = node.signals.next_wake(settings.chain_sync_interval_s)
@@ -102,6 +104,11 @@ def sync_loop(node: ChainNode, settings: ChainNodeSettings, stop: threading.Even
                 node.announce()
             else:
                 node.resolve(respect_backoff=reason is None)
+            if time.monotonic() > next_prune:
+                next_prune = time.monotonic() + PRUNE_EVERY_S
+                pruned = node.prune_pool()
+                if pruned:
+                    log.info("pruned %d mined transactions from the stored mempool", pruned)
         except Exception:  # a bad peer or a restarting dependency must not end the loop
             log.exception("sync loop error; retrying in 1s")
             stop.wait(1.0)

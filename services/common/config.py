@@ -7,6 +7,8 @@ missing one stops the process at start-up instead of running insecurely.
 
 from __future__ import annotations
 
+import ipaddress
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -36,6 +38,15 @@ class Settings(BaseSettings):
     # Sign-in and registration, per address: slows password guessing.
     rate_limit_auth: str = "30/minute"
     log_level: str = "INFO"
+    # Addresses (CIDR, comma-separated) of the proxy in front of the services (NGINX):
+    # only its X-Forwarded-For and X-Forwarded-Proto are believed.
+    trusted_proxies: str = "127.0.0.1/32,::1/128"
+    # How long the answer to a request with an Idempotency-Key is kept for its retries.
+    idempotency_window_s: int = Field(default=86_400, gt=0)
+    # Automatic buys and sells one user may hold (both sides counted), and the distinct
+    # symbols armed platform-wide: each armed symbol costs a billed quote per QUOTE_TTL_S.
+    max_setups_per_user: int = Field(default=100, gt=0)
+    max_armed_symbols: int = Field(default=1000, gt=0)
     # The events gateway (services/events): open streams per user and in all, how long
     # one lasts before the client reconnects, how often an idle one gets a keep-alive,
     # and the chain-node whose topic /api/chain/events follows.
@@ -60,6 +71,20 @@ class Settings(BaseSettings):
     stop_max_orders: int = Field(default=20, ge=1, le=100)
     # Volatility-breakout strategies (live or paper) a user may run.
     strategy_max: int = Field(default=5, ge=1, le=20)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip())  # ValueError: a clear start-up failure
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(
+            ipaddress.ip_network(part.strip()) for part in self.trusted_proxies.split(",") if part
+        )
 
 
 def load_settings(overrides: dict | None = None) -> Settings:

@@ -291,19 +291,33 @@ class Ledger(CommandRunner):
             self._publish(account.outbox)
             lock.mark_logged(account.version)
 
-    def flush_pending_outboxes(self) -> None:
-        """Before a dump: log the last change of every account whose entries may be missing.
+    def flush_pending_outboxes(self, user: str | None = None) -> None:
+        """Before a dump: log the last change of every account (or only ``user``'s, for
+        a dump of one user's log) whose entries may be missing.
 
         An account whose mark says its last change was logged is skipped (one Redis
         round trip for all of them); the others are inserted again, harmlessly (also
-        when a command changed the account since).
+        when a command changed the account since). A user's own dump reads one account,
+        not every account's version.
         """
-        versions = self.accounts.outbox_versions()
-        for user in sorted(self._marks.unlogged(versions)):
+        if user is not None:
             account = self.accounts.get(user)
+            if (
+                account is not None
+                and account.outbox
+                and self._marks.unlogged({user: account.version})
+            ):
+                self._log_outbox(account)
+            return
+        versions = self.accounts.outbox_versions()
+        for name in sorted(self._marks.unlogged(versions)):
+            account = self.accounts.get(name)
             if account is not None and account.outbox:
-                self._publish(account.outbox)
-                self._marks.logged(user, account.version)
+                self._log_outbox(account)
+
+    def _log_outbox(self, account: Account) -> None:
+        self._publish(account.outbox)
+        self._marks.logged(account.user, account.version)
 
     def change_entries(self, user: str, change: Change, txn: int | None) -> list[dict]:
         """The systemEvents and accountTransactions of what ``change`` moved."""

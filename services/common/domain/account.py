@@ -17,6 +17,7 @@ from ..errors import (
     InsufficientShares,
     NoSetup,
     NothingPending,
+    TooManySetups,
     ZeroShares,
 )
 from .assets import EMPTY, AssetBalance, AssetMove
@@ -354,6 +355,21 @@ def _pending_result(pending: Pending) -> dict:
 
 
 # --- automatic buying ----------------------------------------------------------
+
+
+def check_room_for_setup(account: Account, symbol: str, side: str, max_setups: int) -> None:
+    """A new automatic buy or sell (``side``) on ``symbol`` must leave the account with at
+    most ``max_setups`` of them, both sides counted; changing an existing one always may.
+
+    Raises TooManySetups.
+    """
+    setups = account.buy_setups if side == "buy" else account.sell_setups
+    if symbol in setups:
+        return
+    if len(account.buy_setups) + len(account.sell_setups) >= max_setups:
+        raise TooManySetups(
+            f"{account.user} already has {max_setups} automatic buys and sells; cancel one first"
+        )
 
 
 def set_buy_amount(account: Account, symbol: str, amount: int) -> Change:
