@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, request
+from flask import Blueprint, jsonify, request
 
 from ..common import coin_trading
 from ..common.coin_trading import CoinTrading
 from ..common.commands import parse_model
 from ..common.domain.identifiers import check_user_id
-from ..common.errors import InvalidInput
+from ..common.errors import IdempotencyKeyReused, InvalidInput, PlatformError
 from ..common.ledger import Command
 from ..common.openapi import api_doc
 from ..common.schemas import (
@@ -36,7 +36,26 @@ from . import service
 bp = Blueprint("exchange", __name__, url_prefix="/api/exchange")
 
 
-def _coin_order(name: str, use_case: Callable[[CoinTrading, Command], dict]) -> dict:
+def _keyed(command: Command, run: Callable[[], dict]):
+    """Answer ``command`` as the stock commands are answered with an Idempotency-Key: a
+    retry within the window gets the first answer (a success or a 4xx refusal) and runs
+    nothing; a 5xx is not kept, so its retry runs."""
+    answers = backend().answers
+    kept = answers.first(command.user, command.key, command.fingerprint)
+    if kept is not None:
+        return jsonify(kept["body"]), kept["status"]
+    try:
+        result = run()
+    except PlatformError as error:
+        if error.status_code < 500 and not isinstance(error, IdempotencyKeyReused):
+            body = {"ok": False, "error": error.to_dict()}
+            answers.keep(command.user, command.key, command.fingerprint, error.status_code, body)
+        raise
+    answers.keep(command.user, command.key, command.fingerprint, 200, {"ok": True, "data": result})
+    return ok(result)
+
+
+def _coin_order(name: str, use_case: Callable[[CoinTrading, Command], dict]):
     """Authenticate, validate and authorise a coin order, then run it.
 
     Coin orders are not course commands: a refused one leaves no log entry (the course
@@ -54,7 +73,7 @@ def _coin_order(name: str, use_case: Callable[[CoinTrading, Command], dict]) -> 
         units=body.amount,
         key=idempotency_key(),
     )
-    return use_case(adapters.coin_trading(), command)
+    return _keyed(command, lambda: use_case(adapters.coin_trading(), command))
 
 
 @bp.post("/buy")
@@ -63,7 +82,7 @@ def buy():
     """Buy {user, coin, amount} at the market price: cost rounded up to the cent plus a
     fee (0.25 % by default) rounded up. 400 unknown coin or bad amount, 409 not enough
     cash, 503 the market feed is down (nothing changed)."""
-    return ok(_coin_order(coin_trading.BUY_COIN, coin_trading.buy_coin))
+    return _coin_order(coin_trading.BUY_COIN, coin_trading.buy_coin)
 
 
 @bp.post("/sell")
@@ -72,7 +91,7 @@ def sell():
     """Sell {user, coin, amount} at the market price: proceeds rounded down to the cent
     less the fee rounded up. 400 unknown coin or bad amount, 409 not enough coins, 503
     the market feed is down (nothing changed)."""
-    return ok(_coin_order(coin_trading.SELL_COIN, coin_trading.sell_coin))
+    return _coin_order(coin_trading.SELL_COIN, coin_trading.sell_coin)
 
 
 @bp.get("/coin/tickers_20")
@@ -154,7 +173,9 @@ def margin_open():
         terms=f"{body.side}:{body.leverage}",
         key=idempotency_key(),
     )
-    return ok(coin_trading.open_position(adapters.coin_trading(), command, _terms(body)))
+    return _keyed(
+        command, lambda: coin_trading.open_position(adapters.coin_trading(), command, _terms(body))
+    )
 
 
 @bp.post("/margin/close")
@@ -173,7 +194,7 @@ def margin_close():
         symbol=body.coin,
         key=idempotency_key(),
     )
-    return ok(coin_trading.close_position(adapters.coin_trading(), command))
+    return _keyed(command, lambda: coin_trading.close_position(adapters.coin_trading(), command))
 
 
 @bp.get("/margin/positions")
@@ -217,7 +238,7 @@ def place_stop():
         terms=f"{body.kind}:{body.target}:{body.price}:{body.trail_bp}",
         key=idempotency_key(),
     )
-    return ok(coin_trading.place_stop(adapters.coin_trading(), command, terms))
+    return _keyed(command, lambda: coin_trading.place_stop(adapters.coin_trading(), command, terms))
 
 
 @bp.post("/stops/cancel")
@@ -235,7 +256,9 @@ def cancel_stop():
         terms=body.id,
         key=idempotency_key(),
     )
-    return ok(coin_trading.cancel_stop(adapters.coin_trading(), command, body.id))
+    return _keyed(
+        command, lambda: coin_trading.cancel_stop(adapters.coin_trading(), command, body.id)
+    )
 
 
 @bp.get("/stops")
@@ -283,7 +306,9 @@ def start_strategy():
     terms = coin_trading.StrategyTerms(
         body.coin, body.k, body.budget, body.mode == "paper", body.period_s
     )
-    return ok(coin_trading.start_strategy(adapters.coin_trading(), command, terms))
+    return _keyed(
+        command, lambda: coin_trading.start_strategy(adapters.coin_trading(), command, terms)
+    )
 
 
 @bp.post("/strategies/stop")
@@ -301,7 +326,7 @@ def stop_strategy():
         symbol=body.coin,
         key=idempotency_key(),
     )
-    return ok(coin_trading.stop_strategy(adapters.coin_trading(), command))
+    return _keyed(command, lambda: coin_trading.stop_strategy(adapters.coin_trading(), command))
 
 
 @bp.get("/strategies")

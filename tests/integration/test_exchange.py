@@ -130,6 +130,15 @@ def test_a_retry_with_the_same_idempotency_key_is_answered_once_and_charged_once
     assert assets_of(platform, user)["holdings"][0]["available"] == "10.00000000"
     reused = order(platform, "buy", headers=key, **{**body, "amount": "11"})
     assert reused[0] == 422 and reused[1]["error"]["code"] == "idempotency_key_reused"
+    # A refusal is an answer too: its retry gets it again, even once the cash is there.
+    poor = random_user()
+    platform.ok("ADD", user=poor, amount="1.00")
+    refusal = {"Idempotency-Key": "coin-order-2"}
+    first = order(platform, "buy", headers=refusal, user=poor, coin="ETH", amount="1")
+    platform.ok("ADD", user=poor, amount="100000.00")
+    again = order(platform, "buy", headers=refusal, user=poor, coin="ETH", amount="1")
+    assert first == again and first[0] == 409
+    assert assets_of(platform, poor)["holdings"] == []
 
 
 @pytest.mark.parametrize(
