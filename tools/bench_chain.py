@@ -116,6 +116,11 @@ def stack_pids(stack: Stack) -> list[int]:
     return [program.pid for program in stack.status() if program.pid]
 
 
+def cpu_by_program(stack: Stack) -> dict[str, float]:
+    """CPU seconds so far of each program of the stack (with its children)."""
+    return {p.name: tree_cpu_s([p.pid]) for p in stack.status() if p.pid}
+
+
 def wait_until(check, timeout_s: float, what: str) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
@@ -213,6 +218,7 @@ def measure_submissions(stack: Stack, senders: list[keys.KeyPair], per_sender: i
     log.info("sending them through NGINX on %d connections", len(senders))
     pids = stack_pids(stack)
     cpu_before, client_before = tree_cpu_s(pids), time.process_time()
+    programs_before = cpu_by_program(stack)
     load_before = os.getloadavg()[0]
     started = time.monotonic()
     asyncio.run(run())
@@ -222,6 +228,10 @@ def measure_submissions(stack: Stack, senders: list[keys.KeyPair], per_sender: i
     time.sleep(3)
     stack_cpu = tree_cpu_s(pids) - cpu_before
     accepted = stats.get(201, 0)
+    programs = {
+        name: round((cpu - programs_before.get(name, 0.0)) * 1000 / max(1, accepted), 3)
+        for name, cpu in cpu_by_program(stack).items()
+    }
     return {
         "transactions": len(senders) * per_sender,
         "senders": len(senders),
@@ -236,6 +246,7 @@ def measure_submissions(stack: Stack, senders: list[keys.KeyPair], per_sender: i
         "stack_cpu_ms_per_tx": round(stack_cpu * 1000 / max(1, accepted), 2),
         "client_cpu_ms_per_tx": round(client_cpu * 1000 / max(1, accepted), 2),
         "tx_per_s_on_2_idle_cores": round(2 * max(1, accepted) / max(stack_cpu, 1e-9), 1),
+        "cpu_ms_per_tx_by_program": dict(sorted(programs.items(), key=lambda kv: -kv[1])),
     }
 
 
@@ -420,7 +431,7 @@ def measure_catch_up(stack: Stack, workdir: Path, length: int) -> dict:
     chain = build_chain(length)
     build_s = time.monotonic() - started
     seed = SeedPeer(chain)
-    node2 = stack.chain_urls[1]
+    node2 = stack.chain_urls[min(1, len(stack.chain_urls) - 1)]
     http = requests.Session()
     try:
         # Node 2 (no other node has these blocks yet) catches up from the seed peer.
@@ -525,13 +536,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--block-txs", type=int, default=2000, help="transactions in the block")
     parser.add_argument("--blocks", type=int, default=5000, help="chain length to catch up")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
+    parser.add_argument(
+        "--nodes", type=int, default=3, help="chain-nodes in the network (CHAIN_NODES)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     workdir = Path(tempfile.mkdtemp(prefix="dts-bench-chain-"))
     stack = Stack(
         workdir / "stack",
         Ports.free(1),
-        stack_env(uuid.uuid4().hex),
+        {**stack_env(uuid.uuid4().hex), "CHAIN_NODES": str(args.nodes)},
         replicas=1,
         components={"mongo", "redis", "chain", "nginx"},
     )

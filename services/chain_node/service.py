@@ -795,6 +795,9 @@ class ChainNode:
             (tx for tx in txs if isinstance(tx, dict)),
             key=lambda tx: (str(tx.get("sender")), _int_or(tx.get("nonce"), -1)),
         )
+        # Relays echo: what this node has already is skipped before any signature check.
+        known = self.stores.pool.known([tx.get("id") for tx in ordered])
+        ordered = [tx for tx in ordered if tx.get("id") not in known]
         refused: dict[str, str] = {}
         rows = []
         with self._mutex:

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import signal
 import threading
 import time
@@ -74,17 +75,21 @@ def mine_one(node: ChainNode, client: ChainNodeClient, miner: str | None, stop) 
 
 def miner_loop(node: ChainNode, settings: ChainNodeSettings, stop: threading.Event) -> None:
     client = ChainNodeClient(settings.chain_node_url, timeout=30)
+    # Each node waits a little longer than the interval, by a random amount drawn anew
+    # after every block, so the nodes rarely start on the same block at once.
     interval = settings.chain_miner_interval_s
+    patience = interval * (1 + random.random() / 2)
     last_tip, last_change = node.signals.tip_hint(), time.monotonic()
     while not stop.is_set():
         try:
             since = time.monotonic() - last_change
-            wait = 1.0 if interval == 0 else max(0.05, min(1.0, interval - since))
+            wait = 1.0 if interval == 0 else max(0.05, min(1.0, patience - since))
             request = node.signals.next_mine_request(wait)
             tip = node.signals.tip_hint()
             if tip != last_tip:
                 last_tip, last_change = tip, time.monotonic()
-            if request is None and (interval == 0 or time.monotonic() - last_change < interval):
+                patience = interval * (1 + random.random() / 2)
+            if request is None and (interval == 0 or time.monotonic() - last_change < patience):
                 continue
             answer = mine_one(node, client, (request or {}).get("miner"), stop)
             last_change = time.monotonic()

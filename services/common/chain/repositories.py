@@ -255,6 +255,14 @@ class PoolIndex:
         raw = self.redis.hget(f"{self.prefix}:txs", tx_id)
         return json.loads(raw) if raw else None
 
+    def known(self, tx_ids: Sequence[object]) -> set[str]:
+        """The ids among ``tx_ids`` that are pending here (one round trip)."""
+        ids = [i for i in tx_ids if isinstance(i, str)]
+        if not ids:
+            return set()
+        found = self.redis.hmget(f"{self.prefix}:txs", ids)
+        return {i for i, raw in zip(ids, found, strict=True) if raw is not None}
+
     def contains(self, tx_id: str) -> bool:
         return bool(self.redis.hexists(f"{self.prefix}:txs", tx_id))
 
