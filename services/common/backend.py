@@ -17,7 +17,12 @@ from .cache import Notifications, OutboxMarks, QuoteCache, TransactionNumbers, U
 from .clients import QuoteServerClient
 from .config import Settings
 from .ledger import CommandRunner, Ledger
-from .repositories import AccountRepository, CredentialRepository, LogRepository
+from .repositories import (
+    AccountRepository,
+    CredentialRepository,
+    LogRepository,
+    WalletLedgerRepository,
+)
 
 
 def now_ms() -> int:
@@ -51,6 +56,10 @@ class Backend:
         return LogRepository(self.db)
 
     @cached_property
+    def wallet_ledger(self) -> WalletLedgerRepository:
+        return WalletLedgerRepository(self.db)
+
+    @cached_property
     def credentials(self) -> CredentialRepository:
         return CredentialRepository(self.db)
 
@@ -80,6 +89,7 @@ class Backend:
             server=self.settings.server_name,
             pending_ttl_s=self.settings.pending_ttl_s,
             marks=OutboxMarks(self.redis),
+            wallet=self.wallet_ledger,
         )
 
     def with_ledger(self, ledger: CommandRunner) -> Backend:
@@ -98,6 +108,7 @@ class Backend:
         """Create every index the queries rely on (idempotent)."""
         self.accounts.ensure_indexes()
         self.log.ensure_indexes()
+        self.wallet_ledger.ensure_indexes()
 
     def ping(self) -> None:
         """Raise if MongoDB or Redis does not answer."""
