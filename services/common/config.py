@@ -61,7 +61,7 @@ class WalletSettings(BaseSettings):
     wallet_encryption_key: SecretStr = Field(min_length=44, max_length=44)
     wallet_chain_node_url: str = "http://127.0.0.1:5001"
     # The chain-node's name: the analyser follows its Redis topic chain:<name>.
-    wallet_chain_node_name: str = Field(default="chain-1", min_length=1, max_length=64)
+    wallet_chain_node_name: str = Field(default="node1", min_length=1, max_length=64)
     wallet_chain_timeout_s: float = Field(default=5.0, gt=0)
     wallet_confirmations: int = Field(default=3, ge=1, le=1000)
     wallet_min_collection: str = "0.01"

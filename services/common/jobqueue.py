@@ -2,7 +2,7 @@
 
 Jobs are named by dotted path (``services.wallet.jobs.collect``), so whoever enqueues
 imports nothing of the worker's code. A job has a fixed id per piece of work (e.g.
-``collect:<address>:<asset>``): enqueueing it again while it is queued or running
+``collect-<address>``): enqueueing it again while it is queued or running
 changes nothing, and every job is idempotent besides, so a retry (rq's ``Retry`` with
 growing intervals) or a second copy never does the work twice.
 """

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 
 import pymongo
+from bson.int64 import Int64
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -20,9 +21,11 @@ from .domain import custody
 
 
 def _plain(doc: dict | None) -> dict | None:
+    """A stored document as a plain dict: ``id`` for ``_id``, and BSON's 64-bit integers
+    (amounts above 2^31 units come back as ``Int64``) as plain ints."""
     if doc is None:
         return None
-    doc = dict(doc)
+    doc = {k: int(v) if isinstance(v, Int64) else v for k, v in doc.items()}
     doc["id"] = doc.pop("_id")
     return doc
 

@@ -366,7 +366,7 @@ def _available(w: Wallet, user: str, asset: str) -> int:
 
 def schedule_withdrawal(w: Wallet, withdrawal_id: str, delay_s: float = 0) -> None:
     w.queue.enqueue(
-        f"{JOBS}.send_withdrawal", f"withdrawal:{withdrawal_id}", withdrawal_id, delay_s=delay_s
+        f"{JOBS}.send_withdrawal", f"withdrawal-{withdrawal_id}", withdrawal_id, delay_s=delay_s
     )
 
 
@@ -638,7 +638,7 @@ TO_SWEEP = (custody.ACCEPTED, custody.ERRORED)
 
 def schedule_collection(w: Wallet, address: str) -> None:
     """Queue the collection of a deposit address (one job per address at a time)."""
-    w.queue.enqueue(f"{JOBS}.collect", f"collect:{address}", address)
+    w.queue.enqueue(f"{JOBS}.collect", f"collect-{address}", address)
 
 
 def collect(w: Wallet, address: str) -> str:
