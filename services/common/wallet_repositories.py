@@ -329,10 +329,11 @@ class AnalyserStateRepository:
 
     def position(self) -> list[tuple[int, str]]:
         doc = self._state.find_one({"_id": "analyser"})
-        return [tuple(block) for block in doc["blocks"]] if doc else []
+        return [(b["height"], b["hash"]) for b in doc["blocks"]] if doc else []
 
     def save(self, blocks: list[tuple[int, str]]) -> None:
-        kept = [list(block) for block in blocks[-self.KEEP :]]
+        # Objects, not pairs: FerretDB stores no nested arrays.
+        kept = [{"height": height, "hash": bhash} for height, bhash in blocks[-self.KEEP :]]
         self._state.update_one({"_id": "analyser"}, {"$set": {"blocks": kept}}, upsert=True)
 
 

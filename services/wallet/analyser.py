@@ -207,7 +207,7 @@ class BlockAnalyser:
                 while pubsub.get_message(timeout=0):  # many events, one pass
                     pass
             except Exception as exc:  # the node, Redis or the database is away: wait
-                log.warning("analyser pass failed: %r", exc)
+                log.warning("analyser pass failed: %s", str(exc)[:300])
                 if pubsub is not None:
                     try:
                         pubsub.close()

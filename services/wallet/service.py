@@ -199,7 +199,11 @@ def deposit_view(deposit: dict, tip_height: int) -> dict:
         "fee": format_units(deposit.get("fee", 0)),
         "state": deposit["state"],
         "height": deposit["height"],
-        "confirmations": custody.confirmations(tip_height, deposit["height"]),
+        # A recorded deposit's block has been processed, even if the analyser has not
+        # stored its new position yet.
+        "confirmations": custody.confirmations(
+            max(tip_height, deposit["height"]), deposit["height"]
+        ),
         "seen_ms": deposit["seen_ms"],
     }
 
