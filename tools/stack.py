@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -55,7 +56,7 @@ DEFAULT_DIR = REPO_ROOT / "var"
 ENV_FILE = REPO_ROOT / ".env"
 
 #: Every component a stack can run; `Stack(components=...)` picks a subset.
-ALL = frozenset({"mongo", "redis", "quote", "services", "triggers", "wallet", "nginx"})
+ALL = frozenset({"mongo", "redis", "quote", "services", "triggers", "wallet", "nginx", "chain"})
 #: Just the servers the integration tests need.
 INFRA = frozenset({"mongo", "redis", "quote"})
 
@@ -75,6 +76,12 @@ SERVICE_BASE_PORTS = {"buy": 8101, "sell": 8201, "user_utilities": 8301, "wallet
 #: docker-compose.yml has the same defaults.
 DEFAULT_WORKERS = {"buy": 2, "sell": 1, "user_utilities": 3, "wallet": 2}
 MAX_LOCAL_REPLICAS = 99
+#: Chain-nodes (CHAIN_NODES, default 3) on CHAIN_NODE_PORTS (default 5001,5002,5003), each
+#: with its own database and a worker process (miner and peer sync); node 1 is the one
+#: behind NGINX at /api/chain/. Gunicorn workers per node: WEB_CONCURRENCY_CHAIN_NODE.
+DEFAULT_CHAIN_NODES = 3
+CHAIN_BASE_PORT = 5001
+DEFAULT_CHAIN_WORKERS = "2"
 
 DEFAULT_MONGO_DB = "daytrading"
 #: Secrets that `make up` generates into `.env` on first run.
@@ -101,11 +108,18 @@ PASSTHROUGH_KEYS = frozenset(
         "FERRETDB_BACKEND",
     }
 )
-PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_", "WALLET_", "GAS_KEEPER_")
+PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_", "CHAIN_", "WALLET_", "GAS_KEEPER_")
 
 #: supervisord groups in start order. It stops one group at a time, highest priority
 #: first, but every program within a group at once: grouping keeps `stop` quick.
-GROUP_PRIORITIES = {"infra": 10, "services": 20, "triggers": 30, "wallet": 30, "nginx": 40}
+GROUP_PRIORITIES = {
+    "infra": 10,
+    "services": 20,
+    "chain": 25,
+    "triggers": 30,
+    "wallet": 30,
+    "nginx": 40,
+}
 
 LOG_TAIL_LINES = 40
 _POLL_S = 0.2
@@ -162,6 +176,7 @@ class Ports:
     redis: int = 16379
     mongo: int = 27018
     postgres: int = 27019  # only with FERRETDB_BACKEND=postgresql
+    chain: tuple[int, ...] = tuple(CHAIN_BASE_PORT + i for i in range(DEFAULT_CHAIN_NODES))
 
     @classmethod
     def local(cls, replicas: int = 2) -> Ports:
@@ -179,9 +194,10 @@ class Ports:
         """Free loopback ports chosen by the kernel, for tests that run side by side."""
         if replicas < 1:
             raise ValueError(f"replicas must be at least 1, not {replicas}")
-        ports = iter(_free_ports(6 + replicas * len(SERVICES)))
+        ports = iter(_free_ports(6 + replicas * len(SERVICES) + DEFAULT_CHAIN_NODES))
         per_service = {name: tuple(next(ports) for _ in range(replicas)) for name in SERVICES}
         return cls(
+            chain=tuple(next(ports) for _ in range(DEFAULT_CHAIN_NODES)),
             nginx=next(ports),
             quote_tcp=next(ports),
             quote_http=next(ports),
@@ -455,6 +471,12 @@ class Stack:
         for service in SERVICES:
             if len(ports.service(service)) < replicas:
                 raise ValueError(f"ports has fewer than {replicas} ports for {service}")
+        self.chain_nodes = int(self.env.get("CHAIN_NODES") or DEFAULT_CHAIN_NODES)
+        if "chain" in self.components and not 1 <= self.chain_nodes <= len(ports.chain):
+            raise ValueError(
+                f"CHAIN_NODES must be 1..{len(ports.chain)} (the chain ports), "
+                f"not {self.chain_nodes}"
+            )
 
         self.logs_dir = self.base_dir / "logs"
         self.conf_path = self.base_dir / "supervisord.conf"
@@ -499,6 +521,11 @@ class Stack:
         return [f"http://127.0.0.1:{port}" for port in ports]
 
     @property
+    def chain_urls(self) -> list[str]:
+        """Base URLs of the chain-nodes (node 1 first; it is the one behind NGINX)."""
+        return [f"http://127.0.0.1:{port}" for port in self.ports.chain[: self.chain_nodes]]
+
+    @property
     def supervisord_pid(self) -> int | None:
         """PID of this stack's supervisord if it is running."""
         try:
@@ -529,6 +556,8 @@ class Stack:
         env.setdefault(WALLET_KEY, self._stack_wallet_key())
         if self.chain_node_url is not None:
             env["WALLET_CHAIN_NODE_URL"] = self.chain_node_url
+            if "chain" in self.components and not self.env.get("WALLET_CHAIN_NODE_URL"):
+                env["WALLET_CHAIN_NODE_NAME"] = "node1"  # its event topic is chain:node1
         return env
 
     def _stack_wallet_key(self) -> str:
@@ -544,8 +573,11 @@ class Stack:
 
     @property
     def chain_node_url(self) -> str | None:
-        """The chain-node the wallet follows and sends through (WALLET_CHAIN_NODE_URL)."""
-        return self.env.get("WALLET_CHAIN_NODE_URL")
+        """The chain-node the wallet follows and sends through: WALLET_CHAIN_NODE_URL, else
+        this stack's node 1 when it runs chain-nodes."""
+        if self.env.get("WALLET_CHAIN_NODE_URL"):
+            return self.env["WALLET_CHAIN_NODE_URL"]
+        return self.chain_urls[0] if "chain" in self.components else None
 
     def _wallet_programs(self, python: str) -> list[_Program]:
         """The wallet's block analyser and collection worker: only with a chain-node to
@@ -732,6 +764,8 @@ class Stack:
                         workers,
                     )
                     programs.append(_Program(name, "services", argv, self._service_env(name)))
+        if "chain" in self.components:
+            programs += self._chain_programs(bin_dir)
         if "triggers" in self.components:
             programs.append(
                 _Program(
@@ -752,6 +786,38 @@ class Stack:
             programs.append(_Program("nginx", "nginx", argv))
         return programs
 
+    def chain_env(self, number: int) -> dict[str, str]:
+        """The environment of chain-node ``number`` (1-based) and of its worker: its own
+        database, name and URL, and every other node as a peer."""
+        env = self._service_env(f"chain-node-{number}")
+        urls = self.chain_urls
+        env["MONGO_DB"] = f"{env['MONGO_DB']}_chain{number}"
+        env["CHAIN_NODE_NAME"] = f"node{number}"
+        env["CHAIN_NODE_URL"] = urls[number - 1]
+        env["CHAIN_PEERS"] = ",".join(url for url in urls if url != urls[number - 1])
+        return env
+
+    def _chain_programs(self, bin_dir: Path) -> list[_Program]:
+        workers = self.env.get("WEB_CONCURRENCY_CHAIN_NODE") or DEFAULT_CHAIN_WORKERS
+        programs = []
+        for number, port in enumerate(self.ports.chain[: self.chain_nodes], start=1):
+            env = self.chain_env(number)
+            argv = (
+                str(bin_dir / "gunicorn"),
+                "--config",
+                str(REPO_ROOT / "services" / "gunicorn.conf.py"),
+                "services.chain_node:create_app()",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--workers",
+                workers,
+            )
+            programs.append(_Program(f"chain-node-{number}", "chain", argv, env))
+            worker_argv = (str(bin_dir / "python"), "-m", "services.chain_node.worker")
+            worker_env = {**env, "SERVER_NAME": f"chain-worker-{number}"}
+            programs.append(_Program(f"chain-worker-{number}", "chain", worker_argv, worker_env))
+        return programs
+
     def _instance_names(self, service: str) -> list[str]:
         prefix = service.replace("_", "-")
         return [f"{prefix}-{i}" for i in range(1, self.replicas + 1)]
@@ -770,6 +836,8 @@ class Stack:
         if "services" in self.components:
             for service in SERVICES:
                 ports += self.ports.service(service)[: self.replicas]
+        if "chain" in self.components:
+            ports += self.ports.chain[: self.chain_nodes]
         if "nginx" in self.components:
             ports.append(self.ports.nginx)
         return ports
@@ -790,7 +858,11 @@ class Stack:
             text = templates.get_template("local.conf.j2").render(
                 nginx_dir=self.nginx_dir,
                 port=self.ports.nginx,
-                upstreams={UPSTREAMS[s]: self.ports.service(s)[: self.replicas] for s in SERVICES},
+                upstreams={
+                    **{UPSTREAMS[s]: self.ports.service(s)[: self.replicas] for s in SERVICES},
+                    # Node 1 only: a chain-node is one node, not a replica of the others.
+                    "chain_node": self.ports.chain[:1],
+                },
                 routes_conf=NGINX_DIR / "routes.conf",
                 frontend_root=REPO_ROOT / "frontend" / "dist",
                 mime_types=mime_types if mime_types.is_file() else None,
@@ -922,6 +994,10 @@ class Stack:
                 for name, base in zip(names, self.instance_urls(service), strict=True):
                     url = f"{base}/health"
                     checks.append(_Check(name, f"GET {url}", _http_probe(url)))
+        if "chain" in self.components:
+            for number, base in enumerate(self.chain_urls, start=1):
+                url = f"{base}/health"
+                checks.append(_Check(f"chain-node-{number}", f"GET {url}", _http_probe(url)))
         if "nginx" in self.components:
             url = f"{self.nginx_url}/health"
             checks.append(_Check("nginx", f"GET {url}", _http_probe(url)))
@@ -1180,7 +1256,11 @@ def main(argv: list[str] | None = None) -> int:
         _out(f"Added a {WALLET_KEY} to {ENV_FILE}.")
     env, default_replicas = _caller_settings()
     replicas = getattr(args, "replicas", None) or default_replicas
-    stack = Stack(base_dir, Ports.local(replicas), env, replicas=replicas)
+    ports = Ports.local(replicas)
+    if env.get("CHAIN_NODE_PORTS"):
+        chain_ports = tuple(int(p) for p in env["CHAIN_NODE_PORTS"].split(",") if p.strip())
+        ports = dataclasses.replace(ports, chain=chain_ports)
+    stack = Stack(base_dir, ports, env, replicas=replicas)
     handlers = {"up": _cmd_up, "down": _cmd_down, "status": _cmd_status, "logs": _cmd_logs}
     return handlers[args.command](stack, args)
 

@@ -96,6 +96,15 @@ def new_transaction():
     return jsonify(node().submit_transaction(body)), 201
 
 
+@bp.post("/transactions/batch")
+def transactions_batch():
+    """``{"transactions": [...]}``: up to 1,000 signed transactions at once (how nodes relay
+    them); each is admitted or refused on its own: ``{"accepted", "refused"}``."""
+    body = request_json()
+    txs = body.get("transactions") if isinstance(body, dict) else None
+    return jsonify(node().submit_transactions(txs))
+
+
 @bp.get("/pool")
 def pool():
     """The mempool (platform: by fee, each sender's in nonce order)."""

@@ -52,6 +52,8 @@ GETBLOCKS_MAX = 500
 CATCH_UP_BATCHES = 40
 ADDRESS_HISTORY = 50
 LOCATOR_MAX = 32
+BATCH_MAX = 1000
+TX_SUMMARY = ("id", "sender", "recipient", "asset", "amount", "fee", "nonce")
 
 
 def now_ms() -> int:
@@ -575,8 +577,7 @@ class ChainNode:
                 continue
             pending.append(admitted)
             rows.append(self._pool_row(admitted))
-        self.stores.mempool.add_many(rows)
-        return len(rows)
+        return len(self.stores.mempool.add_many(rows))
 
     def _pending_of(self, sender) -> list[dict]:
         if self.rules.name != "platform":
@@ -631,16 +632,70 @@ class ChainNode:
             raise Conflict(
                 f"the sender already has a pending transaction with nonce {row['nonce']}"
             ) from exc
-        summary = {"id": row["_id"]} if self.rules.name == "platform" else {}
         if self.rules.name == "platform":
-            summary |= {
-                k: admitted[k] for k in ("sender", "recipient", "asset", "amount", "fee", "nonce")
-            }
-        self.signals.publish("tx", summary or {"transaction": admitted})
+            self.signals.publish("tx", {k: admitted[k] for k in TX_SUMMARY})
+        else:
+            self.signals.publish("tx", {"transaction": admitted})
+        if self.rules.name == "platform":
+            self.signals.queue_relay([row["raw"]])
         answer = {"message": f"Transaction will be added to Block {next_block}"}
         if self.rules.name == "platform":
             answer["id"] = admitted["id"]
         return answer
+
+    def submit_transactions(self, txs: object) -> dict:
+        """Admit a batch of transactions (relayed by a peer): each on its own merits, in
+        nonce order per sender, stored with one bulk insert. Refusals are reported, not
+        raised; what is admitted is relayed on (a duplicate is never relayed again)."""
+        if self.rules.name != "platform":
+            raise InvalidInput("batches are for platform rules only")
+        if not isinstance(txs, list) or len(txs) > BATCH_MAX:
+            raise InvalidInput(f"transactions must be a list of at most {BATCH_MAX}")
+        ordered = sorted(
+            (tx for tx in txs if isinstance(tx, dict)),
+            key=lambda tx: (str(tx.get("sender")), tx.get("nonce") or 0),
+        )
+        refused: dict[str, str] = {}
+        rows = []
+        with self._mutex:
+            self.refresh()
+            pending: dict[str, list[dict]] = {}
+            for tx in ordered:
+                sender = tx.get("sender")
+                try:
+                    if not isinstance(sender, str):
+                        raise InvalidTransaction("sender must be an address")
+                    if sender not in pending:
+                        pending[sender] = self._pending_of(sender)
+                    admitted = self.rules.admit(self.state, tx, pending[sender])
+                except InvalidInput as exc:
+                    refused[str(tx.get("id"))[:64]] = exc.message
+                    continue
+                pending[sender].append(admitted)
+                rows.append(self._pool_row(admitted))
+        if rows and self.stores.mempool.count() + len(rows) > self.settings.chain_mempool_max:
+            raise MempoolFull("the mempool is full; retry later")
+        added = self.stores.mempool.add_many(rows)
+        accepted = [row for row in rows if row["_id"] in added]
+        self.signals.queue_relay([row["raw"] for row in accepted])
+        for row in accepted:
+            tx = json.loads(row["raw"])
+            self.signals.publish("tx", {k: tx[k] for k in TX_SUMMARY})
+        return {"accepted": [row["_id"] for row in accepted], "refused": refused}
+
+    def relay(self, txs: list[dict]) -> None:
+        """Pass admitted transactions to every peer not backed off (best effort)."""
+        now = self.clock_ms()
+        for peer in self.stores.peers.all():
+            if peer.get("retry_at", 0) > now:
+                continue
+            client = self.peer_client(peer["_id"])
+            try:
+                client.submit_transactions(txs)
+            except ChainNodeError as exc:
+                log.info("relay of %d transactions to %s failed: %s", len(txs), peer["_id"], exc)
+            finally:
+                client.close()
 
     def _refuse_duplicate(self, tx: dict) -> None:
         """A transaction sent twice is a 409 that says so, not a nonce error."""

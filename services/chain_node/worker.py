@@ -12,6 +12,8 @@
   ``/chain``), fetching what has more work with ``/getblocks``; a ``POST /inv`` from a
   peer wakes it at once. When our tip moves it announces it to every peer (``POST
   /inv``). Failing peers are backed off (service.py).
+- The relay loop passes the transactions the node admitted to every peer in batches
+  (``POST /transactions/batch``); a peer relays on only what was new to it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from .service import ChainNode
 log = logging.getLogger("chain_node.worker")
 
 MINE_ATTEMPTS = 5
+RELAY_BATCH = 1000
 
 
 def mine_one(node: ChainNode, client: ChainNodeClient, miner: str | None, stop) -> dict:
@@ -105,6 +108,17 @@ def sync_loop(node: ChainNode, settings: ChainNodeSettings, stop: threading.Even
             stop.wait(1.0)
 
 
+def relay_loop(node: ChainNode, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            txs = node.signals.take_relay(RELAY_BATCH, 1.0)
+            if txs:
+                node.relay(txs)
+        except Exception:  # a restarting Redis must not end the loop
+            log.exception("relay loop error; retrying in 1s")
+            stop.wait(1.0)
+
+
 def main() -> None:
     settings = load_chain_settings()
     configure_logging(settings.log_level, f"{settings.server_name}-worker")
@@ -116,6 +130,7 @@ def main() -> None:
     threads = [
         threading.Thread(target=miner_loop, args=(node, settings, stop), name="miner"),
         threading.Thread(target=sync_loop, args=(node, settings, stop), name="sync"),
+        threading.Thread(target=relay_loop, args=(node, stop), name="relay"),
     ]
     for thread in threads:
         thread.start()

@@ -7,7 +7,7 @@ missing one stops the process at start-up instead of running insecurely.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -158,6 +158,12 @@ class ChainNodeSettings(Settings):
     chain_events_max_s: float = Field(default=300.0, gt=0)
     chain_lock_timeout_s: float = Field(default=120.0, gt=0)
     chain_max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+
+    @field_validator("chain_difficulty_bits", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value):
+        # docker-compose passes an unset variable as "".
+        return None if value == "" else value
 
 
 def load_chain_settings(overrides: dict | None = None) -> ChainNodeSettings:

@@ -93,6 +93,10 @@ class ChainNodeClient:
         """POST /transactions/new; the node's acceptance (4xx ChainNodeError if refused)."""
         return self._call("POST", "/transactions/new", json=tx)
 
+    def submit_transactions(self, txs: list[dict]) -> dict:
+        """POST /transactions/batch (relay between nodes): ``{"accepted", "refused"}``."""
+        return self._call("POST", "/transactions/batch", json={"transactions": txs})
+
     def get_transaction(self, tx_id: str) -> dict:
         """GET /transactions/<id>: the transaction, its block and ``confirmations``."""
         return self._call("GET", f"/transactions/{quote(tx_id, safe='')}")

@@ -134,14 +134,21 @@ class MempoolRepository:
             {"_id": key, "sender": sender, "nonce": nonce, "fee": fee, "seq": seq, "raw": dumps(tx)}
         )
 
-    def add_many(self, rows: Sequence[dict]) -> None:
-        """Re-inject (a reorg): rows already there are skipped."""
+    def add_many(self, rows: Sequence[dict]) -> set[str]:
+        """Insert many (a batch, a reorg's returns); rows whose key or sender's nonce is
+        already there are skipped. Returns the keys inserted."""
         if not rows:
-            return
+            return set()
+        keys = [row["_id"] for row in rows]
         try:
             self.pool.insert_many(list(rows), ordered=False)
-        except BulkWriteError:
-            pass  # the duplicates; the rest are in
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", ())
+            if any(err.get("code") != 11000 for err in errors):
+                raise
+            failed = {err["index"] for err in errors}
+            return {key for index, key in enumerate(keys) if index not in failed}
+        return set(keys)
 
     def pending_of(self, sender: str) -> list[dict]:
         rows = self.pool.find({"sender": sender}).sort("nonce", pymongo.ASCENDING)
@@ -171,11 +178,10 @@ class PeerRepository:
 
     def add(self, urls: Iterable[str]) -> None:
         for url in urls:
-            self.peers.update_one(
-                {"_id": url},
-                {"$setOnInsert": {"failures": 0, "retry_at": 0, "last_error": ""}},
-                upsert=True,
-            )
+            try:
+                self.peers.insert_one({"_id": url, "failures": 0, "retry_at": 0, "last_error": ""})
+            except DuplicateKeyError:
+                pass  # known already (perhaps added by another process just now)
 
     def all(self) -> list[dict]:
         return list(self.peers.find({}).sort("_id", pymongo.ASCENDING))

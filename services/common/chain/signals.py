@@ -5,6 +5,8 @@
 - ``chain:<node>:tip``: the current tip hash, so a process sees a new block with one GET;
 - ``chain:<node>:mine``: ``GET /mine`` requests for the miner; the answer comes back on
   ``chain:<node>:mined:<request id>``;
+- ``chain:<node>:relay``: transactions this node admitted, for the worker to relay to
+  its peers in batches;
 - ``chain:<node>:wake``: wakes the worker's sync loop (``sync``: a peer announced a
   block; ``announce``: our tip moved, tell the peers);
 - events go to the public topic ``chain:<node>`` (services/common/events.py).
@@ -67,6 +69,24 @@ class NodeSignals:
     def next_wake(self, timeout_s: float) -> str | None:
         found = self.redis.blpop([f"{self._prefix}:wake"], timeout=max(0.01, timeout_s))
         return found[1].decode() if found else None
+
+    def queue_relay(self, raw_transactions: list[str]) -> None:
+        """Queue admitted transactions (JSON text) for the worker to pass to the peers."""
+        if not raw_transactions:
+            return
+        try:
+            self.redis.rpush(f"{self._prefix}:relay", *raw_transactions)
+        except redis.RedisError as exc:
+            log.warning("could not queue %d transactions for relay: %r", len(raw_transactions), exc)
+
+    def take_relay(self, most: int, timeout_s: float) -> list[dict]:
+        """Up to ``most`` queued transactions, waiting up to ``timeout_s`` for the first."""
+        key = f"{self._prefix}:relay"
+        first = self.redis.blpop([key], timeout=max(0.01, timeout_s))
+        if not first:
+            return []
+        rest = self.redis.lpop(key, most - 1) if most > 1 else None
+        return [json.loads(item) for item in [first[1], *(rest or [])]]
 
     def request_mine(self, request: Mapping) -> None:
         self.redis.rpush(f"{self._prefix}:mine", json.dumps(request))
