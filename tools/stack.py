@@ -247,6 +247,20 @@ def ensure_wallet_key(path: Path = ENV_FILE) -> bool:
     return True
 
 
+def ensure_cold_wallet(path: Path = ENV_FILE) -> str | None:
+    """Give a `.env` without a WALLET_COLD_ADDRESS a fresh cold wallet: only its address
+    is written; its private key is returned, for the operator to keep offline (printed
+    once, stored nowhere). None when the file has one (or does not exist)."""
+    if not path.is_file() or "WALLET_COLD_ADDRESS" in load_env_file(path):
+        return None
+    from services.common.chain.keys import generate_key
+
+    pair = generate_key()
+    with path.open("a") as fh:
+        fh.write(f"WALLET_COLD_ADDRESS={pair.address}\n")
+    return pair.private_key
+
+
 def ensure_env_file(path: Path = ENV_FILE) -> bool:
     """Create `path` with random secrets unless it exists; return whether it was created."""
     if path.exists():
@@ -553,16 +567,19 @@ class Stack:
                 env[key] = value
         env["SERVER_NAME"] = server_name
         env["PYTHONUNBUFFERED"] = "1"
-        env.setdefault(WALLET_KEY, self._stack_wallet_key())
+        env[WALLET_KEY] = self.wallet_encryption_key()
         if self.chain_node_url is not None:
             env["WALLET_CHAIN_NODE_URL"] = self.chain_node_url
             if "chain" in self.components and not self.env.get("WALLET_CHAIN_NODE_URL"):
                 env["WALLET_CHAIN_NODE_NAME"] = "node1"  # its event topic is chain:node1
         return env
 
-    def _stack_wallet_key(self) -> str:
-        """The stack's own WALLET_ENCRYPTION_KEY when its env has none (test stacks):
-        kept in the stack dir, so a restarted stack still opens the keys it sealed."""
+    def wallet_encryption_key(self) -> str:
+        """The WALLET_ENCRYPTION_KEY of this stack's wallet: the env's, else (test stacks)
+        one of its own kept in the stack dir, so a restarted stack still opens the keys
+        it sealed."""
+        if self.env.get(WALLET_KEY):
+            return self.env[WALLET_KEY]
         path = self.base_dir / "wallet-encryption.key"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -1254,6 +1271,12 @@ def main(argv: list[str] | None = None) -> int:
         _out(f"Created {ENV_FILE} with random secrets.")
     if args.command == "up" and ensure_wallet_key(ENV_FILE):
         _out(f"Added a {WALLET_KEY} to {ENV_FILE}.")
+    cold_key = ensure_cold_wallet(ENV_FILE) if args.command == "up" else None
+    if cold_key:
+        _out(
+            f"Created a cold wallet; its address is WALLET_COLD_ADDRESS in {ENV_FILE}. Its "
+            f"private key, shown this once and stored nowhere (keep it offline):\n{cold_key}"
+        )
     env, default_replicas = _caller_settings()
     replicas = getattr(args, "replicas", None) or default_replicas
     ports = Ports.local(replicas)

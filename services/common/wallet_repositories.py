@@ -96,6 +96,15 @@ class DepositRepository:
         if result.matched_count != 1:
             raise StateChanged(f"deposit {deposit_id} is no longer {old}")
 
+    def move_many(self, ids: list[str], old: str, new: str, now_ms: int, **fields) -> int:
+        """``move`` for many deposits at once: those of ``ids`` still in ``old``; the count."""
+        custody.check_transition(custody.DEPOSIT_TRANSITIONS, old, new)
+        result = self._deposits.update_many(
+            {"_id": {"$in": ids}, "state": old},
+            {"$set": {"state": new, "updated_ms": now_ms, **fields}},
+        )
+        return result.modified_count
+
     def in_state(self, state: str, limit: int = 10_000) -> list[dict]:
         cursor = self._deposits.find({"state": state}).sort("height", 1).limit(limit)
         return [_plain(d) for d in cursor]
@@ -371,6 +380,13 @@ class WalletEntryLookup:
 
     def ensure_indexes(self) -> None:
         self._entries.create_index([("ref", pymongo.ASCENDING), ("reason", pymongo.ASCENDING)])
+
+    def existing(self, user: str, refs: list[str], reason: str) -> set[str]:
+        """Which of ``refs`` already have their ``reason`` entry for ``user``."""
+        cursor = self._entries.find(
+            {"ref": {"$in": refs}, "reason": reason, "user": user}, {"ref": 1}
+        )
+        return {doc["ref"] for doc in cursor}
 
     def exists(self, user: str, ref: str, reason: str) -> bool:
         return (

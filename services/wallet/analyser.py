@@ -19,6 +19,7 @@ Run: ``python -m services.wallet.analyser``.
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import threading
@@ -165,12 +166,18 @@ class BlockAnalyser:
         """Credit the deposits and settle the withdrawals that have their confirmations."""
         tip = self.w.tip_height()
         needed = self.w.settings.wallet_confirmations
-        for deposit in self.w.deposits.in_state(custody.SUBMITTED):
-            if custody.confirmations(tip, deposit["height"]) < needed:
-                break  # sorted by height: the rest are younger
-            state = service.credit_deposit(self.w, deposit)
-            if state == custody.ACCEPTED:
-                service.schedule_collection(self.w, deposit["address"])
+        due = [
+            deposit
+            for deposit in self.w.deposits.in_state(custody.SUBMITTED)
+            if custody.confirmations(tip, deposit["height"]) >= needed
+        ]
+        if due:
+            states = service.credit_deposits(self.w, due)
+            log.info("credited %d deposits", len(due))
+            for address in sorted(
+                {d["address"] for d in due if states[d["id"]] == custody.ACCEPTED}
+            ):
+                service.schedule_collection(self.w, address)
         for withdrawal in self.w.withdrawals.in_states((custody.CONFIRMING,)):
             tx = self.w.chain_txs.get(withdrawal["txid"])
             if tx and custody.confirmations(tip, tx["height"]) >= needed:
@@ -185,6 +192,17 @@ class BlockAnalyser:
         service.reconcile(self.w)
 
     # --- the loop --------------------------------------------------------------------
+
+    def _wait_for_block(self, pubsub) -> None:
+        """Until the node announces a new tip or a reorg, or WALLET_POLL_S passes.
+        Mempool events (``tx``) do not wake it: a burst of transfers is one pass."""
+        deadline = time.monotonic() + self.w.settings.wallet_poll_s
+        while (remaining := deadline - time.monotonic()) > 0:
+            message = pubsub.get_message(timeout=remaining)
+            if message is not None and _event_of(message) in ("tip", "reorg"):
+                while pubsub.get_message(timeout=0):  # many events, one pass
+                    pass
+                return
 
     def run(self, stop: threading.Event) -> None:
         topic = events.chain_topic(self.w.settings.wallet_chain_node_name)
@@ -203,9 +221,7 @@ class BlockAnalyser:
                 if processed:
                     log.info("processed %d blocks; tip %d", processed, self.w.tip_height())
                 self.reconcile()
-                pubsub.get_message(timeout=self.w.settings.wallet_poll_s)
-                while pubsub.get_message(timeout=0):  # many events, one pass
-                    pass
+                self._wait_for_block(pubsub)
             except Exception as exc:  # the node, Redis or the database is away: wait
                 log.warning("analyser pass failed: %s", str(exc)[:300])
                 if pubsub is not None:
@@ -215,6 +231,13 @@ class BlockAnalyser:
                         pass
                     pubsub = None
                 stop.wait(min(2.0, self.w.settings.wallet_poll_s))
+
+
+def _event_of(message: dict) -> str | None:
+    try:
+        return json.loads(message["data"]).get("event")
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 
@@ -96,13 +96,21 @@ class Wallet:
     redis: redis.Redis
     clock_ms: Callable[[], int]
 
+    # The platform's own wallets, read once per process (they never change).
+    own_wallets: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _own(self, name: str) -> StoredAddress:
+        if name not in self.own_wallets:
+            self.own_wallets[name] = self.system_keys.get_or_create(name, self.vault)
+        return self.own_wallets[name]
+
     @property
     def hot(self) -> StoredAddress:
-        return self.system_keys.get_or_create(HOT_WALLET, self.vault)
+        return self._own(HOT_WALLET)
 
     @property
     def gas_keeper(self) -> StoredAddress:
-        return self.system_keys.get_or_create(GAS_KEEPER, self.vault)
+        return self._own(GAS_KEEPER)
 
     @property
     def cold_address(self) -> str | None:
@@ -216,11 +224,51 @@ def list_deposits(w: Wallet, user: str, limit: int, before_ms: int | None) -> di
 
 
 def credit_deposit(w: Wallet, deposit: dict) -> str:
-    """Credit a ``submitted`` deposit that has its confirmations, exactly once; return
-    its new state (``accepted``, or ``skipped`` when too small to sweep on its own)."""
-    tx_fee = w.settings.tx_fee_units
+    """Credit one ``submitted`` deposit that has its confirmations; its new state."""
+    return credit_deposits(w, [deposit])[deposit["id"]]
+
+
+def credit_deposits(w: Wallet, deposits: list[dict]) -> dict[str, str]:
+    """Credit ``submitted`` deposits that have their confirmations, each exactly once;
+    return each one's new state (``accepted``, or ``skipped`` when too small to sweep
+    on its own).
+
+    A user's deposits are credited in one hold of their account (one lock, one write,
+    whatever the count), so a block of 500 deposits to 50 users is 50 account writes.
+    """
+    by_user: dict[str, list[dict]] = {}
+    for deposit in deposits:
+        by_user.setdefault(deposit["user"], []).append(deposit)
+    tx_fee, minimum = w.settings.tx_fee_units, w.settings.min_collection_units
+    states: dict[str, str] = {}
+    for user, theirs in by_user.items():
+        with w.ledger.session(user, ()) as session:
+            # The session has stored any entries a crash left in the account's outbox.
+            done = w.entry_lookup.existing(user, [d["id"] for d in theirs], assets.DEPOSIT)
+            due = [d for d in theirs if d["id"] not in done]
+            for deposit, txn in zip(due, w.txns.take(len(due)), strict=True):
+                session.run(
+                    Command("DEPOSIT", txn, user=user), _credit_rule(deposit, tx_fee), create=True
+                )
+        moves: dict[tuple[int, str], list[str]] = {}
+        for deposit in theirs:
+            units, fee = custody.deposit_credit(deposit["asset"], deposit["units"], tx_fee)
+            state = custody.after_credit(units, fee, minimum)
+            states[deposit["id"]] = state
+            moves.setdefault((fee, state), []).append(deposit["id"])
+        now = w.clock_ms()
+        # Only deposits still submitted move: a second attempt moves nothing again.
+        for (fee, state), ids in moves.items():
+            w.deposits.move_many(ids, custody.SUBMITTED, custody.ACCEPTED, now, fee=fee)
+            if state == custody.SKIPPED:
+                w.deposits.move_many(ids, custody.ACCEPTED, custody.SKIPPED, now)
+        w.publish(user, "deposit", {"ids": [d["id"] for d in theirs][:50], "state": "credited"})
+    return states
+
+
+def _credit_rule(deposit: dict, tx_fee: int):
     units, fee = custody.deposit_credit(deposit["asset"], deposit["units"], tx_fee)
-    ref, asset, user = deposit["id"], deposit["asset"], deposit["user"]
+    ref, asset = deposit["id"], deposit["asset"]
 
     def rule(account: Account):
         change = wallet_rules.credit_deposit(account, asset, units, ref)
@@ -228,16 +276,7 @@ def credit_deposit(w: Wallet, deposit: dict) -> str:
             change = change.then(custody.charge_deposit_fee(change.account, asset, fee, ref))
         return change
 
-    _apply_once(w, user, "DEPOSIT", ref, assets.DEPOSIT, rule)
-    state = custody.after_credit(units, fee, w.settings.min_collection_units)
-    try:
-        w.deposits.move(ref, custody.SUBMITTED, custody.ACCEPTED, w.clock_ms(), fee=fee)
-        if state == custody.SKIPPED:
-            w.deposits.move(ref, custody.ACCEPTED, custody.SKIPPED, w.clock_ms())
-    except StateChanged:
-        pass  # another attempt moved it: the credit above was still made only once
-    w.publish(user, "deposit", {"id": ref, "state": state, "asset": asset})
-    return state
+    return rule
 
 
 # --- withdrawals ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from services.common.chain import keys
+from services.common.wallet_keys import DepositAddressRepository, KeyVault
 from tests.conftest import SECRETS
 from tests.wallet_chain import (
     COIN,
@@ -264,3 +265,66 @@ def test_a_dusd_deposit_waits_for_gas_then_is_topped_up_and_swept(
     for asset in ("DTC", "DUSD"):
         assert reserves[asset]["unexplained"] == "0.00000000", reserves[asset]
         assert reserves[asset]["covered"] is True
+
+
+BURST = 1000
+BURST_USERS = 100
+
+
+@pytest.mark.timeout(1800)
+def test_a_burst_of_1000_deposits_is_credited_once_and_collected(
+    chain_stack, chain, outsider, admin
+):
+    """1,000 transfers to 100 users' addresses in one block: every one credited once,
+    every address swept, and the reserves still explained to the unit."""
+    with pymongo.MongoClient(chain_stack.mongo_uri) as client:
+        db = client[chain_stack.env["MONGO_DB"]]
+        vault = KeyVault(chain_stack.wallet_encryption_key())
+        addresses = DepositAddressRepository(db)
+        users = [f"burst{uuid.uuid4().hex[:10]}" for _ in range(BURST_USERS)]
+        by_user = {user: addresses.get_or_create(user, vault) for user in users}
+        amount = 5_000_000  # 0.05 DTC each
+        # Ten senders of 100 transfers each (a node checks a sender's pending ones).
+        senders = [keys.generate_key() for _ in range(10)]
+        for sender in senders:
+            chain.send(outsider.private_key, sender.address, 6 * COIN)
+        chain.mine(1)
+        txids = []
+        for n, sender in enumerate(senders):
+            first_nonce = chain.next_nonce(sender.address)
+            for i in range(BURST // len(senders)):
+                user = users[(n * 100 + i) % BURST_USERS]
+                tx = chain.transfer(
+                    sender.private_key, by_user[user], amount, nonce=first_nonce + i
+                )
+                txids.append(chain.submit(tx))
+        chain.mine(1)
+        chain.mine(CONFIRMATIONS - 1)
+        deposits = db["wallet_deposits"]
+
+        def credited():
+            return (
+                deposits.count_documents({"user": {"$in": users}, "state": {"$ne": "submitted"}})
+                == BURST
+            )
+
+        wait_for(credited, timeout=300, what="1,000 deposits to be credited")
+
+        def collected():
+            chain.mine(1)
+            return deposits.count_documents({"user": {"$in": users}, "state": "collected"}) == BURST
+
+        wait_for(collected, timeout=600, what="1,000 deposits to be collected")
+        assert deposits.count_documents({"user": {"$in": users}}) == BURST
+        assert sorted(d["txid"] for d in deposits.find({"user": {"$in": users}})) == sorted(txids)
+        # Each user: ten deposits of 0.05, each charged 0.0002: 0.498 DTC, credited once.
+        ledger = db["wallet_ledger"]
+        for user in users:
+            entries = list(ledger.find({"user": user}))
+            assert sorted(e["reason"] for e in entries) == ["deposit"] * 10 + ["deposit_fee"] * 10
+            net = sum(e["units"] if e["to"] == f"user:{user}" else -e["units"] for e in entries)
+            assert net == 10 * (amount - 2 * FEE)
+            assert chain.balance(by_user[user]) == 0
+    reserves = {r["asset"]: r for r in admin.get("/reserves")["reserves"]}
+    assert reserves["DTC"]["unexplained"] == "0.00000000", reserves["DTC"]
+    assert reserves["DTC"]["covered"] is True
