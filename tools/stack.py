@@ -39,7 +39,7 @@ import time
 import urllib.request
 import xmlrpc.client  # nosec B411: only our own supervisord, over its 0700 unix socket
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import jinja2
@@ -56,25 +56,48 @@ DEFAULT_DIR = REPO_ROOT / "var"
 ENV_FILE = REPO_ROOT / ".env"
 
 #: Every component a stack can run; `Stack(components=...)` picks a subset.
-ALL = frozenset({"mongo", "redis", "quote", "services", "triggers", "wallet", "nginx", "chain"})
+ALL = frozenset(
+    {
+        "mongo",
+        "redis",
+        "quote",
+        "market",
+        "services",
+        "triggers",
+        "relay",
+        "events",
+        "chain",
+        "wallet",
+        "nginx",
+    }
+)
 #: Just the servers the integration tests need.
-INFRA = frozenset({"mongo", "redis", "quote"})
+INFRA = frozenset({"mongo", "redis", "quote", "market"})
 
 #: Service packages run by gunicorn, and the NGINX upstream each one sits behind.
-SERVICES = ("buy", "sell", "user_utilities", "wallet")
+SERVICES = ("buy", "sell", "user_utilities", "exchange", "wallet")
 UPSTREAMS = {
     "buy": "api_buy",
     "sell": "api_sell",
     "user_utilities": "api_users",
+    "exchange": "api_exchange",
     "wallet": "api_wallet",
 }
-SERVICE_BASE_PORTS = {"buy": 8101, "sell": 8201, "user_utilities": 8301, "wallet": 8501}
+SERVICE_BASE_PORTS = {
+    "buy": 8101,
+    "sell": 8201,
+    "user_utilities": 8301,
+    "exchange": 8401,
+    "wallet": 8501,
+}
 #: Gunicorn workers per instance. On a full machine each busy worker gets about an equal
 #: share of the CPU, so the counts follow each service's share of the work: user-
 #: utilities answers every new trader's ADD, every QUOTE and DISPLAY_SUMMARY and every
 #: BATCH; sell's commands mostly find their quote cached (docs/benchmarks.md, Locust).
 #: docker-compose.yml has the same defaults.
-DEFAULT_WORKERS = {"buy": 2, "sell": 1, "user_utilities": 3, "wallet": 2}
+DEFAULT_WORKERS = {"buy": 2, "sell": 1, "user_utilities": 3, "exchange": 2, "wallet": 2}
+#: The events gateway (one asyncio process): every Server-Sent Events stream.
+EVENTS_UPSTREAM = "api_events"
 MAX_LOCAL_REPLICAS = 99
 #: Chain-nodes (CHAIN_NODES, default 3) on CHAIN_NODE_PORTS (default 5001,5002,5003), each
 #: with its own database and a worker process (miner and peer sync); node 1 is the one
@@ -106,9 +129,22 @@ PASSTHROUGH_KEYS = frozenset(
         "WEB_CONCURRENCY",
         "GUNICORN_CMD_ARGS",
         "FERRETDB_BACKEND",
+        "EVENTS_MAX_STREAMS_PER_USER",
+        "EVENTS_MAX_STREAMS",
+        "EVENTS_MAX_STREAM_S",
+        "EVENTS_KEEPALIVE_S",
+        "EVENTS_CHAIN_NODE",
+        "EXCHANGE_FEE_BP",
     }
 )
-PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_", "CHAIN_", "WALLET_", "GAS_KEEPER_")
+PASSTHROUGH_PREFIXES = (
+    "QUOTE_",
+    "WEB_CONCURRENCY_",
+    "MARKET_",
+    "CHAIN_",
+    "WALLET_",
+    "GAS_KEEPER_",
+)
 
 #: supervisord groups in start order. It stops one group at a time, highest priority
 #: first, but every program within a group at once: grouping keeps `stop` quick.
@@ -170,12 +206,15 @@ class Ports:
     buy: tuple[int, ...] = (8101, 8102)
     sell: tuple[int, ...] = (8201, 8202)
     user_utilities: tuple[int, ...] = (8301, 8302)
+    exchange: tuple[int, ...] = (8401, 8402)
     wallet: tuple[int, ...] = (8501, 8502)
+    market_feed: int = 4490
     quote_tcp: int = 4444
     quote_http: int = 4480
     redis: int = 16379
     mongo: int = 27018
     postgres: int = 27019  # only with FERRETDB_BACKEND=postgresql
+    events: int = 8090
     chain: tuple[int, ...] = tuple(CHAIN_BASE_PORT + i for i in range(DEFAULT_CHAIN_NODES))
 
     @classmethod
@@ -194,18 +233,11 @@ class Ports:
         """Free loopback ports chosen by the kernel, for tests that run side by side."""
         if replicas < 1:
             raise ValueError(f"replicas must be at least 1, not {replicas}")
-        ports = iter(_free_ports(6 + replicas * len(SERVICES) + DEFAULT_CHAIN_NODES))
+        singles = [f.name for f in fields(cls) if f.name not in (*SERVICES, "chain")]
+        ports = iter(_free_ports(len(singles) + replicas * len(SERVICES) + DEFAULT_CHAIN_NODES))
         per_service = {name: tuple(next(ports) for _ in range(replicas)) for name in SERVICES}
-        return cls(
-            chain=tuple(next(ports) for _ in range(DEFAULT_CHAIN_NODES)),
-            nginx=next(ports),
-            quote_tcp=next(ports),
-            quote_http=next(ports),
-            redis=next(ports),
-            mongo=next(ports),
-            postgres=next(ports),
-            **per_service,
-        )
+        chain = tuple(next(ports) for _ in range(DEFAULT_CHAIN_NODES))
+        return cls(**{name: next(ports) for name in singles}, chain=chain, **per_service)
 
     def service(self, service: str) -> tuple[int, ...]:
         """The instance ports of one service (`buy`, `sell`, `user_utilities`)."""
@@ -529,6 +561,16 @@ class Stack:
     def quote_http_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.quote_http}"
 
+    @property
+    def events_url(self) -> str:
+        """Base URL of the events gateway."""
+        return f"http://127.0.0.1:{self.ports.events}"
+
+    @property
+    def market_feed_url(self) -> str:
+        """Base URL of the market feed (Bithumb-style public API)."""
+        return f"http://127.0.0.1:{self.ports.market_feed}"
+
     def instance_urls(self, service: str) -> list[str]:
         """Base URLs of the gunicorn instances of `service` (`buy`, `sell`, ...)."""
         ports = self.ports.service(service)[: self.replicas]
@@ -560,6 +602,7 @@ class Stack:
             "MONGO_URI": ("mongo", self.mongo_uri),
             "REDIS_URL": ("redis", self.redis_url),
             "QUOTE_SERVER_ADDR": ("quote", self.quote_addr),
+            "MARKET_FEED_URL": ("market", self.market_feed_url),
         }
         for key, (component, value) in addresses.items():
             # Our own servers win; without them the caller may point elsewhere.
@@ -764,6 +807,16 @@ class Stack:
             programs.append(
                 _Program("quote-server", "infra", (python, "-m", "quote_server"), quote_env)
             )
+        if "market" in self.components:
+            feed_env = {
+                **self.env,
+                "MARKET_FEED_HOST": "127.0.0.1",
+                "MARKET_FEED_PORT": str(self.ports.market_feed),
+                "PYTHONUNBUFFERED": "1",
+            }
+            programs.append(
+                _Program("market-feed", "infra", (python, "-m", "market_feed"), feed_env)
+            )
         if "services" in self.components:
             for service in SERVICES:
                 workers = self.workers(service)
@@ -781,6 +834,9 @@ class Stack:
                         workers,
                     )
                     programs.append(_Program(name, "services", argv, self._service_env(name)))
+        if "events" in self.components:
+            argv = (python, "-m", "services.events", "--bind", f"127.0.0.1:{self.ports.events}")
+            programs.append(_Program("events", "services", argv, self._service_env("events")))
         if "chain" in self.components:
             programs += self._chain_programs(bin_dir)
         if "triggers" in self.components:
@@ -790,6 +846,15 @@ class Stack:
                     "triggers",
                     (python, "-m", "services.trigger_checker"),
                     self._service_env("trigger-checker"),
+                )
+            )
+        if "relay" in self.components:
+            programs.append(
+                _Program(
+                    "market-relay",
+                    "triggers",
+                    (python, "-m", "services.market_relay"),
+                    self._service_env("market-relay"),
                 )
             )
         if "wallet" in self.components:
@@ -850,9 +915,13 @@ class Stack:
             ports.append(self.ports.redis)
         if "quote" in self.components:
             ports += [self.ports.quote_tcp, self.ports.quote_http]
+        if "market" in self.components:
+            ports.append(self.ports.market_feed)
         if "services" in self.components:
             for service in SERVICES:
                 ports += self.ports.service(service)[: self.replicas]
+        if "events" in self.components:
+            ports.append(self.ports.events)
         if "chain" in self.components:
             ports += self.ports.chain[: self.chain_nodes]
         if "nginx" in self.components:
@@ -877,6 +946,7 @@ class Stack:
                 port=self.ports.nginx,
                 upstreams={
                     **{UPSTREAMS[s]: self.ports.service(s)[: self.replicas] for s in SERVICES},
+                    EVENTS_UPSTREAM: (self.ports.events,),
                     # Node 1 only: a chain-node is one node, not a replica of the others.
                     "chain_node": self.ports.chain[:1],
                 },
@@ -1005,12 +1075,18 @@ class Stack:
         if "quote" in self.components:
             url = f"{self.quote_http_url}/health"
             checks.append(_Check("quote-server", f"GET {url}", _http_probe(url)))
+        if "market" in self.components:
+            url = f"{self.market_feed_url}/health"
+            checks.append(_Check("market-feed", f"GET {url}", _http_probe(url)))
         if "services" in self.components:
             for service in SERVICES:
                 names = self._instance_names(service)
                 for name, base in zip(names, self.instance_urls(service), strict=True):
                     url = f"{base}/health"
                     checks.append(_Check(name, f"GET {url}", _http_probe(url)))
+        if "events" in self.components:
+            url = f"{self.events_url}/health"
+            checks.append(_Check("events", f"GET {url}", _http_probe(url)))
         if "chain" in self.components:
             for number, base in enumerate(self.chain_urls, start=1):
                 url = f"{base}/health"
@@ -1141,6 +1217,21 @@ class Stack:
                     os.killpg(child, signal.SIGKILL)
         _wait_gone(started, 5)
 
+    #: What `reset` deletes: the stored data of the database servers and Redis.
+    DATA_DIRS = ("mongo", "postgres", "redis")
+
+    def reset(self) -> list[Path]:
+        """Stop the stack if it runs and delete its data (every account, login and log
+        entry); configs, logs and `.env` stay. Returns the directories deleted."""
+        self.stop()
+        deleted = []
+        for name in self.DATA_DIRS:
+            path = self.base_dir / name
+            if path.exists():
+                shutil.rmtree(path)
+                deleted.append(path)
+        return deleted
+
     def __enter__(self) -> Stack:
         self.start()
         return self
@@ -1231,6 +1322,19 @@ def _cmd_logs(stack: Stack, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reset(stack: Stack, args: argparse.Namespace) -> int:
+    if not args.yes:
+        _out(f"This deletes every account, login and log entry of the stack in {stack.base_dir}.")
+        sys.stdout.write("Type 'reset' to go on: ")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip() != "reset":
+            _out("Nothing deleted.")
+            return 1
+    deleted = ", ".join(map(str, stack.reset())) or "nothing (no data yet)"
+    _out(f"Deleted {deleted}; `make up` starts afresh.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     # The shared options work before or after the command (`--dir var up` or `up --dir
     # var`); SUPPRESS keeps a subcommand from resetting a value given before it.
@@ -1259,6 +1363,10 @@ def main(argv: list[str] | None = None) -> int:
     logs.add_argument("programs", nargs="*", help="program names (default: all)")
     logs.add_argument("-n", "--lines", type=int, default=50)
     logs.add_argument("-f", "--follow", action="store_true")
+    reset = commands.add_parser(
+        "reset", parents=[common], help="stop and delete the stack's data (asks first)"
+    )
+    reset.add_argument("--yes", action="store_true", help="do not ask")
     args = parser.parse_args(argv)
     base_dir = getattr(args, "dir", DEFAULT_DIR)
     verbose = getattr(args, "verbose", False)
@@ -1284,7 +1392,13 @@ def main(argv: list[str] | None = None) -> int:
         chain_ports = tuple(int(p) for p in env["CHAIN_NODE_PORTS"].split(",") if p.strip())
         ports = dataclasses.replace(ports, chain=chain_ports)
     stack = Stack(base_dir, ports, env, replicas=replicas)
-    handlers = {"up": _cmd_up, "down": _cmd_down, "status": _cmd_status, "logs": _cmd_logs}
+    handlers = {
+        "up": _cmd_up,
+        "down": _cmd_down,
+        "status": _cmd_status,
+        "logs": _cmd_logs,
+        "reset": _cmd_reset,
+    }
     return handlers[args.command](stack, args)
 
 

@@ -9,6 +9,7 @@ import json
 import time
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..common import events
 from ..common.auth import ADMIN, SERVICE
@@ -24,6 +25,15 @@ KEEPALIVE_S = 15.0
 class TooManyStreams(PlatformError):
     status_code = 429
     code = "too_many_streams"
+
+
+@bp.before_app_request
+def refuse_oversized_bodies():
+    """413 for a body over the limit, whatever its type (JSON parsing alone would skip a
+    body that is not declared JSON)."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
 
 
 def node() -> ChainNode:

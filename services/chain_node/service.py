@@ -577,7 +577,10 @@ class ChainNode:
                 continue
             pending.append(admitted)
             rows.append(self._pool_row(admitted))
-        return len(self.stores.mempool.add_many(rows))
+        added = self.stores.mempool.add_many(rows)
+        if self.rules.name == "platform":
+            self.signals.queue_relay([row["raw"] for row in rows if row["_id"] in added])
+        return len(added)
 
     def _pending_of(self, sender) -> list[dict]:
         if self.rules.name != "platform":
@@ -732,9 +735,14 @@ class ChainNode:
                 self.tip_hash,
                 ancestors,
                 pool,
-                miner or self.identity()["address"],
+                miner or self._default_miner(),
                 self.clock_ms(),
             )
+
+    def _default_miner(self) -> str:
+        """Rewards go to the node's own address (dvf: its uuid4 hex node id)."""
+        field = "address" if self.rules.name == "platform" else "node_id"
+        return self.identity()[field]
 
     def identity(self) -> dict:
         """This node's own key (platform: its rewards' address) and dvf node id."""

@@ -13,16 +13,19 @@ import pymongo
 import redis
 
 from .auth import Authenticator
-from .cache import Notifications, OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
+from .cache import OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
 from .clients import QuoteServerClient
+from .coin_trading import CoinTrading
 from .config import Settings
 from .ledger import CommandRunner, Ledger
+from .market import MarketFeedClient, MarketPrices
 from .repositories import (
     AccountRepository,
     CredentialRepository,
     LogRepository,
     WalletLedgerRepository,
 )
+from .trading import Trading
 
 
 def now_ms() -> int:
@@ -76,6 +79,13 @@ class Backend:
         )
 
     @cached_property
+    def market(self) -> MarketPrices:
+        feed = MarketFeedClient(self.settings.market_feed_url, self.settings.market_timeout_s)
+        return MarketPrices(
+            self.redis, feed, self.settings.market_price_max_age_s, clock_ms=self.clock_ms
+        )
+
+    @cached_property
     def txns(self) -> TransactionNumbers:
         return TransactionNumbers(self.redis)
 
@@ -92,13 +102,26 @@ class Backend:
             wallet=self.wallet_ledger,
         )
 
-    def with_ledger(self, ledger: CommandRunner) -> Backend:
-        """These adapters, with commands run by ``ledger`` (a batch's account session)."""
-        return _WithLedger(self, ledger)  # type: ignore[return-value]
+    def trading(self, ledger: CommandRunner | None = None) -> Trading:
+        """What the trading use cases work with: commands run by ``ledger`` (one
+        account's session under its lock), or by this process's ledger."""
+        return Trading(
+            ledger=ledger or self.ledger,
+            quotes=self.quotes,
+            clock_ms=self.clock_ms,
+            quote_ttl_ms=int(self.settings.quote_ttl_s * 1000),
+            pending_ttl_ms=int(self.settings.pending_ttl_s * 1000),
+        )
 
-    @cached_property
-    def notifications(self) -> Notifications:
-        return Notifications(self.redis)
+    def coin_trading(self, ledger: CommandRunner | None = None) -> CoinTrading:
+        """What the coin use cases work with: orders run by ``ledger`` (one account's
+        session), or by this process's ledger."""
+        return CoinTrading(
+            ledger=ledger or self.ledger,
+            market=self.market,
+            wallet_ledger=self.wallet_ledger,
+            fee_bp=self.settings.exchange_fee_bp,
+        )
 
     @cached_property
     def auth(self) -> Authenticator:
@@ -130,14 +153,3 @@ class Backend:
     def close(self) -> None:
         self.mongo.close()
         self.redis.close()
-
-
-class _WithLedger:
-    """A backend whose ledger is another: every other adapter is the backend's own."""
-
-    def __init__(self, backend: Backend, ledger: CommandRunner):
-        self._backend = backend
-        self.ledger = ledger
-
-    def __getattr__(self, name: str):
-        return getattr(self._backend, name)

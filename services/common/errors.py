@@ -83,6 +83,13 @@ class IdempotencyKeyReused(PlatformError):
     code = "idempotency_key_reused"
 
 
+class TooManyRequests(PlatformError):
+    """A bound on what one client (or everyone) may hold at once was reached."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+
 class UpstreamUnavailable(PlatformError):
     status_code = 503
     code = "upstream_unavailable"

@@ -355,13 +355,14 @@ class Ledger(CommandRunner):
 
         The entries are written with the account (its outbox), then go to the log under
         ids derived from the new version, so a crash between the two writes is repaired
-        by the next flush without duplicates.
+        by the next flush without duplicates. The lock is renewed right before the write
+        (LockLost if it is no longer ours), so a holder that lost it writes nothing.
         """
         user = account.user
         version = account.version + 1
         # Zero-padded: entries of one millisecond sort by _id in the order they were made.
         outbox = tuple({**e, "_id": f"{user}:{version}:{i:04d}"} for i, e in enumerate(entries))
-        _, stored = self.accounts.save(replace(account, outbox=outbox))
+        _, stored = self.accounts.save(replace(account, outbox=outbox), before_write=lock.renew)
         lock.leave_cached(stored)  # what the database now holds
         self._publish(outbox)
         lock.mark_logged(version, announce=self._announce)

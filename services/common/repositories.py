@@ -109,18 +109,24 @@ class AccountRepository:
     def exists(self, user: str) -> bool:
         return self._users.count_documents({"_id": user}, limit=1) > 0
 
-    def save(self, account: Account) -> tuple[Account, bytes]:
+    def save(
+        self, account: Account, before_write: Callable[[], None] | None = None
+    ) -> tuple[Account, bytes]:
         """Write ``account`` if nobody else changed it since it was read; return it as
         saved (its new version) and encoded as by ``encode``, from the same document.
 
         ``account.version`` is the version that was read (0 for a new account). The
         version in the filter is the second guard behind the per-user lock: on MongoDB it
         makes the write atomic; on FerretDB the lock is what serialises writers.
-        Raises StaleAccount when the guard fails.
+        Raises StaleAccount when the guard fails. ``before_write`` runs right before the
+        write, after any wait for this process's turn to write; whatever it raises
+        stops the write (the ledger checks and renews the user's lock there).
         """
         doc = _account_to_doc(account)
         new_version = account.version + 1
         with phase("write"), _WRITES:
+            if before_write is not None:
+                before_write()
             self._write(account, doc, new_version)
         saved = Account(**{**account.__dict__, "version": new_version})
         return saved, _encoded(account.user, new_version, doc)
@@ -343,12 +349,15 @@ class WalletLedgerRepository:
         limit: int,
         asset: str | None = None,
         before_ms: int | None = None,
+        reasons: tuple[str, ...] | None = None,
     ) -> list[dict]:
-        """``user``'s newest ``limit`` entries (of ``asset``, older than ``before_ms``),
-        newest first, without their ids."""
+        """``user``'s newest ``limit`` entries (of ``asset``, for ``reasons``, older than
+        ``before_ms``), newest first, without their ids."""
         query: dict = {"user": user}
         if asset is not None:
             query["asset"] = asset
+        if reasons is not None:
+            query["reason"] = {"$in": list(reasons)}
         if before_ms is not None:
             query["ts"] = {"$lt": before_ms}
         cursor = self._entries.find(query, {"_id": 0}).sort([("ts", -1), ("_id", -1)])

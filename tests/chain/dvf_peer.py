@@ -10,8 +10,9 @@ sha256(f"{last_proof}{proof}{last_hash}") searched from 0, the reward appended a
 proof of work as the last transaction, consensus = the longest valid chain of the
 registered netlocs (``http://`` + netloc + ``/chain``), strictly longer only.
 
-The other behaviours make it a bad peer: ``garbage`` answers non-JSON, ``wrong-length``
-claims a length its chain does not have, ``slow`` answers after 30 s.
+The other behaviours make it a bad peer: ``garbage`` answers non-JSON on every route,
+``wrong-length`` claims a length its chain does not have, ``slow`` answers every route
+after 30 s (``/alive`` answers at once, for the test fixtures).
 """
 
 from __future__ import annotations
@@ -96,6 +97,20 @@ def create_app(behaviour: str) -> Flask:
     chain = Chain()
     node_id = uuid.uuid4().hex
 
+    @app.get("/alive")
+    def alive():
+        return "yes"
+
+    @app.before_request
+    def misbehave():
+        if request.path == "/alive":
+            return None
+        if behaviour == "garbage":
+            return Response("<html>this is not a chain", mimetype="text/html")
+        if behaviour == "slow":
+            time.sleep(30)
+        return None
+
     @app.get("/mine")
     def mine():
         last_block = chain.chain[-1]
@@ -122,10 +137,6 @@ def create_app(behaviour: str) -> Flask:
 
     @app.get("/chain")
     def full_chain():
-        if behaviour == "garbage":
-            return Response("<html>this is not a chain", mimetype="text/html")
-        if behaviour == "slow":
-            time.sleep(30)
         length = len(chain.chain) + (5 if behaviour == "wrong-length" else 0)
         return jsonify({"chain": chain.chain, "length": length})
 

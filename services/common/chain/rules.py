@@ -315,8 +315,10 @@ class PlatformRules(ChainRules):
         self.signatures.check(tx, message)
         next_nonce = state.nonce(tx["sender"]) + 1 + len(pending)
         if tx["nonce"] <= state.nonce(tx["sender"]):
-            raise InvalidTransaction(
-                f"nonce {tx['nonce']} is already used; the next is {next_nonce}"
+            raise DoubleSpend(f"nonce {tx['nonce']} is already used; the next is {next_nonce}")
+        if tx["nonce"] < next_nonce:
+            raise DoubleSpend(
+                f"the sender already has a pending transaction with nonce {tx['nonce']}"
             )
         if tx["nonce"] != next_nonce:
             raise InvalidTransaction(f"nonce must be {next_nonce}, the sender's next one")
@@ -355,6 +357,13 @@ class PlatformRules(ChainRules):
 
 class InsufficientChainFunds(InvalidTransaction):
     code = "insufficient_funds"
+
+
+class DoubleSpend(InvalidTransaction):
+    """A nonce already used on chain or already pending: a replay or a double spend."""
+
+    status_code = 409
+    code = "double_spend"
 
 
 def _unaffordable(state: ChainState, tx: dict, expected_nonce: int, height: int) -> str | None:
