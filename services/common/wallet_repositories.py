@@ -275,8 +275,14 @@ class ChainTransactionRepository:
             {"height": {"$gt": height}}, {"$set": {"height": None, "block_hash": None}}
         )
 
-    def unmined(self) -> list[dict]:
-        return [_plain(d) for d in self._txs.find({"height": None})]
+    def unmined(self, sender: str | None = None, recipient: str | None = None) -> list[dict]:
+        """Transactions not (or no longer) in a block, from ``sender`` / to ``recipient``."""
+        query: dict = {"height": None}
+        if sender is not None:
+            query["sender"] = sender
+        if recipient is not None:
+            query["recipient"] = recipient
+        return [_plain(d) for d in self._txs.find(query)]
 
     def all(self) -> list[dict]:
         return [_plain(d) for d in self._txs.find({})]

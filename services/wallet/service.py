@@ -527,9 +527,7 @@ def pending_out(w: Wallet, sender: str, asset: str) -> int:
     """What the platform's not-yet-mined transactions from ``sender`` will spend of
     ``asset`` (the fee is DTC)."""
     total = 0
-    for tx in w.chain_txs.unmined():
-        if tx["sender"] != sender:
-            continue
+    for tx in w.chain_txs.unmined(sender=sender):
         if tx["asset"] == asset:
             total += tx["units"]
         if asset == custody.DTC:
@@ -741,23 +739,17 @@ def _plan_sweep(w: Wallet, address: str) -> dict | None:
                 "updated_ms": now,
             }
         )
+        by_state: dict[str, list[str]] = {}
         for deposit in covered:
-            try:
-                w.deposits.move(
-                    deposit["id"], deposit["state"], custody.COLLECTING, now, sweep=sweep["id"]
-                )
-            except StateChanged:
-                pass
+            by_state.setdefault(deposit["state"], []).append(deposit["id"])
+        for state, ids in by_state.items():
+            w.deposits.move_many(ids, state, custody.COLLECTING, now, sweep=sweep["id"])
         return sweep
     return None
 
 
 def _pending_in(w: Wallet, address: str, asset: str) -> int:
-    return sum(
-        tx["units"]
-        for tx in w.chain_txs.unmined()
-        if tx["recipient"] == address and tx["asset"] == asset
-    )
+    return sum(tx["units"] for tx in w.chain_txs.unmined(recipient=address) if tx["asset"] == asset)
 
 
 def _destination(w: Wallet, wallet_name: str) -> str:
@@ -795,11 +787,7 @@ def _advance_sweep(w: Wallet, sweep: dict) -> str:
             return _fail_sweep(w, sweep, f"the chain refused sweep transaction {tx['id']}")
     if all(custody.confirmations(tip, tx["height"]) >= needed for tx in signed):
         now = w.clock_ms()
-        for deposit_id in sweep["deposits"]:
-            try:
-                w.deposits.move(deposit_id, custody.COLLECTING, custody.COLLECTED, now)
-            except StateChanged:
-                pass
+        w.deposits.move_many(sweep["deposits"], custody.COLLECTING, custody.COLLECTED, now)
         w.sweeps.close(sweep_id, SWEEP_DONE, now)
         w.publish(sweep["user"], "deposit", {"sweep": sweep_id, "state": custody.COLLECTED})
         return SWEEP_DONE
@@ -854,11 +842,7 @@ def _gas_alert(w: Wallet, state: dict) -> None:
 
 def _fail_sweep(w: Wallet, sweep: dict, reason: str) -> str:
     now = w.clock_ms()
-    for deposit_id in sweep["deposits"]:
-        try:
-            w.deposits.move(deposit_id, custody.COLLECTING, custody.ERRORED, now, error=reason)
-        except StateChanged:
-            pass
+    w.deposits.move_many(sweep["deposits"], custody.COLLECTING, custody.ERRORED, now, error=reason)
     w.sweeps.update(sweep["id"], error=reason)
     w.sweeps.close(sweep["id"], SWEEP_FAILED, now)
     log.error("sweep %s failed: %s", sweep["id"], reason)
