@@ -269,6 +269,12 @@ class ChainTransactionRepository:
     def mark_mined(self, txid: str, height: int, block_hash: str) -> None:
         self._txs.update_one({"_id": txid}, {"$set": {"height": height, "block_hash": block_hash}})
 
+    def drop_refused(self, txids: list[str]) -> None:
+        """Forget unmined transactions the node refused for good, freeing their nonces
+        (only ever called after the node said it does not have them)."""
+        if txids:
+            self._txs.delete_many({"_id": {"$in": txids}, "height": None})
+
     def unmine_above(self, height: int) -> None:
         """A reorg abandoned the blocks above ``height``: their transactions are unmined."""
         self._txs.update_many(

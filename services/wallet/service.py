@@ -574,6 +574,17 @@ def broadcast(w: Wallet, stored: dict) -> bool:
             raise
 
 
+def _known(w: Wallet, tx: dict) -> bool:
+    """Whether the node has ``tx`` (in its mempool or a block)."""
+    try:
+        w.node.get_transaction(tx["id"])
+        return True
+    except ChainNodeError as exc:
+        if exc.status == 404:
+            return False
+        raise
+
+
 def send_withdrawal(w: Wallet, withdrawal_id: str) -> str:
     """Move an approved withdrawal on: sign (once), store, broadcast. Returns its state.
 
@@ -615,6 +626,8 @@ def send_withdrawal(w: Wallet, withdrawal_id: str) -> str:
                 w.withdrawals.move(withdrawal_id, state, custody.CONFIRMING, w.clock_ms())
                 state = custody.CONFIRMING
             else:
+                # Never accepted anywhere: its nonce is free again for the next one.
+                w.chain_txs.drop_refused([stored["id"]])
                 withdrawal = w.withdrawals.move(
                     withdrawal_id, state, custody.FAILED, w.clock_ms(), error="refused by the chain"
                 )
@@ -842,6 +855,12 @@ def _gas_alert(w: Wallet, state: dict) -> None:
 
 def _fail_sweep(w: Wallet, sweep: dict, reason: str) -> str:
     now = w.clock_ms()
+    # Its transactions the node does not have (refused, or after one that was): their
+    # nonces are free again.
+    signed = w.chain_txs.for_ref(sweep["id"]) + w.chain_txs.for_ref(f"topup:{sweep['id']}")
+    w.chain_txs.drop_refused(
+        [tx["id"] for tx in signed if tx["height"] is None and not _known(w, tx)]
+    )
     w.deposits.move_many(sweep["deposits"], custody.COLLECTING, custody.ERRORED, now, error=reason)
     w.sweeps.update(sweep["id"], error=reason)
     w.sweeps.close(sweep["id"], SWEEP_FAILED, now)
