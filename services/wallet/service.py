@@ -20,6 +20,7 @@ Exactly once, without transactions:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -69,6 +70,7 @@ from ..common.wallet_repositories import (
 log = logging.getLogger(__name__)
 
 JOBS = "services.wallet.jobs"
+ADDRESS_INFO_TTL_S = 1.0
 PAGE_MAX = 100
 
 
@@ -115,6 +117,28 @@ class Wallet:
     @property
     def cold_address(self) -> str | None:
         return self.settings.wallet_cold_address or None
+
+    # The node's answers about addresses, kept for ADDRESS_INFO_TTL_S: one collection run
+    # asks about the same address several times, and each answer costs the node a scan.
+    address_cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def address_info(self, address: str) -> dict:
+        """The node's ``/addresses/<address>`` (balances in confirmed blocks, nonce), at
+        most ADDRESS_INFO_TTL_S old. Safe to reuse briefly: a nonce is also checked
+        against every transaction signed here, and balances against the unmined ones."""
+        now = time.monotonic()
+        cached = self.address_cache.get(address)
+        if cached is not None and now - cached[0] < ADDRESS_INFO_TTL_S:
+            return cached[1]
+        info = self.node.get_address(address)
+        if len(self.address_cache) > 10_000:
+            self.address_cache.clear()
+        self.address_cache[address] = (now, info)
+        return info
+
+    def forget_address(self, address: str) -> None:
+        """Ask the node afresh next time (after sending from ``address``)."""
+        self.address_cache.pop(address, None)
 
     def tip_height(self) -> int:
         """The height of the last block the analyser processed (0 before the first)."""
@@ -513,13 +537,16 @@ def settle_withdrawal(w: Wallet, withdrawal: dict) -> None:
 
 def next_nonce(w: Wallet, sender: str) -> int:
     """The sender's next nonce: after the chain's and after every one already signed."""
-    on_chain = int(w.node.get_address(sender).get("nonce", 0))
+    on_chain = int(w.address_info(sender).get("nonce", 0))
     return max(on_chain, w.chain_txs.last_nonce(sender)) + 1
 
 
-def confirmed_balance(w: Wallet, address: str, asset: str) -> int:
-    """``address``'s balance of ``asset`` in confirmed blocks, in units."""
-    balances = w.node.get_address(address).get("balances", {})
+def confirmed_balance(w: Wallet, address: str, asset: str, fresh: bool = False) -> int:
+    """``address``'s balance of ``asset`` in confirmed blocks, in units (``fresh``: asked
+    now, for the wallets several jobs spend from)."""
+    if fresh:
+        w.forget_address(address)
+    balances = w.address_info(address).get("balances", {})
     return parse_units(balances.get(asset, "0"), asset, allow_zero=True)
 
 
@@ -642,8 +669,8 @@ def _hot_can_pay(w: Wallet, hot: str, withdrawal: dict) -> bool:
     asset, units = withdrawal["asset"], withdrawal["units"]
     fee = w.settings.tx_fee_units
     if asset == custody.DTC:
-        return confirmed_balance(w, hot, asset) - pending_out(w, hot, asset) >= units + fee
-    dtc = confirmed_balance(w, hot, custody.DTC) - pending_out(w, hot, custody.DTC)
+        return confirmed_balance(w, hot, asset, True) - pending_out(w, hot, asset) >= units + fee
+    dtc = confirmed_balance(w, hot, custody.DTC, True) - pending_out(w, hot, custody.DTC)
     own = confirmed_balance(w, hot, asset) - pending_out(w, hot, asset)
     return own >= units and dtc >= fee
 
@@ -656,7 +683,7 @@ def gas_keeper_state(w: Wallet) -> dict:
     (then it makes no new top-ups until refilled)."""
     keeper = w.gas_keeper.address
     try:
-        balance = confirmed_balance(w, keeper, custody.DTC)
+        balance = confirmed_balance(w, keeper, custody.DTC, True)
         spendable = balance - pending_out(w, keeper, custody.DTC)
     except ChainNodeError as exc:
         raise UpstreamUnavailable("the chain-node is unavailable; retry") from exc
