@@ -226,6 +226,7 @@ class ChainTransactionRepository:
         self._txs.create_index("ref")
         self._txs.create_index([("sender", pymongo.ASCENDING), ("nonce", pymongo.DESCENDING)])
         self._txs.create_index("height")
+        self._txs.create_index("recipient")
 
     def add(self, tx: dict, purpose: str, ref: str, now_ms: int) -> dict:
         """Store a signed transaction before broadcasting it. DuplicateKeyError if its
@@ -268,6 +269,14 @@ class ChainTransactionRepository:
 
     def mark_mined(self, txid: str, height: int, block_hash: str) -> None:
         self._txs.update_one({"_id": txid}, {"$set": {"height": height, "block_hash": block_hash}})
+
+    def from_address(self, sender: str) -> list[dict]:
+        """Every transaction signed from ``sender``."""
+        return [_plain(d) for d in self._txs.find({"sender": sender})]
+
+    def to_address(self, recipient: str) -> list[dict]:
+        """Every transaction the platform signed to ``recipient`` (gas top-ups)."""
+        return [_plain(d) for d in self._txs.find({"recipient": recipient})]
 
     def drop_refused(self, txids: list[str]) -> None:
         """Forget unmined transactions the node refused for good, freeing their nonces

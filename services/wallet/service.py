@@ -535,10 +535,43 @@ def settle_withdrawal(w: Wallet, withdrawal: dict) -> None:
 # --- signing and sending -------------------------------------------------------------------
 
 
-def next_nonce(w: Wallet, sender: str) -> int:
-    """The sender's next nonce: after the chain's and after every one already signed."""
-    on_chain = int(w.address_info(sender).get("nonce", 0))
+def next_nonce(w: Wallet, sender: str, own_only: bool = False) -> int:
+    """The sender's next nonce: after the chain's and after every one already signed
+    (``own_only``: a deposit address, from which only this platform ever signs)."""
+    on_chain = 0 if own_only else int(w.address_info(sender).get("nonce", 0))
     return max(on_chain, w.chain_txs.last_nonce(sender)) + 1
+
+
+def gas_left(w: Wallet, address: str) -> int:
+    """The gas keeper's DTC still on a deposit address: its confirmed top-ups less the
+    fees of the token transfers signed from it (a user's own DTC is never used as gas)."""
+    topups = sum(
+        tx["units"]
+        for tx in w.chain_txs.to_address(address)
+        if tx["purpose"] == "topup" and tx["height"] is not None
+    )
+    spent = sum(tx["fee"] for tx in w.chain_txs.from_address(address) if tx["asset"] != custody.DTC)
+    return topups - spent
+
+
+def swept_balance(w: Wallet, address: str, asset: str) -> int:
+    """What a deposit address holds of ``asset`` by the platform's own records, and may
+    sweep: its credited deposits and confirmed gas top-ups, less everything it has
+    signed away (mined or not). Only credited coins are ever swept, and no node is asked.
+    """
+    credited = sum(
+        d["units"] for d in w.deposits.at_address(address, asset, tuple(custody.CREDITED_STATES))
+    )
+    topups = sum(
+        tx["units"]
+        for tx in w.chain_txs.to_address(address)
+        if tx["purpose"] == "topup" and tx["asset"] == asset and tx["height"] is not None
+    )
+    sent = sum(
+        (tx["units"] if tx["asset"] == asset else 0) + (tx["fee"] if asset == custody.DTC else 0)
+        for tx in w.chain_txs.from_address(address)
+    )
+    return credited + topups - sent
 
 
 def confirmed_balance(w: Wallet, address: str, asset: str, fresh: bool = False) -> int:
@@ -563,12 +596,19 @@ def pending_out(w: Wallet, sender: str, asset: str) -> int:
 
 
 def sign_and_store(
-    w: Wallet, key: StoredAddress, recipient: str, asset: str, units: int, purpose: str, ref: str
+    w: Wallet,
+    key: StoredAddress,
+    recipient: str,
+    asset: str,
+    units: int,
+    purpose: str,
+    ref: str,
+    own_only: bool = False,
 ) -> dict:
     """Sign a transfer from ``key``'s address with its next nonce and store it before it
     is broadcast. Callers hold the sender's lock, so no two signers race for a nonce;
     the unique (sender, nonce) makes a second one impossible even if they did."""
-    nonce = next_nonce(w, key.address)
+    nonce = next_nonce(w, key.address, own_only=own_only)
     tx = build_transaction(
         w.vault.open(key.sealed_key).reveal(),
         recipient,
@@ -747,7 +787,7 @@ def _plan_sweep(w: Wallet, address: str) -> dict | None:
         if not due:
             continue
         dust = w.deposits.at_address(address, asset, (custody.SKIPPED,))
-        balance = confirmed_balance(w, address, asset) - pending_out(w, address, asset)
+        balance = swept_balance(w, address, asset)
         hot = w.hot.address
         hot_balance = confirmed_balance(w, hot, asset) + _pending_in(w, hot, asset)
         transfers = custody.plan_sweep(
@@ -816,6 +856,7 @@ def _advance_sweep(w: Wallet, sweep: dict) -> str:
                 transfer["units"],
                 "sweep",
                 sweep_id,
+                own_only=True,
             )
         )
     if sweep["state"] != "sending":
@@ -841,7 +882,7 @@ def _fund_gas(w: Wallet, sweep: dict) -> str:
     topups = w.chain_txs.for_ref(ref)
     if not topups:
         need = sum(t["fee"] for t in sweep["transfers"])
-        have = confirmed_balance(w, address, custody.DTC) - pending_out(w, address, custody.DTC)
+        have = gas_left(w, address)
         if have >= need:
             w.sweeps.update(sweep_id, gas_ready=True)
             return "gas_ready"
