@@ -137,6 +137,13 @@ class DepositAddressRepository:
             return None
         return StoredAddress(doc["_id"], doc["address"], doc["key"])
 
+    def key_of_user(self, user: str) -> StoredAddress | None:
+        """The sealed key of ``user``'s deposit address (read by ``_id``)."""
+        doc = self._addresses.find_one({"_id": user})
+        if doc is None or "key" not in doc:
+            return None
+        return StoredAddress(doc["_id"], doc["address"], doc["key"])
+
     def all_addresses(self) -> list[str]:
         """Every deposit address (reserves read their balances)."""
         return [doc["address"] for doc in self._addresses.find({}, {"address": 1})]

@@ -125,6 +125,10 @@ class DepositRepository:
         cursor = self._deposits.find(query).sort([("seen_ms", -1), ("_id", -1)]).limit(limit)
         return [_plain(d) for d in cursor]
 
+    def at(self, address: str) -> list[dict]:
+        """Every deposit to ``address``, whatever its asset and state (one query)."""
+        return [_plain(d) for d in self._deposits.find({"address": address})]
+
     def at_address(self, address: str, asset: str, states: tuple[str, ...]) -> list[dict]:
         cursor = self._deposits.find(
             {"address": address, "asset": asset, "state": {"$in": list(states)}}
@@ -269,6 +273,11 @@ class ChainTransactionRepository:
 
     def mark_mined(self, txid: str, height: int, block_hash: str) -> None:
         self._txs.update_one({"_id": txid}, {"$set": {"height": height, "block_hash": block_hash}})
+
+    def involving(self, address: str) -> list[dict]:
+        """Every transaction the platform signed from or to ``address`` (one query)."""
+        cursor = self._txs.find({"$or": [{"sender": address}, {"recipient": address}]})
+        return [_plain(d) for d in cursor]
 
     def from_address(self, sender: str) -> list[dict]:
         """Every transaction signed from ``sender``."""

@@ -35,7 +35,7 @@ from .service import Wallet
 log = logging.getLogger("services.wallet.analyser")
 
 BATCH = 100  # blocks asked per /getblocks
-RECONCILE_EVERY_S = 3.0
+RECONCILE_EVERY_S = 5.0
 
 
 def block_hash(block: dict) -> str:

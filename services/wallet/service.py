@@ -542,34 +542,43 @@ def next_nonce(w: Wallet, sender: str, own_only: bool = False) -> int:
     return max(on_chain, w.chain_txs.last_nonce(sender)) + 1
 
 
-def gas_left(w: Wallet, address: str) -> int:
+def gas_left(address: str, txs: list[dict]) -> int:
     """The gas keeper's DTC still on a deposit address: its confirmed top-ups less the
-    fees of the token transfers signed from it (a user's own DTC is never used as gas)."""
+    fees of the token transfers signed from it (a user's own DTC is never used as gas).
+    ``txs``: the platform's transactions to or from the address."""
     topups = sum(
         tx["units"]
-        for tx in w.chain_txs.to_address(address)
-        if tx["purpose"] == "topup" and tx["height"] is not None
+        for tx in txs
+        if tx["recipient"] == address and tx["purpose"] == "topup" and tx["height"] is not None
     )
-    spent = sum(tx["fee"] for tx in w.chain_txs.from_address(address) if tx["asset"] != custody.DTC)
+    spent = sum(tx["fee"] for tx in txs if tx["sender"] == address and tx["asset"] != custody.DTC)
     return topups - spent
 
 
-def swept_balance(w: Wallet, address: str, asset: str) -> int:
+def swept_balance(address: str, asset: str, deposits: list[dict], txs: list[dict]) -> int:
     """What a deposit address holds of ``asset`` by the platform's own records, and may
     sweep: its credited deposits and confirmed gas top-ups, less everything it has
     signed away (mined or not). Only credited coins are ever swept, and no node is asked.
+    ``deposits`` and ``txs``: the address's deposits and the platform's transactions to
+    or from it (read once per run: on FerretDB every such query reads the collection).
     """
     credited = sum(
-        d["units"] for d in w.deposits.at_address(address, asset, tuple(custody.CREDITED_STATES))
+        d["units"]
+        for d in deposits
+        if d["asset"] == asset and d["state"] in custody.CREDITED_STATES
     )
     topups = sum(
         tx["units"]
-        for tx in w.chain_txs.to_address(address)
-        if tx["purpose"] == "topup" and tx["asset"] == asset and tx["height"] is not None
+        for tx in txs
+        if tx["recipient"] == address
+        and tx["purpose"] == "topup"
+        and tx["asset"] == asset
+        and tx["height"] is not None
     )
     sent = sum(
         (tx["units"] if tx["asset"] == asset else 0) + (tx["fee"] if asset == custody.DTC else 0)
-        for tx in w.chain_txs.from_address(address)
+        for tx in txs
+        if tx["sender"] == address
     )
     return credited + topups - sent
 
@@ -782,12 +791,14 @@ def collect(w: Wallet, address: str) -> str:
 
 
 def _plan_sweep(w: Wallet, address: str) -> dict | None:
+    deposits = w.deposits.at(address)
+    txs = w.chain_txs.involving(address)
     for asset in (custody.DUSD, custody.DTC):
-        due = w.deposits.at_address(address, asset, TO_SWEEP)
+        due = [d for d in deposits if d["asset"] == asset and d["state"] in TO_SWEEP]
         if not due:
             continue
-        dust = w.deposits.at_address(address, asset, (custody.SKIPPED,))
-        balance = swept_balance(w, address, asset)
+        dust = [d for d in deposits if d["asset"] == asset and d["state"] == custody.SKIPPED]
+        balance = swept_balance(address, asset, deposits, txs)
         hot = w.hot.address
         hot_balance = confirmed_balance(w, hot, asset) + _pending_in(w, hot, asset)
         transfers = custody.plan_sweep(
@@ -837,7 +848,7 @@ def _destination(w: Wallet, wallet_name: str) -> str:
 
 
 def _advance_sweep(w: Wallet, sweep: dict) -> str:
-    address, asset, sweep_id = sweep["address"], sweep["asset"], sweep["id"]
+    asset, sweep_id = sweep["asset"], sweep["id"]
     needed = w.settings.wallet_confirmations
     tip = w.tip_height()
     if asset == custody.DUSD and not sweep.get("gas_ready"):
@@ -845,7 +856,7 @@ def _advance_sweep(w: Wallet, sweep: dict) -> str:
         if state != "gas_ready":
             return state
     signed = w.chain_txs.for_ref(sweep_id)
-    key = w.addresses.key_of(address)
+    key = w.addresses.key_of_user(sweep["user"])
     for transfer in sweep["transfers"][len(signed) :]:
         signed.append(
             sign_and_store(
@@ -882,7 +893,7 @@ def _fund_gas(w: Wallet, sweep: dict) -> str:
     topups = w.chain_txs.for_ref(ref)
     if not topups:
         need = sum(t["fee"] for t in sweep["transfers"])
-        have = gas_left(w, address)
+        have = gas_left(address, w.chain_txs.involving(address))
         if have >= need:
             w.sweeps.update(sweep_id, gas_ready=True)
             return "gas_ready"
