@@ -9,7 +9,7 @@ growing intervals) or a second copy never does the work twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import redis
@@ -34,8 +34,10 @@ class WalletLocks:
         self._timeout_s = timeout_s
 
     @contextmanager
-    def hold(self, name: str, wait_s: float = 10.0) -> Iterator[None]:
-        """Hold ``wallet-lock:<name>``; UpstreamUnavailable if it stays taken."""
+    def hold(self, name: str, wait_s: float = 10.0) -> Iterator[Callable[[], None]]:
+        """Hold ``wallet-lock:<name>``; UpstreamUnavailable if it stays taken. Yields a
+        function that renews the lock, for long holders (it raises UpstreamUnavailable
+        if the lock was lost meanwhile)."""
         lock = self._redis.lock(
             f"wallet-lock:{name}", timeout=self._timeout_s, blocking_timeout=wait_s, sleep=0.01
         )
@@ -45,8 +47,15 @@ class WalletLocks:
             raise UpstreamUnavailable(f"lock service unavailable: {exc}") from exc
         if not acquired:
             raise UpstreamUnavailable(f"{name} is busy; retry")
+
+        def keep() -> None:
+            try:
+                lock.reacquire()
+            except (LockError, RedisError) as exc:
+                raise UpstreamUnavailable(f"lost the lock {name}: {exc}") from exc
+
         try:
-            yield
+            yield keep
         finally:
             try:
                 lock.release()

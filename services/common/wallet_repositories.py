@@ -85,6 +85,9 @@ class DepositRepository:
     def get(self, deposit_id: str) -> dict | None:
         return _plain(self._deposits.find_one({"_id": deposit_id}))
 
+    def get_many(self, deposit_ids: list[str]) -> list[dict]:
+        return [_plain(d) for d in self._deposits.find({"_id": {"$in": deposit_ids}})]
+
     def move(self, deposit_id: str, old: str, new: str, now_ms: int, **fields) -> None:
         """Move a deposit from ``old`` to ``new`` (a legal edge); StateChanged if it was
         not in ``old``. Callers hold the deposit's lock."""
@@ -95,6 +98,13 @@ class DepositRepository:
         )
         if result.matched_count != 1:
             raise StateChanged(f"deposit {deposit_id} is no longer {old}")
+
+    def mark_crediting(self, ids: list[str]) -> None:
+        """Mark ``submitted`` deposits as about to be credited: a later attempt that finds
+        the mark knows an earlier one may have got as far as the credit."""
+        self._deposits.update_many(
+            {"_id": {"$in": ids}, "state": custody.SUBMITTED}, {"$set": {"crediting": True}}
+        )
 
     def move_many(self, ids: list[str], old: str, new: str, now_ms: int, **fields) -> int:
         """``move`` for many deposits at once: those of ``ids`` still in ``old``; the count."""

@@ -175,7 +175,7 @@ class BlockAnalyser:
             states = service.credit_deposits(self.w, due)
             log.info("credited %d deposits", len(due))
             for address in sorted(
-                {d["address"] for d in due if states[d["id"]] == custody.ACCEPTED}
+                {d["address"] for d in due if states.get(d["id"]) == custody.ACCEPTED}
             ):
                 service.schedule_collection(self.w, address)
         for withdrawal in self.w.withdrawals.in_states((custody.CONFIRMING,)):

@@ -249,7 +249,8 @@ def list_deposits(w: Wallet, user: str, limit: int, before_ms: int | None) -> di
 
 def credit_deposit(w: Wallet, deposit: dict) -> str:
     """Credit one ``submitted`` deposit that has its confirmations; its new state."""
-    return credit_deposits(w, [deposit])[deposit["id"]]
+    states = credit_deposits(w, [deposit])
+    return states.get(deposit["id"]) or w.deposits.get(deposit["id"])["state"]
 
 
 def credit_deposits(w: Wallet, deposits: list[dict]) -> dict[str, str]:
@@ -257,35 +258,54 @@ def credit_deposits(w: Wallet, deposits: list[dict]) -> dict[str, str]:
     return each one's new state (``accepted``, or ``skipped`` when too small to sweep
     on its own).
 
-    A user's deposits are credited in one hold of their account (one lock, one write,
-    whatever the count), so a block of 500 deposits to 50 users is 50 account writes.
+    First every one of them is marked ``crediting`` (one write for all). Then a user's
+    deposits are credited in one hold of their account (one lock, one write, whatever
+    the count), so a block of 500 deposits to 50 users is 50 account writes. A deposit
+    that was already marked when read may have been credited by an attempt that died:
+    for those only, the wallet ledger is asked (after the session stored any entries
+    the crash left in the account's outbox), and those found are not credited again.
+    Last, the states move (a few writes for all).
     """
+    if not deposits:
+        return {}
+    with w.locks.hold("crediting", wait_s=30) as keep:
+        # Read again under the lock: what another attempt did before is what counts.
+        deposits = w.deposits.get_many([d["id"] for d in deposits])
+        return _credit(w, [d for d in deposits if d["state"] == custody.SUBMITTED], keep)
+
+
+def _credit(w: Wallet, deposits: list[dict], keep: Callable[[], None]) -> dict[str, str]:
+    if not deposits:
+        return {}
+    w.deposits.mark_crediting([d["id"] for d in deposits])
     by_user: dict[str, list[dict]] = {}
     for deposit in deposits:
         by_user.setdefault(deposit["user"], []).append(deposit)
     tx_fee, minimum = w.settings.tx_fee_units, w.settings.min_collection_units
-    states: dict[str, str] = {}
     for user, theirs in by_user.items():
+        keep()
         with w.ledger.session(user, ()) as session:
-            # The session has stored any entries a crash left in the account's outbox.
-            done = w.entry_lookup.existing(user, [d["id"] for d in theirs], assets.DEPOSIT)
+            retried = [d["id"] for d in theirs if d.get("crediting")]
+            done = w.entry_lookup.existing(user, retried, assets.DEPOSIT) if retried else set()
             due = [d for d in theirs if d["id"] not in done]
             for deposit, txn in zip(due, w.txns.take(len(due)), strict=True):
                 session.run(
                     Command("DEPOSIT", txn, user=user), _credit_rule(deposit, tx_fee), create=True
                 )
-        moves: dict[tuple[int, str], list[str]] = {}
-        for deposit in theirs:
-            units, fee = custody.deposit_credit(deposit["asset"], deposit["units"], tx_fee)
-            state = custody.after_credit(units, fee, minimum)
-            states[deposit["id"]] = state
-            moves.setdefault((fee, state), []).append(deposit["id"])
-        now = w.clock_ms()
-        # Only deposits still submitted move: a second attempt moves nothing again.
-        for (fee, state), ids in moves.items():
-            w.deposits.move_many(ids, custody.SUBMITTED, custody.ACCEPTED, now, fee=fee)
-            if state == custody.SKIPPED:
-                w.deposits.move_many(ids, custody.ACCEPTED, custody.SKIPPED, now)
+    states: dict[str, str] = {}
+    moves: dict[tuple[int, str], list[str]] = {}
+    for deposit in deposits:
+        units, fee = custody.deposit_credit(deposit["asset"], deposit["units"], tx_fee)
+        state = custody.after_credit(units, fee, minimum)
+        states[deposit["id"]] = state
+        moves.setdefault((fee, state), []).append(deposit["id"])
+    now = w.clock_ms()
+    # Only deposits still submitted move: a second attempt moves nothing again.
+    for (fee, state), ids in moves.items():
+        w.deposits.move_many(ids, custody.SUBMITTED, custody.ACCEPTED, now, fee=fee)
+        if state == custody.SKIPPED:
+            w.deposits.move_many(ids, custody.ACCEPTED, custody.SKIPPED, now)
+    for user, theirs in by_user.items():
         w.publish(user, "deposit", {"ids": [d["id"] for d in theirs][:50], "state": "credited"})
     return states
 

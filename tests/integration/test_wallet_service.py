@@ -186,7 +186,9 @@ def test_a_crash_between_the_credit_and_the_state_change_does_not_credit_twice(n
     user, caller = new_user()
     address = _data(caller.get("/deposit-address"))["address"]
     deposit = _record_deposit(wallet, user, address, 2 * COIN)
-    # The credit is made and stored, then the process dies before the deposit moves.
+    # As credit_deposits does: the deposit is marked, the credit is made and stored, and
+    # then the process dies before the deposit moves.
+    wallet.deposits.mark_crediting([deposit["id"]])
     rule_ran = service._apply_once(
         wallet,
         user,
