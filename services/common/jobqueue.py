@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import redis
 from redis.exceptions import LockError, RedisError
@@ -63,6 +64,19 @@ class WalletLocks:
                 pass  # expired: the state guards in the writes catch any overlap
 
 
+#: A wallet job takes seconds; one "started" for longer ran on a worker that died.
+ABANDONED_AFTER_S = 120
+
+
+def _abandoned(job: Job) -> bool:
+    started = job.started_at
+    if started is None:
+        return False
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - started).total_seconds() > ABANDONED_AFTER_S
+
+
 class JobQueue:
     """Enqueues the wallet's jobs and reports on them for admins."""
 
@@ -81,19 +95,14 @@ class JobQueue:
         )
         if existing is not None:
             status = existing.get_status(refresh=True)
-            if status in (
-                JobStatus.QUEUED,
-                JobStatus.STARTED,
-                JobStatus.SCHEDULED,
-                JobStatus.DEFERRED,
-            ):
+            if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+                return
+            if status == JobStatus.STARTED and not _abandoned(existing):
                 return
             existing.delete()
         retry = Retry(max=self._retries, interval=RETRY_INTERVALS) if self._retries else None
         options = {"job_id": job_id, "retry": retry, "result_ttl": 3600, "failure_ttl": 86400}
         if delay_s > 0:
-            from datetime import timedelta
-
             self._queue.enqueue_in(timedelta(seconds=delay_s), function, *args, **options)
         else:
             self._queue.enqueue(function, *args, **options)

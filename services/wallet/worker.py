@@ -23,7 +23,9 @@ def main() -> None:
     # short socket timeout allows.
     connection = redis.Redis.from_url(load_settings().redis_url, health_check_interval=30)
     # SimpleWorker: jobs run in this process (no fork per job), on the Wallet built above.
-    worker = SimpleWorker([QUEUE_NAME], connection=connection)
+    # Maintenance every 30 s (rq's default is 10 min): the jobs a killed worker left
+    # "started" are moved to failed, and retried, soon after.
+    worker = SimpleWorker([QUEUE_NAME], connection=connection, maintenance_interval=30)
     worker.work(with_scheduler=True, logging_level="INFO")
 
 
