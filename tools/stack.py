@@ -19,6 +19,7 @@ Only the CLI reads ``os.environ``; a `Stack` gets everything it passes on in ``e
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import dataclasses
 import hashlib
@@ -69,6 +70,7 @@ ALL = frozenset(
         "coins",
         "events",
         "chain",
+        "wallet",
         "nginx",
     }
 )
@@ -76,20 +78,27 @@ ALL = frozenset(
 INFRA = frozenset({"mongo", "redis", "quote", "market"})
 
 #: Service packages run by gunicorn, and the NGINX upstream each one sits behind.
-SERVICES = ("buy", "sell", "user_utilities", "exchange")
+SERVICES = ("buy", "sell", "user_utilities", "exchange", "wallet")
 UPSTREAMS = {
     "buy": "api_buy",
     "sell": "api_sell",
     "user_utilities": "api_users",
     "exchange": "api_exchange",
+    "wallet": "api_wallet",
 }
-SERVICE_BASE_PORTS = {"buy": 8101, "sell": 8201, "user_utilities": 8301, "exchange": 8401}
+SERVICE_BASE_PORTS = {
+    "buy": 8101,
+    "sell": 8201,
+    "user_utilities": 8301,
+    "exchange": 8401,
+    "wallet": 8501,
+}
 #: Gunicorn workers per instance. On a full machine each busy worker gets about an equal
 #: share of the CPU, so the counts follow each service's share of the work: user-
 #: utilities answers every new trader's ADD, every QUOTE and DISPLAY_SUMMARY and every
 #: BATCH; sell's commands mostly find their quote cached (docs/benchmarks.md, Locust).
 #: docker-compose.yml has the same defaults.
-DEFAULT_WORKERS = {"buy": 2, "sell": 1, "user_utilities": 3, "exchange": 2}
+DEFAULT_WORKERS = {"buy": 2, "sell": 1, "user_utilities": 3, "exchange": 2, "wallet": 2}
 #: The events gateway (one asyncio process): every Server-Sent Events stream.
 EVENTS_UPSTREAM = "api_events"
 MAX_LOCAL_REPLICAS = 99
@@ -110,6 +119,8 @@ SECRET_KEYS = (
     "REDIS_PASSWORD",
     "MONGO_PASSWORD",
 )
+#: The key sealing the wallet's private keys (a Fernet key: 32 url-safe base64 bytes).
+WALLET_KEY = "WALLET_ENCRYPTION_KEY"
 #: Settings the CLI passes from the caller's environment to the programs (on top of `.env`).
 PASSTHROUGH_KEYS = frozenset(
     {
@@ -143,11 +154,26 @@ PASSTHROUGH_KEYS = frozenset(
         "IDEMPOTENCY_WINDOW_S",
     }
 )
-PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_", "MARKET_", "CHAIN_", "MARGIN_")
+PASSTHROUGH_PREFIXES = (
+    "QUOTE_",
+    "WEB_CONCURRENCY_",
+    "MARKET_",
+    "CHAIN_",
+    "MARGIN_",
+    "WALLET_",
+    "GAS_KEEPER_",
+)
 
 #: supervisord groups in start order. It stops one group at a time, highest priority
 #: first, but every program within a group at once: grouping keeps `stop` quick.
-GROUP_PRIORITIES = {"infra": 10, "services": 20, "chain": 25, "triggers": 30, "nginx": 40}
+GROUP_PRIORITIES = {
+    "infra": 10,
+    "services": 20,
+    "chain": 25,
+    "triggers": 30,
+    "wallet": 30,
+    "nginx": 40,
+}
 
 LOG_TAIL_LINES = 40
 _POLL_S = 0.2
@@ -199,6 +225,7 @@ class Ports:
     sell: tuple[int, ...] = (8201, 8202)
     user_utilities: tuple[int, ...] = (8301, 8302)
     exchange: tuple[int, ...] = (8401, 8402)
+    wallet: tuple[int, ...] = (8501, 8502)
     market_feed: int = 4490
     quote_tcp: int = 4444
     quote_http: int = 4480
@@ -255,20 +282,44 @@ def load_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def new_wallet_key() -> str:
+    """A fresh WALLET_ENCRYPTION_KEY: what cryptography's Fernet.generate_key() makes."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def ensure_cold_wallet(path: Path = ENV_FILE) -> str | None:
+    """Give a `.env` without a WALLET_COLD_ADDRESS a fresh cold wallet: only its address
+    is written; its private key is returned, for the operator to keep offline (printed
+    once, stored nowhere). None when the file has one (or does not exist)."""
+    if not path.is_file() or "WALLET_COLD_ADDRESS" in load_env_file(path):
+        return None
+    from services.common.chain.keys import generate_key
+
+    pair = generate_key()
+    with path.open("a") as fh:
+        fh.write(f"WALLET_COLD_ADDRESS={pair.address}\n")
+    return pair.private_key
+
+
+def _new_secret(key: str) -> str:
+    return new_wallet_key() if key == WALLET_KEY else secrets.token_urlsafe(32)
+
+
 def ensure_env_file(path: Path = ENV_FILE) -> bool:
     """Create `path` with random secrets unless it exists; return whether it was created.
 
-    A file from before a secret was added (REDIS_PASSWORD) gets the missing ones
-    appended."""
+    A file from before a secret was added (REDIS_PASSWORD, WALLET_ENCRYPTION_KEY) gets
+    the missing ones appended."""
+    generated = (*SECRET_KEYS, WALLET_KEY)
     if path.exists():
-        missing = [key for key in SECRET_KEYS if key not in load_env_file(path)]
+        missing = [key for key in generated if key not in load_env_file(path)]
         if missing:
             with path.open("a") as fh:
-                fh.write("".join(f"{key}={secrets.token_urlsafe(32)}\n" for key in missing))
+                fh.write("".join(f"{key}={_new_secret(key)}\n" for key in missing))
         return False
     lines = [
         "# Local secrets, generated by `make up` on first run. Never commit this file.",
-        *(f"{key}={secrets.token_urlsafe(32)}" for key in SECRET_KEYS),
+        *(f"{key}={_new_secret(key)}" for key in generated),
     ]
     # O_EXCL: never overwrite a file that appeared in the meantime.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -598,7 +649,49 @@ class Stack:
                 env[key] = value
         env["SERVER_NAME"] = server_name
         env["PYTHONUNBUFFERED"] = "1"
+        env[WALLET_KEY] = self.wallet_encryption_key()
+        if self.chain_node_url is not None:
+            env["WALLET_CHAIN_NODE_URL"] = self.chain_node_url
+            if "chain" in self.components and not self.env.get("WALLET_CHAIN_NODE_URL"):
+                env["WALLET_CHAIN_NODE_NAME"] = "node1"  # its event topic is chain:node1
         return env
+
+    def wallet_encryption_key(self) -> str:
+        """The WALLET_ENCRYPTION_KEY of this stack's wallet: the env's, else (test stacks)
+        one of its own kept in the stack dir, so a restarted stack still opens the keys
+        it sealed."""
+        if self.env.get(WALLET_KEY):
+            return self.env[WALLET_KEY]
+        path = self.base_dir / "wallet-encryption.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(new_wallet_key())
+        return path.read_text().strip()
+
+    @property
+    def chain_node_url(self) -> str | None:
+        """The chain-node the wallet follows and sends through: WALLET_CHAIN_NODE_URL, else
+        this stack's node 1 when it runs chain-nodes."""
+        if self.env.get("WALLET_CHAIN_NODE_URL"):
+            return self.env["WALLET_CHAIN_NODE_URL"]
+        return self.chain_urls[0] if "chain" in self.components else None
+
+    def _wallet_programs(self, python: str) -> list[_Program]:
+        """The wallet's block analyser and collection worker: only with a chain-node to
+        follow (never the default port's, which may be another stack's)."""
+        if self.chain_node_url is None:
+            return []
+        return [
+            _Program(
+                f"wallet-{role}",
+                "wallet",
+                (python, "-m", f"services.wallet.{role}"),
+                self._service_env(f"wallet-{role}"),
+            )
+            for role in ("analyser", "worker")
+        ]
 
     def _mongo_program(self) -> _Program:
         data_dir = self.base_dir / "mongo"
@@ -820,6 +913,8 @@ class Stack:
                     self._service_env("market-relay"),
                 )
             )
+        if "wallet" in self.components:
+            programs += self._wallet_programs(python)
         if "nginx" in self.components:
             nginx = _find_binary("nginx")
             if not nginx:
@@ -1339,6 +1434,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "up" and ensure_env_file(ENV_FILE):
         _out(f"Created {ENV_FILE} with random secrets.")
+    cold_key = ensure_cold_wallet(ENV_FILE) if args.command == "up" else None
+    if cold_key:
+        _out(
+            f"Created a cold wallet; its address is WALLET_COLD_ADDRESS in {ENV_FILE}. Its "
+            f"private key, shown this once and stored nowhere (keep it offline):\n{cold_key}"
+        )
     env, default_replicas = _caller_settings()
     replicas = getattr(args, "replicas", None) or default_replicas
     ports = Ports.local(replicas)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -90,6 +90,78 @@ class Settings(BaseSettings):
 def load_settings(overrides: dict | None = None) -> Settings:
     """Build the settings from the environment, with ``overrides`` (tests) on top."""
     return Settings(**(overrides or {}))
+
+
+def _units(text: str, field: str, allow_zero: bool = True) -> int:
+    # Imported here: the chain primitives are only needed by the processes that use coins.
+    from .chain.units import parse_units
+
+    return parse_units(text, field, allow_zero=allow_zero)
+
+
+class WalletSettings(BaseSettings):
+    """The wallet's settings (``WALLET_*``, ``GAS_KEEPER_*``): service, block analyser
+    and collection worker read the same ones. Coin amounts are decimal strings (8
+    decimals at most), read into integer units by the properties below."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    # Fernet key sealing every private key the wallet stores; no default.
+    wallet_encryption_key: SecretStr = Field(min_length=44, max_length=44)
+    wallet_chain_node_url: str = "http://127.0.0.1:5001"
+    # The chain-node's name: the analyser follows its Redis topic chain:<name>.
+    wallet_chain_node_name: str = Field(default="node1", min_length=1, max_length=64)
+    wallet_chain_timeout_s: float = Field(default=5.0, gt=0)
+    wallet_confirmations: int = Field(default=3, ge=1, le=1000)
+    wallet_min_collection: str = "0.01"
+    wallet_hot_max: str = "100"
+    # The cold wallet's address; its key is never on the platform. Empty: all to hot.
+    wallet_cold_address: str = Field(default="", pattern=r"^([0-9a-f]{40})?$")
+    wallet_withdraw_approval: str = "10"
+    wallet_tx_fee: str = "0.0001"
+    wallet_withdraw_fee_dusd: str = "0.01"
+    wallet_max_open_withdrawals: int = Field(default=20, ge=1, le=1000)
+    # The analyser waits this long for a chain event before asking the node anyway.
+    wallet_poll_s: float = Field(default=2.0, gt=0, le=60)
+    wallet_job_retries: int = Field(default=8, ge=0, le=100)
+    gas_keeper_min: str = "1"
+
+    @model_validator(mode="after")
+    def _amounts_parse(self) -> WalletSettings:
+        """Fail at start-up, not at the first deposit, on a malformed amount."""
+        for name in ("min_collection", "hot_max", "withdraw_approval", "tx_fee"):
+            getattr(self, f"{name}_units")
+        self.withdraw_fee_dusd_units, self.gas_keeper_min_units  # noqa: B018
+        return self
+
+    @property
+    def min_collection_units(self) -> int:
+        return _units(self.wallet_min_collection, "WALLET_MIN_COLLECTION")
+
+    @property
+    def hot_max_units(self) -> int:
+        return _units(self.wallet_hot_max, "WALLET_HOT_MAX")
+
+    @property
+    def withdraw_approval_units(self) -> int:
+        return _units(self.wallet_withdraw_approval, "WALLET_WITHDRAW_APPROVAL")
+
+    @property
+    def tx_fee_units(self) -> int:
+        return _units(self.wallet_tx_fee, "WALLET_TX_FEE")
+
+    @property
+    def withdraw_fee_dusd_units(self) -> int:
+        return _units(self.wallet_withdraw_fee_dusd, "WALLET_WITHDRAW_FEE_DUSD")
+
+    @property
+    def gas_keeper_min_units(self) -> int:
+        return _units(self.gas_keeper_min, "GAS_KEEPER_MIN")
+
+
+def load_wallet_settings(overrides: dict | None = None) -> WalletSettings:
+    """The wallet's settings from the environment, with ``overrides`` (tests) on top."""
+    return WalletSettings(**(overrides or {}))
 
 
 class ChainNodeSettings(Settings):

@@ -11,16 +11,17 @@ def workers_by_instance(tmp_path, env: dict) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    ("env", "buy", "sell", "users", "exchange"),
+    ("env", "buy", "sell", "users", "exchange", "wallet"),
     [
-        ({}, "2", "1", "3", "2"),  # the defaults, by each service's share of the work
-        ({"WEB_CONCURRENCY": "4"}, "4", "4", "4", "4"),  # one count for every service
-        ({"WEB_CONCURRENCY": "4", "WEB_CONCURRENCY_SELL": "2"}, "4", "2", "4", "4"),
-        ({"WEB_CONCURRENCY": "", "WEB_CONCURRENCY_USER_UTILITIES": "5"}, "2", "1", "5", "2"),
-        ({"WEB_CONCURRENCY_EXCHANGE": "3"}, "2", "1", "3", "3"),
+        ({}, "2", "1", "3", "2", "2"),  # the defaults, by each service's share of the work
+        ({"WEB_CONCURRENCY": "4"}, "4", "4", "4", "4", "4"),  # one count for every service
+        ({"WEB_CONCURRENCY": "4", "WEB_CONCURRENCY_SELL": "2"}, "4", "2", "4", "4", "4"),
+        ({"WEB_CONCURRENCY": "", "WEB_CONCURRENCY_USER_UTILITIES": "5"}, "2", "1", "5", "2", "2"),
+        ({"WEB_CONCURRENCY_EXCHANGE": "3"}, "2", "1", "3", "3", "2"),
+        ({"WEB_CONCURRENCY_WALLET": "1"}, "2", "1", "3", "2", "1"),
     ],
 )
-def test_each_service_gets_its_own_worker_count(tmp_path, env, buy, sell, users, exchange):
+def test_each_service_gets_its_own_worker_count(tmp_path, env, buy, sell, users, exchange, wallet):
     assert workers_by_instance(tmp_path, env) == {
         "buy-1": buy,
         "buy-2": buy,
@@ -30,6 +31,8 @@ def test_each_service_gets_its_own_worker_count(tmp_path, env, buy, sell, users,
         "user-utilities-2": users,
         "exchange-1": exchange,
         "exchange-2": exchange,
+        "wallet-1": wallet,
+        "wallet-2": wallet,
     }
 
 
