@@ -61,7 +61,7 @@ ENGINE_STATS_KEY = "mining:engine"
 SPLIT = "split"
 #: Payout sends per tick at most, so a backlog never starves the block clock.
 SENDS_PER_TICK = 50
-CONFIRM_CHECK_S = 5.0
+CONFIRM_CHECK_MS = 5_000
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class PoolEngine:
         self._digs_version: bytes | None = None
         self._last_draw_ms = 0
         self._last_stats_ms = 0
-        self._last_confirm_check = 0.0
+        self._last_confirm_check_ms = 0
         self._tip_height = 0
 
     # ------------------------------------------------------------------ start-up
@@ -156,7 +156,10 @@ class PoolEngine:
     def tick(self) -> None:
         """One turn of the engine: draw for a block, count shares, pay, refresh stats."""
         now = self.clock_ms()
-        self._reload_digging()
+        if self._reload_digging():
+            # Someone started or stopped: a window ends here, so the network hashrate
+            # (a window's average) seldom changes inside one.
+            self.close_windows(now)
         elapsed = max(0, now - self._last_draw_ms)
         self._last_draw_ms = now
         if rules.block_found(self.rng, elapsed, self.settings.block_time_ms):
@@ -193,15 +196,16 @@ class PoolEngine:
 
     # -------------------------------------------------------------------- shares
 
-    def _reload_digging(self, force: bool = False) -> None:
-        """Re-read who digs (hashrate per pool) when the mining service said it changed."""
+    def _reload_digging(self, force: bool = False) -> bool:
+        """Re-read who digs (hashrate per pool) when the mining service said it changed;
+        whether it had."""
         try:
             version = self.redis.get(DIGS_VERSION_KEY)
         except redis.RedisError:
             version = None
             force = True
         if not force and version == self._digs_version:
-            return
+            return False
         self._digs_version = version
         totals: dict[str, tuple[int, int]] = {}
         for machine in self.store.machines.digging():
@@ -209,28 +213,49 @@ class PoolEngine:
             totals[machine.pool] = (machines + 1, hashrate + machine.hashrate)
         for pool_id, pool in self.pools.items():
             pool.machines, pool.hashrate = totals.get(pool_id, (0, 0))
+        return True
 
     def network_hashrate(self) -> int:
         return self.settings.rest_hashrate + sum(pool.hashrate for pool in self.pools.values())
 
     def close_windows(self, now: int) -> None:
-        """Count every pool's shares up to ``now - POOL_SETTLE_MS``."""
+        """Count every pool's shares up to ``now - POOL_SETTLE_MS``.
+
+        A window's network hashrate is the average over the window (the work of every
+        dig in every pool in it, over its length, plus the rest of the network), so a
+        share is priced by the hashrate it was made against.
+        """
         self._reload_digging(force=True)
         end = now - self.settings.settle_ms
-        for pool in self.pools.values():
-            if end > pool.last_window["end_ms"]:
-                self._close_window(pool, end)
+        due = [pool for pool in self.pools.values() if end > pool.last_window["end_ms"]]
+        if not due:
+            return
+        earliest = min(pool.last_window["end_ms"] for pool in due)
+        digs = {
+            pool_id: self.store.digs.active_in(pool_id, earliest, end) for pool_id in self.pools
+        }
+        for pool in due:
+            start = pool.last_window["end_ms"]
+            work = sum(
+                dig["hashrate"] * rules.overlap_ms(dig["start_ms"], dig["stop_ms"], start, end)
+                for pool_digs in digs.values()
+                for dig in pool_digs
+            )
+            network = self.settings.rest_hashrate + work // (end - start)
+            self._close_window(pool, end, digs[pool.config.id], network)
 
-    def _close_window(self, pool: PoolState, end: int) -> None:
+    def _close_window(self, pool: PoolState, end: int, digs: list[dict], network: int) -> None:
         previous = pool.last_window
         start = previous["end_ms"]
         shares: dict[str, int] = {}
         carry: dict[str, int] = {}
         totals = dict(previous["totals"])
         finished: dict[str, int] = {}
-        for dig in self.store.digs.active_in(pool.config.id, start, end):
+        for dig in digs:
             dig_id = dig["_id"]
             elapsed = rules.overlap_ms(dig["start_ms"], dig["stop_ms"], start, end)
+            if elapsed == 0 and dig_id not in totals:
+                continue
             earned, left = rules.accrue(
                 dig["hashrate"],
                 elapsed,
@@ -245,7 +270,7 @@ class PoolEngine:
             else:
                 totals[dig_id] = total
                 carry[dig_id] = left
-        self._add_window(pool, end, shares, carry, totals, self.network_hashrate())
+        self._add_window(pool, end, shares, carry, totals, network)
         for dig_id, total in finished.items():
             self.store.digs.finish(dig_id, total)
 
@@ -444,9 +469,10 @@ class PoolEngine:
     def send_payouts(self) -> None:
         """Sign, store and send due payouts in each pool's order; note confirmations."""
         budget = SENDS_PER_TICK
-        check_confirmations = time.monotonic() - self._last_confirm_check >= CONFIRM_CHECK_S
+        now = self.clock_ms()
+        check_confirmations = now - self._last_confirm_check_ms >= CONFIRM_CHECK_MS
         if check_confirmations:
-            self._last_confirm_check = time.monotonic()
+            self._last_confirm_check_ms = now
             self._refresh_tip()
         blocked: set[str] = set()
         for payout in self.store.payouts.open():
