@@ -43,7 +43,11 @@ from pathlib import Path
 import jinja2
 import pymongo
 import redis
+from coincurve import PrivateKey
 from supervisor.xmlrpc import SupervisorTransport
+
+from services.common.config import Settings
+from services.common.domain.mining import parse_pools
 
 log = logging.getLogger("tools.stack")
 
@@ -54,20 +58,25 @@ DEFAULT_DIR = REPO_ROOT / "var"
 ENV_FILE = REPO_ROOT / ".env"
 
 #: Every component a stack can run; `Stack(components=...)` picks a subset.
-ALL = frozenset({"mongo", "redis", "quote", "services", "triggers", "nginx"})
+ALL = frozenset({"mongo", "redis", "quote", "services", "triggers", "pools", "nginx"})
 #: Just the servers the integration tests need.
 INFRA = frozenset({"mongo", "redis", "quote"})
 
 #: Service packages run by gunicorn, and the NGINX upstream each one sits behind.
-SERVICES = ("buy", "sell", "user_utilities")
-UPSTREAMS = {"buy": "api_buy", "sell": "api_sell", "user_utilities": "api_users"}
-SERVICE_BASE_PORTS = {"buy": 8101, "sell": 8201, "user_utilities": 8301}
+SERVICES = ("buy", "sell", "user_utilities", "mining")
+UPSTREAMS = {
+    "buy": "api_buy",
+    "sell": "api_sell",
+    "user_utilities": "api_users",
+    "mining": "api_mining",
+}
+SERVICE_BASE_PORTS = {"buy": 8101, "sell": 8201, "user_utilities": 8301, "mining": 8401}
 #: Gunicorn workers per instance. On a full machine each busy worker gets about an equal
 #: share of the CPU, so the counts follow each service's share of the work: user-
 #: utilities answers every new trader's ADD, every QUOTE and DISPLAY_SUMMARY and every
 #: BATCH; sell's commands mostly find their quote cached (docs/benchmarks.md, Locust).
 #: docker-compose.yml has the same defaults.
-DEFAULT_WORKERS = {"buy": 2, "sell": 1, "user_utilities": 3}
+DEFAULT_WORKERS = {"buy": 2, "sell": 1, "user_utilities": 3, "mining": 1}
 MAX_LOCAL_REPLICAS = 99
 
 DEFAULT_MONGO_DB = "daytrading"
@@ -93,11 +102,11 @@ PASSTHROUGH_KEYS = frozenset(
         "FERRETDB_BACKEND",
     }
 )
-PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_")
+PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_", "POOL_", "MINING_")
 
 #: supervisord groups in start order. It stops one group at a time, highest priority
 #: first, but every program within a group at once: grouping keeps `stop` quick.
-GROUP_PRIORITIES = {"infra": 10, "services": 20, "triggers": 30, "nginx": 40}
+GROUP_PRIORITIES = {"infra": 10, "services": 20, "triggers": 30, "pools": 35, "nginx": 40}
 
 LOG_TAIL_LINES = 40
 _POLL_S = 0.2
@@ -148,6 +157,7 @@ class Ports:
     buy: tuple[int, ...] = (8101, 8102)
     sell: tuple[int, ...] = (8201, 8202)
     user_utilities: tuple[int, ...] = (8301, 8302)
+    mining: tuple[int, ...] = (8401, 8402)
     quote_tcp: int = 4444
     quote_http: int = 4480
     redis: int = 16379
@@ -219,6 +229,19 @@ def ensure_env_file(path: Path = ENV_FILE) -> bool:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(lines) + "\n")
+    return True
+
+
+def ensure_pool_keys(path: Path = ENV_FILE) -> bool:
+    """Add POOL_KEYS (a fresh secp256k1 key for each default pool) to `path` unless it
+    has them; return whether it was added. An `.env` from before mining gets them too."""
+    if "POOL_KEYS" in load_env_file(path):
+        return False
+    default_pools = Settings.model_fields["pool_definitions"].default
+    names = [pool.id for pool in parse_pools(default_pools)]
+    keys = ",".join(f"{name}={PrivateKey().to_hex()}" for name in names)
+    with path.open("a") as fh:
+        fh.write(f"# The pools' payout keys (their coinbases and payouts).\nPOOL_KEYS={keys}\n")
     return True
 
 
@@ -682,6 +705,15 @@ class Stack:
                     self._service_env("trigger-checker"),
                 )
             )
+        if "pools" in self.components:
+            programs.append(
+                _Program(
+                    "pool-engine",
+                    "pools",
+                    (python, "-m", "services.pool_engine"),
+                    self._service_env("pool-engine"),
+                )
+            )
         if "nginx" in self.components:
             nginx = _find_binary("nginx")
             if not nginx:
@@ -1115,6 +1147,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "up" and ensure_env_file(ENV_FILE):
         _out(f"Created {ENV_FILE} with random secrets.")
+    if args.command == "up" and ensure_pool_keys(ENV_FILE):
+        _out(f"Added the pools' keys (POOL_KEYS) to {ENV_FILE}.")
     env, default_replicas = _caller_settings()
     replicas = getattr(args, "replicas", None) or default_replicas
     stack = Stack(base_dir, Ports.local(replicas), env, replicas=replicas)
