@@ -11,11 +11,13 @@ from typing import Annotated
 from flask import Blueprint, current_app, request
 from pydantic import Field, StringConstraints
 
+from ..common.commands import parse_model
+from ..common.current import principal
 from ..common.domain.mining import MAX_HASHRATE, MIN_HASHRATE
 from ..common.errors import InvalidInput
 from ..common.openapi import api_doc
 from ..common.schemas import Body, UserId
-from ..common.web import json_body, ok, parse_model, principal
+from ..common.web import json_body, ok
 from . import service
 
 bp = Blueprint("mining", __name__, url_prefix="/api/mining")
