@@ -37,7 +37,7 @@ import time
 import urllib.request
 import xmlrpc.client  # nosec B411: only our own supervisord, over its 0700 unix socket
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import jinja2
@@ -193,7 +193,7 @@ class Ports:
     redis: int = 16379
     mongo: int = 27018
     postgres: int = 27019  # only with FERRETDB_BACKEND=postgresql
-    events: int = 8401
+    events: int = 8090
 
     @classmethod
     def local(cls, replicas: int = 2) -> Ports:
@@ -211,19 +211,10 @@ class Ports:
         """Free loopback ports chosen by the kernel, for tests that run side by side."""
         if replicas < 1:
             raise ValueError(f"replicas must be at least 1, not {replicas}")
-        ports = iter(_free_ports(8 + replicas * len(SERVICES)))
+        singles = [f.name for f in fields(cls) if f.name not in SERVICES]
+        ports = iter(_free_ports(len(singles) + replicas * len(SERVICES)))
         per_service = {name: tuple(next(ports) for _ in range(replicas)) for name in SERVICES}
-        return cls(
-            nginx=next(ports),
-            quote_tcp=next(ports),
-            quote_http=next(ports),
-            redis=next(ports),
-            mongo=next(ports),
-            postgres=next(ports),
-            events=next(ports),
-            market_feed=next(ports),
-            **per_service,
-        )
+        return cls(**{name: next(ports) for name in singles}, **per_service)
 
     def service(self, service: str) -> tuple[int, ...]:
         """The instance ports of one service (`buy`, `sell`, `user_utilities`)."""
