@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -69,6 +70,7 @@ ALL = frozenset(
         "relay",
         "events",
         "pools",
+        "chain",
         "nginx",
     }
 )
@@ -100,6 +102,12 @@ DEFAULT_WORKERS = {"buy": 2, "sell": 1, "user_utilities": 3, "exchange": 2, "min
 #: The events gateway (one asyncio process): every Server-Sent Events stream.
 EVENTS_UPSTREAM = "api_events"
 MAX_LOCAL_REPLICAS = 99
+#: Chain-nodes (CHAIN_NODES, default 3) on CHAIN_NODE_PORTS (default 5001,5002,5003), each
+#: with its own database and a worker process (miner and peer sync); node 1 is the one
+#: behind NGINX at /api/chain/. Gunicorn workers per node: WEB_CONCURRENCY_CHAIN_NODE.
+DEFAULT_CHAIN_NODES = 3
+CHAIN_BASE_PORT = 5001
+DEFAULT_CHAIN_WORKERS = "2"
 
 DEFAULT_MONGO_DB = "daytrading"
 #: Secrets that `make up` generates into `.env` on first run.
@@ -130,11 +138,18 @@ PASSTHROUGH_KEYS = frozenset(
         "EXCHANGE_FEE_BP",
     }
 )
-PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_", "MARKET_", "POOL_", "MINING_")
+PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_", "MARKET_", "CHAIN_", "POOL_", "MINING_")
 
 #: supervisord groups in start order. It stops one group at a time, highest priority
 #: first, but every program within a group at once: grouping keeps `stop` quick.
-GROUP_PRIORITIES = {"infra": 10, "services": 20, "triggers": 30, "pools": 35, "nginx": 40}
+GROUP_PRIORITIES = {
+    "infra": 10,
+    "services": 20,
+    "chain": 25,
+    "triggers": 30,
+    "pools": 35,
+    "nginx": 40,
+}
 
 LOG_TAIL_LINES = 40
 _POLL_S = 0.2
@@ -194,6 +209,7 @@ class Ports:
     mongo: int = 27018
     postgres: int = 27019  # only with FERRETDB_BACKEND=postgresql
     events: int = 8090
+    chain: tuple[int, ...] = tuple(CHAIN_BASE_PORT + i for i in range(DEFAULT_CHAIN_NODES))
 
     @classmethod
     def local(cls, replicas: int = 2) -> Ports:
@@ -211,10 +227,11 @@ class Ports:
         """Free loopback ports chosen by the kernel, for tests that run side by side."""
         if replicas < 1:
             raise ValueError(f"replicas must be at least 1, not {replicas}")
-        singles = [f.name for f in fields(cls) if f.name not in SERVICES]
-        ports = iter(_free_ports(len(singles) + replicas * len(SERVICES)))
+        singles = [f.name for f in fields(cls) if f.name not in (*SERVICES, "chain")]
+        ports = iter(_free_ports(len(singles) + replicas * len(SERVICES) + DEFAULT_CHAIN_NODES))
         per_service = {name: tuple(next(ports) for _ in range(replicas)) for name in SERVICES}
-        return cls(**{name: next(ports) for name in singles}, **per_service)
+        chain = tuple(next(ports) for _ in range(DEFAULT_CHAIN_NODES))
+        return cls(chain=chain, **{name: next(ports) for name in singles}, **per_service)
 
     def service(self, service: str) -> tuple[int, ...]:
         """The instance ports of one service (`buy`, `sell`, `user_utilities`)."""
@@ -477,6 +494,12 @@ class Stack:
         for service in SERVICES:
             if len(ports.service(service)) < replicas:
                 raise ValueError(f"ports has fewer than {replicas} ports for {service}")
+        self.chain_nodes = int(self.env.get("CHAIN_NODES") or DEFAULT_CHAIN_NODES)
+        if "chain" in self.components and not 1 <= self.chain_nodes <= len(ports.chain):
+            raise ValueError(
+                f"CHAIN_NODES must be 1..{len(ports.chain)} (the chain ports), "
+                f"not {self.chain_nodes}"
+            )
 
         self.logs_dir = self.base_dir / "logs"
         self.conf_path = self.base_dir / "supervisord.conf"
@@ -529,6 +552,11 @@ class Stack:
         """Base URLs of the gunicorn instances of `service` (`buy`, `sell`, ...)."""
         ports = self.ports.service(service)[: self.replicas]
         return [f"http://127.0.0.1:{port}" for port in ports]
+
+    @property
+    def chain_urls(self) -> list[str]:
+        """Base URLs of the chain-nodes (node 1 first; it is the one behind NGINX)."""
+        return [f"http://127.0.0.1:{port}" for port in self.ports.chain[: self.chain_nodes]]
 
     @property
     def supervisord_pid(self) -> int | None:
@@ -744,6 +772,8 @@ class Stack:
         if "events" in self.components:
             argv = (python, "-m", "services.events", "--bind", f"127.0.0.1:{self.ports.events}")
             programs.append(_Program("events", "services", argv, self._service_env("events")))
+        if "chain" in self.components:
+            programs += self._chain_programs(bin_dir)
         if "triggers" in self.components:
             programs.append(
                 _Program(
@@ -763,14 +793,11 @@ class Stack:
                 )
             )
         if "pools" in self.components:
-            programs.append(
-                _Program(
-                    "pool-engine",
-                    "pools",
-                    (python, "-m", "services.pool_engine"),
-                    self._service_env("pool-engine"),
-                )
-            )
+            engine_env = self._service_env("pool-engine")
+            if "chain" in self.components:
+                engine_env["POOL_CHAIN_URL"] = self.chain_urls[0]
+            argv = (python, "-m", "services.pool_engine")
+            programs.append(_Program("pool-engine", "pools", argv, engine_env))
         if "nginx" in self.components:
             nginx = _find_binary("nginx")
             if not nginx:
@@ -778,6 +805,42 @@ class Stack:
             argv = (nginx, "-p", f"{self.nginx_dir}/", "-c", str(self.nginx_conf), "-e", "stderr")
             # TERM is NGINX's fast shutdown; supervisord waits for it.
             programs.append(_Program("nginx", "nginx", argv))
+        return programs
+
+    def chain_env(self, number: int) -> dict[str, str]:
+        """The environment of chain-node ``number`` (1-based) and of its worker: its own
+        database, name and URL, and every other node as a peer."""
+        env = self._service_env(f"chain-node-{number}")
+        urls = self.chain_urls
+        env["MONGO_DB"] = f"{env['MONGO_DB']}_chain{number}"
+        env["CHAIN_NODE_NAME"] = f"node{number}"
+        env["CHAIN_NODE_URL"] = urls[number - 1]
+        env["CHAIN_PEERS"] = ",".join(url for url in urls if url != urls[number - 1])
+        if "pools" in self.components:
+            # The pool engine is the network's block clock (it asks for the rest of the
+            # network's blocks with /mine): the nodes' own timer would add more.
+            env.setdefault("CHAIN_MINER_INTERVAL_S", "0")
+        return env
+
+    def _chain_programs(self, bin_dir: Path) -> list[_Program]:
+        workers = self.env.get("WEB_CONCURRENCY_CHAIN_NODE") or DEFAULT_CHAIN_WORKERS
+        programs = []
+        for number, port in enumerate(self.ports.chain[: self.chain_nodes], start=1):
+            env = self.chain_env(number)
+            argv = (
+                str(bin_dir / "gunicorn"),
+                "--config",
+                str(REPO_ROOT / "services" / "gunicorn.conf.py"),
+                "services.chain_node:create_app()",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--workers",
+                workers,
+            )
+            programs.append(_Program(f"chain-node-{number}", "chain", argv, env))
+            worker_argv = (str(bin_dir / "python"), "-m", "services.chain_node.worker")
+            worker_env = {**env, "SERVER_NAME": f"chain-worker-{number}"}
+            programs.append(_Program(f"chain-worker-{number}", "chain", worker_argv, worker_env))
         return programs
 
     def _instance_names(self, service: str) -> list[str]:
@@ -802,6 +865,8 @@ class Stack:
                 ports += self.ports.service(service)[: self.replicas]
         if "events" in self.components:
             ports.append(self.ports.events)
+        if "chain" in self.components:
+            ports += self.ports.chain[: self.chain_nodes]
         if "nginx" in self.components:
             ports.append(self.ports.nginx)
         return ports
@@ -825,6 +890,8 @@ class Stack:
                 upstreams={
                     **{UPSTREAMS[s]: self.ports.service(s)[: self.replicas] for s in SERVICES},
                     EVENTS_UPSTREAM: (self.ports.events,),
+                    # Node 1 only: a chain-node is one node, not a replica of the others.
+                    "chain_node": self.ports.chain[:1],
                 },
                 routes_conf=NGINX_DIR / "routes.conf",
                 frontend_root=REPO_ROOT / "frontend" / "dist",
@@ -963,6 +1030,10 @@ class Stack:
         if "events" in self.components:
             url = f"{self.events_url}/health"
             checks.append(_Check("events", f"GET {url}", _http_probe(url)))
+        if "chain" in self.components:
+            for number, base in enumerate(self.chain_urls, start=1):
+                url = f"{base}/health"
+                checks.append(_Check(f"chain-node-{number}", f"GET {url}", _http_probe(url)))
         if "nginx" in self.components:
             url = f"{self.nginx_url}/health"
             checks.append(_Check("nginx", f"GET {url}", _http_probe(url)))
@@ -1221,7 +1292,11 @@ def main(argv: list[str] | None = None) -> int:
         _out(f"Added the pools' keys (POOL_KEYS) to {ENV_FILE}.")
     env, default_replicas = _caller_settings()
     replicas = getattr(args, "replicas", None) or default_replicas
-    stack = Stack(base_dir, Ports.local(replicas), env, replicas=replicas)
+    ports = Ports.local(replicas)
+    if env.get("CHAIN_NODE_PORTS"):
+        chain_ports = tuple(int(p) for p in env["CHAIN_NODE_PORTS"].split(",") if p.strip())
+        ports = dataclasses.replace(ports, chain=chain_ports)
+    stack = Stack(base_dir, ports, env, replicas=replicas)
     handlers = {"up": _cmd_up, "down": _cmd_down, "status": _cmd_status, "logs": _cmd_logs}
     return handlers[args.command](stack, args)
 
