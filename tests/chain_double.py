@@ -10,10 +10,9 @@ is refused. Mempool transactions go into the next block.
 
 from __future__ import annotations
 
-from services.common.chain import transactions
+from services.common.chain import blocks, transactions
 from services.common.chain.client import ChainNodeError
 from services.common.domain.mining import subsidy
-from services.pool_engine import proof_of_work
 
 MATURITY = 10
 NODE_ADDRESS = "f" * 40
@@ -71,7 +70,7 @@ class ChainDouble:
         block = proof_block or {"index": height, "transactions": [coinbase, *self.mempool]}
         block = {
             **block,
-            "hash": proof_of_work.block_hash(block) if proof_block else f"{height:064x}",
+            "hash": blocks.header_hash(block) if proof_block else f"{height:064x}",
         }
         block["miner"] = miner
         for tx in block["transactions"][1:]:
@@ -88,20 +87,22 @@ class ChainDouble:
     def mining_template(self, miner: str | None = None) -> dict:
         height = self.height + 1
         coinbase = transactions.build_coinbase(miner, subsidy(height), height, height)
-        return {
+        txs = [coinbase, *self.mempool]
+        block = {
             "index": height,
             "timestamp": 1_700_000_000_000 + height,
-            "transactions": [coinbase, *self.mempool],
+            "transactions": txs,
+            "proof": 0,
             "previous_hash": self.blocks[-1]["hash"],
-            "tx_root": f"root-{height}",
+            "tx_root": blocks.merkle_root([tx["id"] for tx in txs]),
             "difficulty": self.difficulty,
         }
+        return {"height": height, "previous_hash": block["previous_hash"], "block": block}
 
     def submit_block(self, block: dict) -> dict:
-        digest = bytes.fromhex(proof_of_work.block_hash(block))
         if block["index"] != self.height + 1 or block["previous_hash"] != self.blocks[-1]["hash"]:
             raise ChainNodeError("stale block", 409, {"error": "stale"})
-        if not proof_of_work.meets(digest, block["difficulty"]):
+        if not blocks.meets_difficulty(blocks.header_hash(block), block["difficulty"]):
             raise ChainNodeError("proof does not meet the difficulty", 400, {})
         return self._append(block["transactions"][0]["recipient"], block)
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import redis
 
 from ..common import events, pool_centre
-from ..common.chain import transactions
+from ..common.chain import blocks, transactions
 from ..common.chain.client import ChainNodeClient, ChainNodeError
 from ..common.chain.keys import KeyPair
 from ..common.domain import mining as rules
@@ -52,7 +52,6 @@ from ..common.mining_repositories import (
     SUBMITTED,
     MiningStore,
 )
-from . import proof_of_work
 
 log = logging.getLogger(__name__)
 
@@ -403,21 +402,23 @@ class PoolEngine:
         except ChainNodeError as exc:
             log.warning("no template for %s: %s", pool.config.id, exc)
             return
-        template = template.get("template", template)
         cpu, wall = time.process_time(), time.monotonic()
+        deadline = wall + self.settings.pow_max_s
         try:
-            block = proof_of_work.solve(template, wall + self.settings.pow_max_s)
-        except proof_of_work.ProofTimeout as exc:
-            log.warning("%s gave up its block: %s", pool.config.id, exc)
-            return
+            block = blocks.solve_header(template["block"], lambda: time.monotonic() > deadline)
         finally:
             self.counters.pow_cpu_s += time.process_time() - cpu
             self.counters.pow_wall_s += time.monotonic() - wall
+        if block is None:
+            log.warning(
+                "%s gave up its block after %.0f s", pool.config.id, self.settings.pow_max_s
+            )
+            return
         coinbase = block["transactions"][0]
         previous = self.store.blocks.recent(pool.config.id, limit=1)
         expected_at = pool.last_window["expected_acc"]
         record = {
-            "hash": proof_of_work.block_hash(block),
+            "hash": blocks.header_hash(block),
             "pool": pool.config.id,
             "height": int(block["index"]),
             "reward": int(coinbase["amount"]),
