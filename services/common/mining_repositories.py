@@ -332,13 +332,15 @@ class PoolTransactionRepository:
 
 
 class DepositAddressBook:
-    """Where a user's payouts go: the wallet's deposit address for DTC.
+    """Where a user's payouts go: the wallet's deposit address.
 
-    Reads ``deposit_addresses`` (``{_id: user, address}``); None until the user has one.
+    Reads the wallet's ``wallet_addresses`` (``{_id: user, address, ...}``, written by
+    ``wallet_keys.DepositAddressRepository``); None until the user has one (the wallet
+    makes it on first use), and the user's payouts wait until then.
     """
 
     def __init__(self, db: Database):
-        self._addresses = db["deposit_addresses"]
+        self._addresses = db["wallet_addresses"]
 
     def address_of(self, user: str) -> str | None:
         doc = self._addresses.find_one({"_id": user})
