@@ -1160,6 +1160,21 @@ class Stack:
                     os.killpg(child, signal.SIGKILL)
         _wait_gone(started, 5)
 
+    #: What `reset` deletes: the stored data of the database servers and Redis.
+    DATA_DIRS = ("mongo", "postgres", "redis")
+
+    def reset(self) -> list[Path]:
+        """Stop the stack if it runs and delete its data (every account, login and log
+        entry); configs, logs and `.env` stay. Returns the directories deleted."""
+        self.stop()
+        deleted = []
+        for name in self.DATA_DIRS:
+            path = self.base_dir / name
+            if path.exists():
+                shutil.rmtree(path)
+                deleted.append(path)
+        return deleted
+
     def __enter__(self) -> Stack:
         self.start()
         return self
@@ -1250,6 +1265,19 @@ def _cmd_logs(stack: Stack, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reset(stack: Stack, args: argparse.Namespace) -> int:
+    if not args.yes:
+        _out(f"This deletes every account, login and log entry of the stack in {stack.base_dir}.")
+        sys.stdout.write("Type 'reset' to go on: ")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip() != "reset":
+            _out("Nothing deleted.")
+            return 1
+    deleted = ", ".join(map(str, stack.reset())) or "nothing (no data yet)"
+    _out(f"Deleted {deleted}; `make up` starts afresh.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     # The shared options work before or after the command (`--dir var up` or `up --dir
     # var`); SUPPRESS keeps a subcommand from resetting a value given before it.
@@ -1278,6 +1306,10 @@ def main(argv: list[str] | None = None) -> int:
     logs.add_argument("programs", nargs="*", help="program names (default: all)")
     logs.add_argument("-n", "--lines", type=int, default=50)
     logs.add_argument("-f", "--follow", action="store_true")
+    reset = commands.add_parser(
+        "reset", parents=[common], help="stop and delete the stack's data (asks first)"
+    )
+    reset.add_argument("--yes", action="store_true", help="do not ask")
     args = parser.parse_args(argv)
     base_dir = getattr(args, "dir", DEFAULT_DIR)
     verbose = getattr(args, "verbose", False)
@@ -1297,7 +1329,13 @@ def main(argv: list[str] | None = None) -> int:
         chain_ports = tuple(int(p) for p in env["CHAIN_NODE_PORTS"].split(",") if p.strip())
         ports = dataclasses.replace(ports, chain=chain_ports)
     stack = Stack(base_dir, ports, env, replicas=replicas)
-    handlers = {"up": _cmd_up, "down": _cmd_down, "status": _cmd_status, "logs": _cmd_logs}
+    handlers = {
+        "up": _cmd_up,
+        "down": _cmd_down,
+        "status": _cmd_status,
+        "logs": _cmd_logs,
+        "reset": _cmd_reset,
+    }
     return handlers[args.command](stack, args)
 
 

@@ -735,9 +735,14 @@ class ChainNode:
                 self.tip_hash,
                 ancestors,
                 pool,
-                miner or self.identity()["address"],
+                miner or self._default_miner(),
                 self.clock_ms(),
             )
+
+    def _default_miner(self) -> str:
+        """Rewards go to the node's own address (dvf: its uuid4 hex node id)."""
+        field = "address" if self.rules.name == "platform" else "node_id"
+        return self.identity()[field]
 
     def identity(self) -> dict:
         """This node's own key (platform: its rewards' address) and dvf node id."""

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     events_max_streams: int = Field(default=1000, gt=0)
     events_max_stream_s: float = Field(default=300.0, gt=0)
     events_keepalive_s: float = Field(default=15.0, gt=0)
-    events_chain_node: str = Field(default="chain-node-1", min_length=1, max_length=64)
+    events_chain_node: str = Field(default="node1", min_length=1, max_length=64)
     # The market feed (Bithumb's public API v1 in USD) and how old a price may be.
     market_feed_url: str = "http://127.0.0.1:4490"
     market_timeout_s: float = Field(default=2.0, gt=0)
