@@ -117,7 +117,7 @@ test-e2e: deps frontend
 # More seeds than CI runs (tests/faults runs 20), with a report.
 SEEDS ?= 200
 faults: deps
-	$(BIN)/python -m tools.faults --seeds $(SEEDS) --report docs/reliability.md
+	$(BIN)/python -m tools.faults --mining --seeds $(SEEDS) --report docs/reliability.md
 
 # Type check and format check (prettier), then the component tests.
 test-frontend: $(FRONTEND_MODULES)
