@@ -10,7 +10,8 @@ ones done: no share is counted twice or lost, no payout made twice.
   a start or stop written just before is seen), from the digs' start and stop times:
   a dig earns ``hashrate x time`` of work, one share per ``POOL_SHARE_HASHES`` hashes,
   the work below one share carried to the next window.
-- **Blocks** arrive as a Poisson process averaging one per ``POOL_BLOCK_TIME_S``; each
+- **Blocks** arrive as a Poisson process averaging one per ``POOL_BLOCK_TIME_S`` (each
+  wait drawn from the exponential distribution, counted from when the last was due); each
   is won by a pool, or by the rest of the network, in proportion to hashrate (a seeded
   RNG). A winning pool does real proof of work on the chain-node's template paying its
   own address and submits the block; the rest of the network's block is mined by the
@@ -126,7 +127,7 @@ class PoolEngine:
         self.stats_cache = pool_centre.StatsCache(cache)
         self.counters = Counters()
         self._digs_version: bytes | None = None
-        self._last_draw_ms = 0
+        self._next_block_ms = 0
         self._last_stats_ms = 0
         self._last_confirm_check_ms = 0
         self._tip_height = 0
@@ -148,7 +149,7 @@ class PoolEngine:
         self._refresh_tip()
         self._finish_blocks()
         self._split_rounds()
-        self._last_draw_ms = now
+        self._next_block_ms = now + rules.next_block_in_ms(self.rng, self.settings.block_time_ms)
 
     # ---------------------------------------------------------------------- tick
 
@@ -159,9 +160,14 @@ class PoolEngine:
             # Someone started or stopped: a window ends here, so the network hashrate
             # (a window's average) seldom changes inside one.
             self.close_windows(now)
-        elapsed = max(0, now - self._last_draw_ms)
-        self._last_draw_ms = now
-        if rules.block_found(self.rng, elapsed, self.settings.block_time_ms):
+        if now >= self._next_block_ms:
+            # The next wait counts from when this block was due, not from when the turn
+            # came, so slow turns do not stretch the block times; after a long stall
+            # (at most one block time is caught up) the blocks do not come in a burst.
+            due = max(self._next_block_ms, now - self.settings.block_time_ms)
+            self._next_block_ms = due + rules.next_block_in_ms(
+                self.rng, self.settings.block_time_ms
+            )
             self.on_block(self._draw(), now)
         elif any(
             now - self.settings.settle_ms - pool.last_window["end_ms"] >= self.settings.window_ms

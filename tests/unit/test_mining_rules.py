@@ -119,9 +119,11 @@ def test_the_winner_is_drawn_by_hashrate_share_reproducibly():
 
 def test_blocks_arrive_at_the_block_time_on_average():
     rng = random.Random(1)
-    # 1-s ticks with 10-s blocks: about one tick in ten finds a block (1 - e^-0.1 = 9.5 %).
-    found = sum(mining.block_found(rng, 1_000, 10_000) for _ in range(20_000))
-    assert 1_800 < found < 2_000
+    waits = [mining.next_block_in_ms(rng, 10_000) for _ in range(20_000)]
+    # The mean of 20,000 exponential waits is within 3 % of 10 s (its standard error is
+    # 10 s / sqrt(20,000) = 0.07 s); about e^-1 = 36.8 % of them are longer than the mean.
+    assert 9_700 < sum(waits) / len(waits) < 10_300
+    assert 0.35 < sum(wait > 10_000 for wait in waits) / len(waits) < 0.39
 
 
 def test_subsidy_halves_every_ten_thousand_blocks():

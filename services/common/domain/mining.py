@@ -117,11 +117,11 @@ def expected_shares(network_hashrate: int, block_time_ms: int, share_hashes: int
 # ------------------------------------------------------------------- block draws
 
 
-def block_found(rng: random.Random, elapsed_ms: int, block_time_ms: int) -> bool:
-    """Whether the network finds a block in ``elapsed_ms``: blocks arrive as a Poisson
-    process averaging one per ``block_time_ms`` (as proof of work does)."""
-    chance = -math.expm1(-elapsed_ms / block_time_ms)
-    return rng.random() < chance
+def next_block_in_ms(rng: random.Random, block_time_ms: int) -> int:
+    """How long until the network's next block: blocks arrive as a Poisson process
+    averaging one per ``block_time_ms`` (as proof of work does), so the wait is drawn
+    from the exponential distribution with that mean."""
+    return max(1, round(rng.expovariate(1 / block_time_ms)))
 
 
 def draw_winner(rng: random.Random, hashrates: Mapping[str, int]) -> str:
