@@ -37,7 +37,6 @@ from services.common.chain.keys import generate_key
 from services.common.domain.mining import PoolConfig, parse_pools
 from services.common.mining_repositories import MiningStore
 from services.mining import service as mining
-from services.pool_engine.service import DIGS_VERSION_KEY, ENGINE_STATS_KEY
 from tools.stack import Ports, Stack
 
 log = logging.getLogger("bench_mining")
@@ -65,18 +64,18 @@ def _env(args, pools: list[PoolConfig]) -> dict[str, str]:
     }
 
 
-def _engine(rds: redis.Redis) -> dict:
-    raw = rds.get(ENGINE_STATS_KEY)
+def _engine(rds: redis.Redis, database: str) -> dict:
+    raw = rds.get(pool_centre.engine_key(database))
     return json.loads(raw) if raw else {}
 
 
-def _wait_engine_stats(rds: redis.Redis, after_ms: int, timeout: float = 60) -> dict:
+def _wait_engine_stats(rds: redis.Redis, database: str, after_ms: int, timeout: float = 60) -> dict:
     """The engine's counters as of a refresh after ``after_ms``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        stats = pool_centre.StatsCache(rds).read()
+        stats = pool_centre.StatsCache(rds, database).read()
         if stats and stats["updated_ms"] > after_ms:
-            return _engine(rds)
+            return _engine(rds, database)
         time.sleep(0.2)
     raise RuntimeError("the pool engine did not refresh its statistics")
 
@@ -100,8 +99,8 @@ def run(args) -> dict:
             pools=tuple(pools),
             max_machines=args.machines,
             history_limit=50,
-            announce=lambda *_: rds.incr(DIGS_VERSION_KEY),
-            stats=pool_centre.StatsCache(rds),
+            announce=lambda *_: rds.incr(pool_centre.digs_version_key(store.database)),
+            stats=pool_centre.StatsCache(rds, store.database),
         )
         rng = random.Random(args.seed)
         started = time.monotonic()
@@ -115,12 +114,12 @@ def run(args) -> dict:
 
         node = stack.chain_urls[0]
         first_height = requests.get(f"{node}/inv", timeout=10).json()["height"]
-        begin = _wait_engine_stats(rds, int(time.time() * 1000))
+        begin = _wait_engine_stats(rds, store.database, int(time.time() * 1000))
         wall_begin = time.monotonic()
         target = first_height + args.blocks
         while requests.get(f"{node}/inv", timeout=10).json()["height"] < target:
             time.sleep(1)
-        end = _wait_engine_stats(rds, int(time.time() * 1000))
+        end = _wait_engine_stats(rds, store.database, int(time.time() * 1000))
         wall = time.monotonic() - wall_begin
 
         chain_blocks = [

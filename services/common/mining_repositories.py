@@ -234,9 +234,12 @@ class BlockRepository:
     def in_state(self, *states: str) -> list[dict]:
         return list(self._blocks.find({"state": {"$in": list(states)}}).sort("found_ms", 1))
 
-    def recent(self, pool: str, since_ms: int = 0, limit: int = 1000) -> list[dict]:
+    def recent(self, pool: str, since_ms: int = 0, limit: int = 0) -> list[dict]:
+        """The pool's accepted blocks since ``since_ms``, newest first (without the
+        block itself); ``limit`` 0: all of them."""
         query = {"pool": pool, "found_ms": {"$gte": since_ms}, "state": {"$in": [FOUND, CREDITED]}}
-        return list(self._blocks.find(query).sort("found_ms", -1).limit(limit))
+        cursor = self._blocks.find(query, {"block": 0}).sort("found_ms", -1)
+        return list(cursor.limit(limit))
 
 
 class RoundRepository:
@@ -351,6 +354,7 @@ class MiningStore:
     """Every mining repository over one database."""
 
     def __init__(self, db: Database):
+        self.database = db.name
         self.machines = MachineRepository(db)
         self.digs = DigRepository(db)
         self.pools = PoolRepository(db)

@@ -1,5 +1,6 @@
 """The pool centre: every pool's statistics, computed by the engine's scheduled job and
-served from Redis (``mining:pool-stats``), also announced on the public ``pools`` topic.
+served from Redis (``mining:pool-stats:<database>``), also announced on the public
+``pools`` topic.
 
 Per pool: hashrate (what its digging machines declare), share of the network (the pools
 plus the configured rest of the network), machines digging, blocks found in 24 h and in
@@ -10,30 +11,46 @@ per block, in %), fee and payout scheme.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import redis
 
 from .chain.units import format_units
 from .domain import mining as rules
-from .mining_repositories import BlockRepository
 
-STATS_KEY = "mining:pool-stats"
+
+def stats_key(database: str) -> str:
+    """The statistics of the pools of one database (one platform per database)."""
+    return f"mining:pool-stats:{database}"
+
+
+def digs_version_key(database: str) -> str:
+    """Moved by the mining service on every start and stop: the engine re-reads who digs."""
+    return f"mining:digs-version:{database}"
+
+
+def engine_key(database: str) -> str:
+    """The engine's own counters (CPU, proof of work, blocks) for the benchmark."""
+    return f"mining:engine:{database}"
+
+
 DAY_MS = 24 * 3600 * 1000
+WEEK_MS = 7 * DAY_MS
 
 
 class StatsCache:
     """The last statistics the engine computed."""
 
-    def __init__(self, client: redis.Redis):
+    def __init__(self, client: redis.Redis, database: str):
         self._redis = client
+        self._key = stats_key(database)
 
     def read(self) -> dict | None:
-        raw = self._redis.get(STATS_KEY)
+        raw = self._redis.get(self._key)
         return json.loads(raw) if raw else None
 
     def write(self, stats: Mapping) -> None:
-        self._redis.set(STATS_KEY, json.dumps(stats, separators=(",", ":")))
+        self._redis.set(self._key, json.dumps(stats, separators=(",", ":")))
 
 
 def fee_percent(fee_bp: int) -> str:
@@ -53,23 +70,24 @@ def present_block(block: Mapping) -> dict:
 
 def empty_stats(pools: Iterable[rules.PoolConfig]) -> dict:
     """What the centre shows before the first refresh: the pools, with no activity."""
-    return compute_stats(pools, {}, 0, None, 0)
+    return compute_stats(pools, {}, 0, {}, 0)
 
 
 def compute_stats(
     pools: Iterable[rules.PoolConfig],
     digging: Mapping[str, tuple[int, int]],
     rest_hashrate: int,
-    blocks: BlockRepository | None,
+    week_blocks: Mapping[str, Sequence[Mapping]],
     now_ms: int,
 ) -> dict:
-    """Every pool's statistics; ``digging`` is {pool: (machines, hashrate)}."""
+    """Every pool's statistics; ``digging`` is {pool: (machines, hashrate)},
+    ``week_blocks`` {pool: its accepted blocks of the last 7 days, newest first}."""
     pools = list(pools)
     network = rest_hashrate + sum(rate for _, rate in digging.values())
     entries = []
     for pool in pools:
         machines, hashrate = digging.get(pool.id, (0, 0))
-        week = blocks.recent(pool.id, now_ms - 7 * DAY_MS) if blocks else []
+        week = [b for b in week_blocks.get(pool.id, ()) if b["found_ms"] >= now_ms - WEEK_MS]
         expected = sum(block.get("round_expected", 0.0) for block in week)
         luck = rules.luck(len(week), expected)
         entries.append(

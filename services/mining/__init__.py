@@ -12,7 +12,7 @@ from ..common.errors import UpstreamUnavailable
 from ..common.mining_repositories import MiningStore
 from ..common.web import create_service_app
 from .routes import bp
-from .service import DIGS_VERSION_KEY, MiningContext
+from .service import MiningContext
 
 USER_LOCK_S = 10
 
@@ -33,7 +33,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     def announce(user: str, event: str, data: dict) -> None:
         try:
-            client.incr(DIGS_VERSION_KEY)
+            client.incr(pool_centre.digs_version_key(store.database))
         except redis.RedisError:  # the engine also re-reads on its own every window
             pass
         events.publish(client, events.user_topic(events.MINING, user), event, data)
@@ -46,7 +46,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         max_machines=settings.mining_max_machines,
         history_limit=settings.mining_history_limit,
         announce=announce,
-        stats=pool_centre.StatsCache(client),
+        stats=pool_centre.StatsCache(client, store.database),
     )
     return app
 

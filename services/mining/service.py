@@ -18,9 +18,6 @@ from ..common.domain import mining as rules
 from ..common.errors import Conflict, NotFound
 from ..common.mining_repositories import CANCELLED, CONFIRMED, MiningStore
 
-#: The engine re-reads who is digging when this Redis counter moves.
-DIGS_VERSION_KEY = "mining:digs-version"
-
 
 class TooManyMachines(Conflict):
     code = "too_many_machines"

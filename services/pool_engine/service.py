@@ -56,8 +56,6 @@ from ..common.mining_repositories import (
 
 log = logging.getLogger(__name__)
 
-DIGS_VERSION_KEY = "mining:digs-version"
-ENGINE_STATS_KEY = "mining:engine"
 SPLIT = "split"
 #: Payout sends per tick at most, so a backlog never starves the block clock.
 SENDS_PER_TICK = 50
@@ -88,6 +86,8 @@ class PoolState:
     last_window: dict | None = None
     machines: int = 0
     hashrate: int = 0
+    #: Its accepted blocks of the last 7 days, newest first (for the pool centre).
+    week_blocks: list = field(default_factory=list)
 
 
 @dataclass
@@ -124,7 +124,7 @@ class PoolEngine:
         self.rng = random.Random(seed)
         self.authorised_chain = authorised_chain
         self.clock_ms = clock_ms
-        self.stats_cache = pool_centre.StatsCache(cache)
+        self.stats_cache = pool_centre.StatsCache(cache, store.database)
         self.counters = Counters()
         self._digs_version: bytes | None = None
         self._next_block_ms = 0
@@ -142,6 +142,7 @@ class PoolEngine:
                 pool.config.id, pool.config.scheme, pool.config.fee_bp, pool.key.address
             )
             pool.last_window = self.store.windows.last(pool.config.id)
+            pool.week_blocks = self.store.blocks.recent(pool.config.id, now - pool_centre.WEEK_MS)
             if pool.last_window is None:
                 # The share log starts now: an empty first window marks its start.
                 self._add_window(pool, now - self.settings.settle_ms, {}, {}, {}, 0)
@@ -205,7 +206,7 @@ class PoolEngine:
         """Re-read who digs (hashrate per pool) when the mining service said it changed;
         whether it had."""
         try:
-            version = self.redis.get(DIGS_VERSION_KEY)
+            version = self.redis.get(pool_centre.digs_version_key(self.store.database))
         except redis.RedisError:
             version = None
             force = True
@@ -421,7 +422,7 @@ class PoolEngine:
             )
             return
         coinbase = block["transactions"][0]
-        previous = self.store.blocks.recent(pool.config.id, limit=1)
+        previous = pool.week_blocks[:1] or self.store.blocks.recent(pool.config.id, limit=1)
         expected_at = pool.last_window["expected_acc"]
         record = {
             "hash": blocks.header_hash(block),
@@ -449,8 +450,18 @@ class PoolEngine:
             else:
                 log.warning("block %s not sent yet: %s", record["hash"], exc)
             return
-        self.store.blocks.set_state(record["hash"], FOUND)
+        self._accepted(record)
         log.info("%s found block %s at height %s", record["pool"], record["hash"], record["height"])
+
+    def _accepted(self, record: dict) -> None:
+        self.store.blocks.set_state(record["hash"], FOUND)
+        pool = self.pools.get(record["pool"])
+        if pool is not None:
+            shown = {key: value for key, value in record.items() if key != "block"}
+            shown["_id"] = record["hash"]
+            pool.week_blocks.insert(0, {**shown, "state": FOUND})
+            week_ago = self.clock_ms() - pool_centre.WEEK_MS
+            pool.week_blocks = [b for b in pool.week_blocks if b["found_ms"] >= week_ago]
 
     def _finish_blocks(self) -> None:
         """Blocks submitted but not known accepted are checked or sent again; accepted
@@ -462,7 +473,7 @@ class PoolEngine:
                 if exc.status == 404:
                     self._submit(record)
                 continue
-            self.store.blocks.set_state(record["hash"], FOUND)
+            self._accepted(record)
         for record in self.store.blocks.in_state(FOUND):
             pool = self.pools.get(record["pool"])
             if pool is None:
@@ -591,12 +602,14 @@ class PoolEngine:
             [pool.config for pool in self.pools.values()],
             digging,
             self.settings.rest_hashrate,
-            self.store.blocks,
+            {pool_id: pool.week_blocks for pool_id, pool in self.pools.items()},
             now,
         )
         try:
             self.stats_cache.write(stats)
-            self.redis.set(ENGINE_STATS_KEY, _engine_stats(self.counters))
+            self.redis.set(
+                pool_centre.engine_key(self.store.database), _engine_stats(self.counters)
+            )
         except redis.RedisError as exc:
             log.warning("pool statistics not cached: %s", exc)
         events.publish(self.redis, events.POOLS, "pools", stats)

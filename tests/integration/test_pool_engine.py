@@ -15,7 +15,7 @@ from services.common.chain.keys import generate_key
 from services.common.domain.mining import PoolConfig
 from services.common.mining_repositories import CONFIRMED, SIGNED, MiningStore
 from services.mining import service as mining
-from services.pool_engine.service import DIGS_VERSION_KEY, EngineSettings, PoolEngine
+from services.pool_engine.service import EngineSettings, PoolEngine
 from tests.chain_double import ChainDouble
 from tests.helpers import random_user
 
@@ -83,8 +83,8 @@ def test_machines_digging_are_paid_their_share_of_the_blocks_less_fees(store, rd
         pools=(ATLAS, BOREAL),
         max_machines=20,
         history_limit=50,
-        announce=lambda *args: rds.incr(DIGS_VERSION_KEY),
-        stats=pool_centre.StatsCache(rds),
+        announce=lambda *args: rds.incr(pool_centre.digs_version_key(store.database)),
+        stats=pool_centre.StatsCache(rds, store.database),
     )
     users = {name: random_user() for name in ("alice", "bob", "carol", "dave")}
     addresses = {name: generate_key().address for name in users}
@@ -173,7 +173,9 @@ def test_machines_digging_are_paid_their_share_of_the_blocks_less_fees(store, rd
     assert earned["paid"] == earned["total"] == f"{carol // DTC}.{carol % DTC:08d}"
 
     # The pool centre: blocks found, luck, no hashrate left.
-    stats = {pool["id"]: pool for pool in pool_centre.StatsCache(rds).read()["pools"]}
+    stats = {
+        pool["id"]: pool for pool in pool_centre.StatsCache(rds, store.database).read()["pools"]
+    }
     assert stats["atlas"]["blocks_7d"] == len(atlas_blocks)
     assert stats["atlas"]["luck"] is not None and stats["atlas"]["hashrate"] == 0
     assert stats["boreal"]["last_block"]["hash"] == boreal_blocks[-1]["hash"]
