@@ -102,6 +102,10 @@ def run(args) -> dict:
             announce=lambda *_: rds.incr(pool_centre.digs_version_key(store.database)),
             stats=pool_centre.StatsCache(rds, store.database),
         )
+        # Every miner has a deposit address (the wallet's), so the payouts are made.
+        client[env["MONGO_DB"]]["wallet_addresses"].insert_many(
+            [{"_id": f"miner{n:02d}", "address": generate_key().address} for n in range(USERS)]
+        )
         rng = random.Random(args.seed)
         started = time.monotonic()
         for number in range(args.machines):
@@ -135,7 +139,9 @@ def run(args) -> dict:
             finders[finder] = finders.get(finder, 0) + 1
         cpu = end["cpu_s"] - begin["cpu_s"]
         pow_cpu = end["pow_cpu_s"] - begin["pow_cpu_s"]
-        payouts = client[env["MONGO_DB"]]["mining_payouts"].count_documents({})
+        payouts = client[env["MONGO_DB"]]["mining_payouts"]
+        confirmed = payouts.count_documents({"state": "confirmed"})
+        payouts = payouts.count_documents({})
         result = {
             "machines": args.machines,
             "pools": len(pools),
@@ -151,6 +157,8 @@ def run(args) -> dict:
             "engine_cpu_share_outside_pow": round((cpu - pow_cpu) / wall, 4),
             "engine_cpu_share_with_pow": round(cpu / wall, 4),
             "payouts_created": payouts,
+            "payouts_confirmed": confirmed,
+            "payouts_sent_by_engine": end["payouts_sent"] - begin["payouts_sent"],
             "difficulty_bits_last": chain_blocks[-1].get("difficulty"),
         }
         client.close()
@@ -166,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pools", type=int, default=5)
     parser.add_argument("--pool-definitions", default=POOLS)
     parser.add_argument("--blocks", type=int, default=100)
-    parser.add_argument("--block-time", type=float, default=2.0)
+    parser.add_argument("--block-time", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--dir", default=None, help="stack dir (default: a temporary one)")
     args = parser.parse_args(argv)

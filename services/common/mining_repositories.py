@@ -280,15 +280,16 @@ class PayoutRepository:
     def ensure_indexes(self) -> None:
         self._payouts.create_index([("state", pymongo.ASCENDING), ("pool", 1), ("order", 1)])
         self._payouts.create_index([("owner", pymongo.ASCENDING), ("order", -1)])
+        self._payouts.create_index([("pool", pymongo.ASCENDING), ("order", 1)])
 
     def add(self, payout: dict) -> bool:
         doc = {**payout, "digs": _dumps(payout["digs"])}
         return _insert_once(self._payouts, doc)
 
-    def open(self, limit: int = 200) -> list[dict]:
-        """Payouts not yet confirmed, in each pool's order."""
-        query = {"state": {"$in": list(OPEN_PAYOUT_STATES)}}
-        cursor = self._payouts.find(query).sort([("pool", 1), ("order", 1)]).limit(limit)
+    def open_for(self, pool: str, limit: int) -> list[dict]:
+        """The pool's payouts not yet confirmed, oldest first."""
+        query = {"pool": pool, "state": {"$in": list(OPEN_PAYOUT_STATES)}}
+        cursor = self._payouts.find(query).sort("order", 1).limit(limit)
         return [_payout(doc) for doc in cursor]
 
     def update(self, payout_id: str, from_state: str, **fields) -> bool:
@@ -348,6 +349,11 @@ class DepositAddressBook:
     def address_of(self, user: str) -> str | None:
         doc = self._addresses.find_one({"_id": user})
         return doc["address"] if doc else None
+
+    def addresses_of(self, users: Iterable[str]) -> dict[str, str]:
+        """{user: address} of those of ``users`` who have one."""
+        cursor = self._addresses.find({"_id": {"$in": list(users)}}, {"address": 1})
+        return {doc["_id"]: doc["address"] for doc in cursor}
 
 
 class MiningStore:

@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 SPLIT = "split"
 #: Payout sends per tick at most, so a backlog never starves the block clock.
 SENDS_PER_TICK = 50
+#: Open payouts looked at per pool and turn (oldest first).
+OPEN_PAYOUTS_PER_POOL = 200
 CONFIRM_CHECK_MS = 5_000
 
 
@@ -146,7 +148,11 @@ class PoolEngine:
             if pool.last_window is None:
                 # The share log starts now: an empty first window marks its start.
                 self._add_window(pool, now - self.settings.settle_ms, {}, {}, {}, 0)
-        self._reload_digging(force=True)
+        self._digs_changed()
+        digging: dict[str, list] = {}
+        for machine in self.store.machines.digging():
+            digging.setdefault(machine.pool, []).append({"hashrate": machine.hashrate})
+        self._count_digging(digging)
         self._refresh_tip()
         self._finish_blocks()
         self._split_rounds()
@@ -157,7 +163,7 @@ class PoolEngine:
     def tick(self) -> None:
         """One turn of the engine: draw for a block, count shares, pay, refresh stats."""
         now = self.clock_ms()
-        if self._reload_digging():
+        if self._digs_changed():
             # Someone started or stopped: a window ends here, so the network hashrate
             # (a window's average) seldom changes inside one.
             self.close_windows(now)
@@ -202,27 +208,22 @@ class PoolEngine:
 
     # -------------------------------------------------------------------- shares
 
-    def _reload_digging(self, force: bool = False) -> bool:
-        """Re-read who digs (hashrate per pool) when the mining service said it changed;
-        whether it had."""
+    def _digs_changed(self) -> bool:
+        """Whether the mining service said that machines started or stopped since the
+        last look (a Redis counter; when Redis does not answer, assume they did)."""
         try:
             version = self.redis.get(pool_centre.digs_version_key(self.store.database))
         except redis.RedisError:
-            version = None
-            force = True
-        if not force and version == self._digs_version:
-            return False
+            return True
+        changed = version != self._digs_version
         self._digs_version = version
-        totals: dict[str, tuple[int, int]] = {}
-        for machine in self.store.machines.digging():
-            machines, hashrate = totals.get(machine.pool, (0, 0))
-            totals[machine.pool] = (machines + 1, hashrate + machine.hashrate)
-        for pool_id, pool in self.pools.items():
-            pool.machines, pool.hashrate = totals.get(pool_id, (0, 0))
-        return True
+        return changed
 
-    def network_hashrate(self) -> int:
-        return self.settings.rest_hashrate + sum(pool.hashrate for pool in self.pools.values())
+    def _count_digging(self, open_digs: Mapping[str, list]) -> None:
+        """Each pool's machines and hashrate, from its digs still open."""
+        for pool_id, pool in self.pools.items():
+            digs = open_digs.get(pool_id, [])
+            pool.machines, pool.hashrate = len(digs), sum(dig["hashrate"] for dig in digs)
 
     def close_windows(self, now: int) -> None:
         """Count every pool's shares up to ``now - POOL_SETTLE_MS``.
@@ -231,7 +232,6 @@ class PoolEngine:
         dig in every pool in it, over its length, plus the rest of the network), so a
         share is priced by the hashrate it was made against.
         """
-        self._reload_digging(force=True)
         end = now - self.settings.settle_ms
         due = [pool for pool in self.pools.values() if end > pool.last_window["end_ms"]]
         if not due:
@@ -249,6 +249,12 @@ class PoolEngine:
             )
             network = self.settings.rest_hashrate + work // (end - start)
             self._close_window(pool, end, digs[pool.config.id], network)
+        self._count_digging(
+            {
+                pool_id: [dig for dig in pool_digs if dig["stop_ms"] is None]
+                for pool_id, pool_digs in digs.items()
+            }
+        )
 
     def _close_window(self, pool: PoolState, end: int, digs: list[dict], network: int) -> None:
         previous = pool.last_window
@@ -485,57 +491,68 @@ class PoolEngine:
     # -------------------------------------------------------------------- payouts
 
     def send_payouts(self) -> None:
-        """Sign, store and send due payouts in each pool's order; note confirmations."""
+        """Sign, store and send due payouts in each pool's order; note confirmations.
+
+        Per pool and turn: one query for its open payouts, one for their owners'
+        addresses, one look at the chain per matured block and one nonce look-up.
+        """
         budget = SENDS_PER_TICK
         now = self.clock_ms()
         check_confirmations = now - self._last_confirm_check_ms >= CONFIRM_CHECK_MS
         if check_confirmations:
             self._last_confirm_check_ms = now
             self._refresh_tip()
-        blocked: set[str] = set()
-        for payout in self.store.payouts.open():
-            pool = self.pools.get(payout["pool"])
-            if pool is None or payout["pool"] in blocked or budget <= 0:
-                continue
-            if payout["state"] == SENT:
-                if check_confirmations:
-                    self._check_confirmed(payout)
-                continue
-            if payout["state"] == NEW:
-                if not self._due(payout):
+        for pool in self.pools.values():
+            payouts = self.store.payouts.open_for(pool.config.id, OPEN_PAYOUTS_PER_POOL)
+            owners = {p["owner"] for p in payouts if p["state"] == NEW}
+            addresses = self.store.addresses.addresses_of(owners) if owners else {}
+            on_chain: dict[str, bool] = {}
+            nonces = _Nonces(lambda pool=pool: self._next_nonce(pool))
+            for payout in payouts:
+                if payout["state"] == SENT:
+                    if check_confirmations:
+                        self._check_confirmed(payout)
                     continue
-                signed = self._sign(pool, payout)
-                if signed is None:
-                    continue
-                payout = signed
-            budget -= 1
-            if not self._send(payout):
-                blocked.add(payout["pool"])  # the pool's nonces go in order
+                if budget <= 0:
+                    return
+                if payout["state"] == NEW:
+                    address = addresses.get(payout["owner"])
+                    # No deposit address yet: paid once the user has one.
+                    if address is None or not self._due(payout, on_chain):
+                        continue
+                    payout = self._sign(pool, payout, address, nonces)
+                    if payout is None:
+                        break
+                budget -= 1
+                if not self._send(payout):
+                    break  # the pool's nonces go in order: the rest wait for this one
 
-    def _due(self, payout: dict) -> bool:
+    def _due(self, payout: dict, on_chain: dict[str, bool]) -> bool:
         """A PPLNS payout waits for its coinbase to mature, and is cancelled if its block
-        left the best chain; a PPS payout is paid from the pool's funds at once."""
-        if payout["block"] is None:
+        left the best chain; a PPS payout is paid from the pool's funds at once.
+        ``on_chain`` remembers, for one turn, what the node said of each block."""
+        block = payout["block"]
+        if block is None:
             return True
         if self._tip_height < payout["height"] + self.settings.maturity:
             return False
-        try:
-            on_chain = self.chain.get_block(payout["height"])
-        except ChainNodeError:
-            return False
-        if on_chain.get("hash", payout["block"]) != payout["block"]:
-            self.store.blocks.set_state(payout["block"], ORPHANED)
-            self.store.payouts.cancel_round(payout["round"])
-            return False
-        return True
+        if block not in on_chain:
+            try:
+                found = self.chain.get_block(payout["height"])
+            except ChainNodeError:
+                return False
+            on_chain[block] = found.get("hash", block) == block
+            if not on_chain[block]:
+                self.store.blocks.set_state(block, ORPHANED)
+                self.store.payouts.cancel_round(payout["round"])
+        return on_chain[block]
 
-    def _sign(self, pool: PoolState, payout: dict) -> dict | None:
+    def _sign(self, pool: PoolState, payout: dict, address: str, nonces) -> dict | None:
+        """The payout's transaction, signed and stored (or the one stored before a
+        crash); None if its nonce was taken (never by this engine: retried next turn)."""
         stored = self.store.pool_txs.for_payout(payout["_id"])
         if stored is None:
-            address = self.store.addresses.address_of(payout["owner"])
-            if address is None:
-                return None  # no deposit address yet: paid once the user has one
-            nonce = self._next_nonce(pool)
+            nonce = nonces.take()
             tx = transactions.build_transaction(
                 pool.key.private_key, address, payout["amount"], nonce=nonce
             )
@@ -613,6 +630,20 @@ class PoolEngine:
         except redis.RedisError as exc:
             log.warning("pool statistics not cached: %s", exc)
         events.publish(self.redis, events.POOLS, "pools", stats)
+
+
+class _Nonces:
+    """A pool's next nonces for one turn: looked up once, then counted on."""
+
+    def __init__(self, look_up: Callable[[], int]):
+        self._look_up = look_up
+        self._next: int | None = None
+
+    def take(self) -> int:
+        if self._next is None:
+            self._next = self._look_up()
+        nonce, self._next = self._next, self._next + 1
+        return nonce
 
 
 def _already_known(payload) -> bool:
