@@ -161,7 +161,10 @@ def get_pool(ctx: MiningContext, pool_id: str) -> dict:
     if pool_id not in {config.id for config in ctx.pools}:
         raise NotFound(f"no pool {pool_id}")
     stats = list_pools(ctx)
-    pool = next(entry for entry in stats["pools"] if entry["id"] == pool_id)
+    known = {entry["id"]: entry for entry in stats["pools"]}
+    # A pool configured since the engine's last refresh shows as idle until the next.
+    empty = {entry["id"]: entry for entry in pool_centre.empty_stats(ctx.pools)["pools"]}
+    pool = known.get(pool_id, empty[pool_id])
     blocks = ctx.store.blocks.recent(pool_id, limit=20)
     return {
         **pool,
