@@ -47,7 +47,11 @@ from pathlib import Path
 import jinja2
 import pymongo
 import redis
+from coincurve import PrivateKey
 from supervisor.xmlrpc import SupervisorTransport
+
+from services.common.config import Settings
+from services.common.domain.mining import parse_pools
 
 log = logging.getLogger("tools.stack")
 
@@ -69,6 +73,7 @@ ALL = frozenset(
         "relay",
         "coins",
         "events",
+        "pools",
         "chain",
         "wallet",
         "nginx",
@@ -78,13 +83,14 @@ ALL = frozenset(
 INFRA = frozenset({"mongo", "redis", "quote", "market"})
 
 #: Service packages run by gunicorn, and the NGINX upstream each one sits behind.
-SERVICES = ("buy", "sell", "user_utilities", "exchange", "wallet")
+SERVICES = ("buy", "sell", "user_utilities", "exchange", "wallet", "mining")
 UPSTREAMS = {
     "buy": "api_buy",
     "sell": "api_sell",
     "user_utilities": "api_users",
     "exchange": "api_exchange",
     "wallet": "api_wallet",
+    "mining": "api_mining",
 }
 SERVICE_BASE_PORTS = {
     "buy": 8101,
@@ -92,13 +98,21 @@ SERVICE_BASE_PORTS = {
     "user_utilities": 8301,
     "exchange": 8401,
     "wallet": 8501,
+    "mining": 8601,
 }
 #: Gunicorn workers per instance. On a full machine each busy worker gets about an equal
 #: share of the CPU, so the counts follow each service's share of the work: user-
 #: utilities answers every new trader's ADD, every QUOTE and DISPLAY_SUMMARY and every
 #: BATCH; sell's commands mostly find their quote cached (docs/benchmarks.md, Locust).
 #: docker-compose.yml has the same defaults.
-DEFAULT_WORKERS = {"buy": 2, "sell": 1, "user_utilities": 3, "exchange": 2, "wallet": 2}
+DEFAULT_WORKERS = {
+    "buy": 2,
+    "sell": 1,
+    "user_utilities": 3,
+    "exchange": 2,
+    "wallet": 2,
+    "mining": 1,
+}
 #: The events gateway (one asyncio process): every Server-Sent Events stream.
 EVENTS_UPSTREAM = "api_events"
 MAX_LOCAL_REPLICAS = 99
@@ -162,6 +176,8 @@ PASSTHROUGH_PREFIXES = (
     "MARGIN_",
     "WALLET_",
     "GAS_KEEPER_",
+    "POOL_",
+    "MINING_",
 )
 
 #: supervisord groups in start order. It stops one group at a time, highest priority
@@ -172,6 +188,7 @@ GROUP_PRIORITIES = {
     "chain": 25,
     "triggers": 30,
     "wallet": 30,
+    "pools": 35,
     "nginx": 40,
 }
 
@@ -226,6 +243,7 @@ class Ports:
     user_utilities: tuple[int, ...] = (8301, 8302)
     exchange: tuple[int, ...] = (8401, 8402)
     wallet: tuple[int, ...] = (8501, 8502)
+    mining: tuple[int, ...] = (8601, 8602)
     market_feed: int = 4490
     quote_tcp: int = 4444
     quote_http: int = 4480
@@ -255,7 +273,7 @@ class Ports:
         ports = iter(_free_ports(len(singles) + replicas * len(SERVICES) + DEFAULT_CHAIN_NODES))
         per_service = {name: tuple(next(ports) for _ in range(replicas)) for name in SERVICES}
         chain = tuple(next(ports) for _ in range(DEFAULT_CHAIN_NODES))
-        return cls(**{name: next(ports) for name in singles}, chain=chain, **per_service)
+        return cls(chain=chain, **{name: next(ports) for name in singles}, **per_service)
 
     def service(self, service: str) -> tuple[int, ...]:
         """The instance ports of one service (`buy`, `sell`, `user_utilities`)."""
@@ -325,6 +343,19 @@ def ensure_env_file(path: Path = ENV_FILE) -> bool:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(lines) + "\n")
+    return True
+
+
+def ensure_pool_keys(path: Path = ENV_FILE) -> bool:
+    """Add POOL_KEYS (a fresh secp256k1 key for each default pool) to `path` unless it
+    has them; return whether it was added. An `.env` from before mining gets them too."""
+    if "POOL_KEYS" in load_env_file(path):
+        return False
+    default_pools = Settings.model_fields["pool_definitions"].default
+    names = [pool.id for pool in parse_pools(default_pools)]
+    keys = ",".join(f"{name}={PrivateKey().to_hex()}" for name in names)
+    with path.open("a") as fh:
+        fh.write(f"# The pools' payout keys (their coinbases and payouts).\nPOOL_KEYS={keys}\n")
     return True
 
 
@@ -915,6 +946,12 @@ class Stack:
             )
         if "wallet" in self.components:
             programs += self._wallet_programs(python)
+        if "pools" in self.components:
+            engine_env = self._service_env("pool-engine")
+            if "chain" in self.components:
+                engine_env["POOL_CHAIN_URL"] = self.chain_urls[0]
+            argv = (python, "-m", "services.pool_engine")
+            programs.append(_Program("pool-engine", "pools", argv, engine_env))
         if "nginx" in self.components:
             nginx = _find_binary("nginx")
             if not nginx:
@@ -933,6 +970,10 @@ class Stack:
         env["CHAIN_NODE_NAME"] = f"node{number}"
         env["CHAIN_NODE_URL"] = urls[number - 1]
         env["CHAIN_PEERS"] = ",".join(url for url in urls if url != urls[number - 1])
+        if "pools" in self.components:
+            # The pool engine is the network's block clock (it asks for the rest of the
+            # network's blocks with /mine): the nodes' own timer would add more.
+            env.setdefault("CHAIN_MINER_INTERVAL_S", "0")
         return env
 
     def _chain_programs(self, bin_dir: Path) -> list[_Program]:
@@ -1440,6 +1481,8 @@ def main(argv: list[str] | None = None) -> int:
             f"Created a cold wallet; its address is WALLET_COLD_ADDRESS in {ENV_FILE}. Its "
             f"private key, shown this once and stored nowhere (keep it offline):\n{cold_key}"
         )
+    if args.command == "up" and ensure_pool_keys(ENV_FILE):
+        _out(f"Added the pools' keys (POOL_KEYS) to {ENV_FILE}.")
     env, default_replicas = _caller_settings()
     replicas = getattr(args, "replicas", None) or default_replicas
     ports = Ports.local(replicas)

@@ -61,6 +61,27 @@ class Settings(BaseSettings):
     market_price_max_age_s: float = Field(default=1.0, gt=0, le=60)
     # The fee of a coin order, in basis points of its value (25 = 0.25 %).
     exchange_fee_bp: int = Field(default=25, ge=0, le=1000)
+    # Mining (docs/architecture.md, "Mining"). Pools are "name:scheme:fee %" entries,
+    # their keys "name=<64 hex private key>" entries (generated into .env by `make up`).
+    mining_max_machines: int = Field(default=20, ge=1, le=1000)
+    mining_history_limit: int = Field(default=50, ge=1, le=1000)
+    pool_definitions: str = (
+        "atlas:PPLNS:1.5,boreal:PPS:2.5,cobalt:PPLNS:2,delta:PPS:4,ember:PPLNS:1"
+    )
+    pool_keys: SecretStr = SecretStr("")
+    pool_chain_url: str = "http://127.0.0.1:5001"
+    pool_chain_timeout_s: float = Field(default=5.0, gt=0)
+    pool_block_time_s: float = Field(default=10.0, gt=0)
+    pool_rest_hashrate: int = Field(default=10**14, ge=0, le=10**18)
+    pool_share_hashes: int = Field(default=2**32, ge=1)
+    pool_pplns_factor: float = Field(default=2.0, gt=0, le=100)
+    pool_tick_s: float = Field(default=1.0, gt=0)
+    pool_window_s: float = Field(default=10.0, gt=0)
+    pool_settle_ms: int = Field(default=2000, ge=0)
+    pool_seed: int = 13
+    pool_stats_interval_s: float = Field(default=5.0, gt=0)
+    pool_maturity: int = Field(default=10, ge=0)
+    pool_pow_max_s: float = Field(default=60.0, gt=0)
     # Isolated margin: interest per hour begun (millionths of the amount borrowed), how
     # often the checker looks for positions to call or liquidate (0 = off), and how many
     # positions a user may hold.
