@@ -744,6 +744,7 @@ def _stack_env(args: argparse.Namespace, password: str) -> dict[str, str]:
         "JWT_SECRET": secrets.token_urlsafe(32),
         "ADMIN_PASSWORD": secrets.token_urlsafe(16),
         "SERVICE_PASSWORD": password,
+        "REDIS_PASSWORD": secrets.token_urlsafe(32),
         "QUOTE_LATENCY": "realistic",
         "QUOTE_SEED": str(args.seed),
         "TRIGGER_INTERVAL_S": "5",
