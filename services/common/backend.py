@@ -13,11 +13,26 @@ import pymongo
 import redis
 
 from .auth import Authenticator
-from .cache import Answers, ArmedSymbols, OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
+from .cache import (
+    Answers,
+    ArmedSymbols,
+    CoinWatch,
+    OutboxMarks,
+    QuoteCache,
+    TransactionNumbers,
+    UserLocks,
+)
 from .clients import QuoteServerClient
+from .coin_trading import CoinTrading
 from .config import Settings
 from .ledger import CommandRunner, Ledger
-from .repositories import AccountRepository, CredentialRepository, LogRepository
+from .market import MarketFeedClient, MarketPrices
+from .repositories import (
+    AccountRepository,
+    CredentialRepository,
+    LogRepository,
+    WalletLedgerRepository,
+)
 from .trading import Trading
 
 
@@ -52,6 +67,10 @@ class Backend:
         return LogRepository(self.db)
 
     @cached_property
+    def wallet_ledger(self) -> WalletLedgerRepository:
+        return WalletLedgerRepository(self.db)
+
+    @cached_property
     def credentials(self) -> CredentialRepository:
         return CredentialRepository(self.db)
 
@@ -65,6 +84,13 @@ class Backend:
             fetch_timeout_s=self.settings.quote_timeout_s,
             clock_ms=self.clock_ms,
             origin=self.settings.server_name,
+        )
+
+    @cached_property
+    def market(self) -> MarketPrices:
+        feed = MarketFeedClient(self.settings.market_feed_url, self.settings.market_timeout_s)
+        return MarketPrices(
+            self.redis, feed, self.settings.market_price_max_age_s, clock_ms=self.clock_ms
         )
 
     @cached_property
@@ -89,7 +115,13 @@ class Backend:
             server=self.settings.server_name,
             pending_ttl_s=self.settings.pending_ttl_s,
             marks=OutboxMarks(self.redis),
+            wallet=self.wallet_ledger,
+            watch=self.coin_watch,
         )
+
+    @cached_property
+    def coin_watch(self) -> CoinWatch:
+        return CoinWatch(self.redis, self.settings.mongo_db)
 
     def trading(self, ledger: CommandRunner | None = None) -> Trading:
         """What the trading use cases work with: commands run by ``ledger`` (one
@@ -104,6 +136,21 @@ class Backend:
             max_setups=self.settings.max_setups_per_user,
         )
 
+    def coin_trading(self, ledger: CommandRunner | None = None) -> CoinTrading:
+        """What the coin use cases work with: orders run by ``ledger`` (one account's
+        session), or by this process's ledger."""
+        return CoinTrading(
+            ledger=ledger or self.ledger,
+            market=self.market,
+            wallet_ledger=self.wallet_ledger,
+            fee_bp=self.settings.exchange_fee_bp,
+            clock_ms=self.clock_ms,
+            interest_ppm=self.settings.margin_interest_ppm_hour,
+            max_positions=self.settings.margin_max_positions,
+            max_stops=self.settings.stop_max_orders,
+            max_strategies=self.settings.strategy_max,
+        )
+
     @cached_property
     def auth(self) -> Authenticator:
         return Authenticator(self.settings, self.credentials, self.accounts)
@@ -112,6 +159,7 @@ class Backend:
         """Create every index the queries rely on (idempotent)."""
         self.accounts.ensure_indexes()
         self.log.ensure_indexes()
+        self.wallet_ledger.ensure_indexes()
 
     def ping(self) -> None:
         """Raise if MongoDB or Redis does not answer."""

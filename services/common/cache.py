@@ -510,3 +510,72 @@ class OutboxMarks:
         except RedisError:
             return users
         return [u for u, m in zip(users, marks, strict=True) if m != str(versions[u]).encode()]
+
+
+# Writes ``<version>|<watch JSON>`` (empty JSON: nothing watched) for a user unless the
+# stored entry is of the same or a newer version, so no write, however late, goes back.
+_SET_NEWER = """
+local current = redis.call('hget', KEYS[1], ARGV[1])
+if current then
+    local version = tonumber(string.match(current, '^(%d+)|'))
+    if version and version >= tonumber(ARGV[2]) then
+        return 0
+    end
+end
+redis.call('hset', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
+return 1
+"""
+
+
+class CoinWatch:
+    """The coin checker's view of what to watch, in Redis: for each user with a margin
+    position, a stop order or a strategy, the version of their account and those parts
+    of it (``coin-watch:<database>``, a hash).
+
+    The ledger records an account's parts after each write that has or had some, so a
+    pass reads one hash instead of every such account from the database. Entries only
+    move forward in version. The view is rebuilt from the database when its marker
+    (``coin-watch-ready:<database>``, which expires after ``REBUILD_S``) is missing, so a
+    write whose record was lost (a crash between the two, a Redis restart) is caught up
+    within minutes; the checker's rules read the account as stored under the lock, so
+    a stale view can only delay an action, never make a wrong one.
+    """
+
+    REBUILD_S = 300
+
+    def __init__(self, client: redis.Redis, namespace: str):
+        self._redis = client
+        self._key = f"coin-watch:{namespace}"
+        self._ready = f"coin-watch-ready:{namespace}"
+
+    def record(self, user: str, version: int, watch_json: str | None) -> None:
+        """Note ``user``'s watched parts as of account ``version`` (None: nothing)."""
+        try:
+            self._redis.eval(_SET_NEWER, 1, self._key, user, version, watch_json or "")
+        except RedisError:
+            pass  # the next rebuild catches up
+
+    def view(self) -> dict[str, str] | None:
+        """User -> watch JSON of every user with something watched; None when the view
+        must be rebuilt first."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.exists(self._ready)
+        pipe.hgetall(self._key)
+        ready, entries = pipe.execute()
+        if not ready:
+            return None
+        view = {}
+        for user, entry in entries.items():
+            _, _, watch = entry.decode().partition("|")
+            if watch:
+                view[user.decode()] = watch
+        return view
+
+    def rebuild(self, stored: list[tuple[str, int, str | None]]) -> None:
+        """Record every (user, version, watch JSON) read from the database, then mark the
+        view ready for ``REBUILD_S`` seconds."""
+        pipe = self._redis.pipeline(transaction=False)
+        for user, version, watch_json in stored:
+            pipe.eval(_SET_NEWER, 1, self._key, user, version, watch_json or "")
+        pipe.set(self._ready, 1, ex=self.REBUILD_S)
+        pipe.execute()

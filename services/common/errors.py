@@ -22,6 +22,12 @@ class InvalidInput(PlatformError):
     code = "invalid_input"
 
 
+class OrderTooSmall(InvalidInput):
+    """A coin order worth less than a cent at the market price."""
+
+    code = "order_too_small"
+
+
 class Unauthorized(PlatformError):
     status_code = 401
     code = "unauthorized"
@@ -50,6 +56,12 @@ class InsufficientFunds(Conflict):
 
 class InsufficientShares(Conflict):
     code = "insufficient_shares"
+
+
+class InsufficientAssets(Conflict):
+    """Not enough of a coin (available, or locked) for what was asked."""
+
+    code = "insufficient_assets"
 
 
 class NothingPending(Conflict):

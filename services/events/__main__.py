@@ -11,7 +11,7 @@ from . import create_app
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m services.events")
-    parser.add_argument("--bind", default="127.0.0.1:8401", help="HOST:PORT to listen on")
+    parser.add_argument("--bind", default="127.0.0.1:8090", help="HOST:PORT to listen on")
     args = parser.parse_args(argv)
     host, _, port = args.bind.rpartition(":")
     # A client that goes away cancels its handler at once, freeing its stream slot.

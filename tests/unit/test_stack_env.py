@@ -3,6 +3,8 @@ made (REDIS_PASSWORD, MONGO_PASSWORD), without touching the ones already there."
 
 from __future__ import annotations
 
+import base64
+
 from tools import stack
 
 
@@ -13,6 +15,7 @@ def test_an_old_env_file_gets_the_missing_secrets_and_keeps_its_own(tmp_path):
     values = stack.load_env_file(env_file)
     assert values["JWT_SECRET"] == "kept-jwt-secret" and values["ADMIN_PASSWORD"] == "kept"
     assert len(values["REDIS_PASSWORD"]) >= 32 and len(values["MONGO_PASSWORD"]) >= 32
+    assert len(base64.urlsafe_b64decode(values["WALLET_ENCRYPTION_KEY"])) == 32  # Fernet's
     stack.ensure_env_file(env_file)
     assert stack.load_env_file(env_file) == values  # a second run changes nothing
 
@@ -21,7 +24,7 @@ def test_a_new_env_file_is_private_and_holds_every_secret(tmp_path):
     env_file = tmp_path / ".env"
     assert stack.ensure_env_file(env_file) is True
     assert env_file.stat().st_mode & 0o777 == 0o600
-    assert set(stack.load_env_file(env_file)) == set(stack.SECRET_KEYS)
+    assert set(stack.load_env_file(env_file)) == {*stack.SECRET_KEYS, stack.WALLET_KEY}
 
 
 def test_the_redis_url_carries_the_password_when_there_is_one(tmp_path):
