@@ -13,15 +13,43 @@ import { Layout } from './pages/Layout'
 import { QuotePage } from './pages/QuotePage'
 import { SignIn, SignUp } from './pages/SignIn'
 import { TradePage } from './pages/TradePage'
-import { Link, navigate, useLocation } from './router'
+import { ExplorerPage } from './pages/crypto/ExplorerPage'
+import { Link, matchPath, navigate, useLocation } from './router'
 
-const PAGES: Record<string, { title: string; render: () => ReactNode }> = {
-  '/': { title: 'Dashboard', render: () => <Dashboard /> },
-  '/quote': { title: 'Quotes', render: () => <QuotePage /> },
-  '/trade': { title: 'Buy and sell', render: () => <TradePage /> },
-  '/automatic': { title: 'Automatic trades', render: () => <AutomaticPage /> },
-  '/history': { title: 'History', render: () => <HistoryPage /> },
-  '/admin': { title: 'Administration', render: () => <AdminPage /> },
+interface Page {
+  title: string | ((params: Record<string, string>) => string)
+  render: (params: Record<string, string>) => ReactNode
+}
+
+/** Every page, by path pattern (":name" matches one segment); the first match wins. */
+const PAGES: [string, Page][] = [
+  ['/', { title: 'Dashboard', render: () => <Dashboard /> }],
+  ['/quote', { title: 'Quotes', render: () => <QuotePage /> }],
+  ['/trade', { title: 'Buy and sell', render: () => <TradePage /> }],
+  ['/automatic', { title: 'Automatic trades', render: () => <AutomaticPage /> }],
+  ['/history', { title: 'History', render: () => <HistoryPage /> }],
+  ['/admin', { title: 'Administration', render: () => <AdminPage /> }],
+  ['/explorer', { title: 'Explorer', render: () => <ExplorerPage params={{}} /> }],
+  [
+    '/explorer/blocks/:block',
+    { title: (p) => `Block ${p.block.slice(0, 12)}`, render: (p) => <ExplorerPage params={p} /> },
+  ],
+  [
+    '/explorer/transactions/:tx',
+    { title: (p) => `Transaction ${p.tx.slice(0, 12)}`, render: (p) => <ExplorerPage params={p} /> },
+  ],
+  [
+    '/explorer/addresses/:address',
+    { title: (p) => `Address ${p.address.slice(0, 12)}`, render: (p) => <ExplorerPage params={p} /> },
+  ],
+]
+
+function findPage(path: string): { page: Page; params: Record<string, string> } | null {
+  for (const [pattern, page] of PAGES) {
+    const params = matchPath(pattern, path)
+    if (params) return { page, params }
+  }
+  return null
 }
 
 function NotFound() {
@@ -52,16 +80,17 @@ function Routes() {
   const { session } = useSession()
   const { path } = useLocation()
   useFocusOnNavigate(path)
-  const page = PAGES[path]
+  const found = findPage(path)
+  const title = found
+    ? typeof found.page.title === 'string'
+      ? found.page.title
+      : found.page.title(found.params)
+    : 'Not found'
 
   useEffect(() => {
-    const title = session
-      ? (page?.title ?? 'Not found')
-      : path === '/signup'
-        ? 'Create an account'
-        : 'Sign in'
-    document.title = `${title} · Day Trading`
-  }, [session, page, path])
+    const shown = session ? title : path === '/signup' ? 'Create an account' : 'Sign in'
+    document.title = `${shown} · Day Trading`
+  }, [session, title, path])
 
   useEffect(() => {
     if (!session && path !== '/signin' && path !== '/signup') navigate('/signin', { replace: true })
@@ -72,7 +101,7 @@ function Routes() {
   return (
     // A new feed per user: signing in as someone else starts afresh.
     <AccountProvider key={session.username} user={session.username}>
-      <Layout>{page ? page.render() : <NotFound />}</Layout>
+      <Layout>{found ? found.page.render(found.params) : <NotFound />}</Layout>
     </AccountProvider>
   )
 }

@@ -149,6 +149,26 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   return envelope.data as T
 }
 
+/**
+ * Call a route that answers with plain JSON on success (the chain-node keeps dvf's
+ * wire format: `{"chain": [...], "length": n}`), and the error envelope on failure.
+ * An enveloped success is unwrapped too, so either form of answer works.
+ */
+export async function apiPlain<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const response = await send(path, options)
+  if (!response.ok) throw await failure(response, options)
+  let body: unknown
+  try {
+    body = await response.json()
+  } catch {
+    throw new ApiError(response.status, 'bad_response', 'The server sent something unreadable.')
+  }
+  if (body && typeof body === 'object' && 'ok' in body && (body as { ok: unknown }).ok === true) {
+    return (body as unknown as { data: T }).data
+  }
+  return body as T
+}
+
 /** Call an API route that answers with a file (DUMPLOG's XML), not the JSON envelope. */
 export async function apiBlob(path: string, options: RequestOptions = {}): Promise<Blob> {
   const response = await send(path, options)
