@@ -14,6 +14,8 @@ import { QuotePage } from './pages/QuotePage'
 import { SignIn, SignUp } from './pages/SignIn'
 import { TradePage } from './pages/TradePage'
 import { ExplorerPage } from './pages/crypto/ExplorerPage'
+import { MinersPage } from './pages/crypto/MinersPage'
+import { PoolsPage } from './pages/crypto/PoolsPage'
 import { Link, matchPath, navigate, useLocation } from './router'
 
 interface Page {
@@ -29,6 +31,9 @@ const PAGES: [string, Page][] = [
   ['/automatic', { title: 'Automatic trades', render: () => <AutomaticPage /> }],
   ['/history', { title: 'History', render: () => <HistoryPage /> }],
   ['/admin', { title: 'Administration', render: () => <AdminPage /> }],
+  ['/miners', { title: 'Miners', render: () => <MinersPage /> }],
+  ['/pools', { title: 'Pool centre', render: () => <PoolsPage /> }],
+  ['/pools/:id', { title: (p) => `Pool ${p.id}`, render: (p) => <PoolsPage id={p.id} /> }],
   ['/explorer', { title: 'Explorer', render: () => <ExplorerPage params={{}} /> }],
   [
     '/explorer/blocks/:block',

@@ -56,7 +56,7 @@ export function setAuthHandlers(handlers: { unauthorized?: Handler; forbidden?: 
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST'
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   body?: unknown
   query?: Record<string, string | number | undefined | null>
   /** false for sign-in and sign-up: no token, and a 401 there is just a wrong password. */
