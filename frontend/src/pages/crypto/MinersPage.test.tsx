@@ -1,13 +1,14 @@
 import { screen, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it, vi } from 'vitest'
+import type { Machine } from '../../api/mining'
 import { drawn } from '../../test/charts'
 import { apiError, envelope, fakeFetch, liveStream, signInAs } from '../../test/http'
 import { renderSignedIn } from '../../test/render'
 import { MinersPage } from './MinersPage'
 import { PoolsPage } from './PoolsPage'
 
-const rig = {
+const rig: Machine = {
   id: 'm1',
   name: 'rig one',
   model: 'S19',
@@ -133,7 +134,7 @@ describe('miners', () => {
     expect(await within(row).findByRole('alert')).toHaveTextContent('No pool beta.')
     expect(calls.find((c) => c.path.endsWith('/start'))?.body).toEqual({ pool: 'beta' })
 
-    machine = { ...rig, state: 'digging', pool: 'alpha', since_ms: Date.now() } as typeof rig
+    machine = { ...rig, state: 'digging', pool: 'alpha', since_ms: Date.now() }
     events.send('machine', machine)
     await vi.waitFor(() =>
       expect(screen.getByRole('row', { name: /rig one/ })).toHaveTextContent(/digging in alpha/),
