@@ -18,29 +18,54 @@ export interface ChainTransaction {
   signature?: string
 }
 
-export interface Block {
+/** A block as mined: dvf's keys plus the platform's tx_root and difficulty. */
+export interface RawBlock {
   index: number
-  hash?: string
   previous_hash: string
   timestamp: number
   proof: number
   tx_root?: string
   difficulty?: number
   transactions: ChainTransaction[]
-  confirmations?: number
 }
 
-export interface TransactionView extends ChainTransaction {
+/** GET /blocks/<height or hash>. */
+export interface BlockView {
+  hash: string
+  height: number
+  /** On the best chain (a block of an abandoned fork is not). */
+  main: boolean
   confirmations: number
-  block_height?: number | null
-  block_hash?: string | null
+  work: number | string
+  block: RawBlock
+}
+
+/** GET /transactions/<id>: confirmed (with its block) or pending (in the mempool). */
+export interface TransactionView {
+  transaction: ChainTransaction
+  status: 'confirmed' | 'pending'
+  confirmations: number
+  block?: string
+  height?: number
+}
+
+/** A transaction in an address's history. */
+export interface AddressTransaction extends ChainTransaction {
+  block: string
+  height: number
+  confirmations: number
 }
 
 export interface AddressView {
   address: string
+  /** Confirmed balances, 8-decimal strings. */
   balances: Record<string, string>
+  spendable?: Record<string, string>
   nonce: number
-  transactions: ChainTransaction[]
+  next_nonce?: number
+  /** Transactions of the address still in the mempool. */
+  pending?: number
+  transactions: AddressTransaction[]
 }
 
 export interface Tip {
@@ -53,8 +78,7 @@ const enc = encodeURIComponent
 
 export const chainTip = () => api<Tip>('/api/chain/inv')
 export const chainBlock = (heightOrHash: string | number) =>
-  api<Block>(`/api/chain/blocks/${enc(String(heightOrHash))}`)
+  api<BlockView>(`/api/chain/blocks/${enc(String(heightOrHash))}`)
 export const chainTransaction = (id: string) => api<TransactionView>(`/api/chain/transactions/${enc(id)}`)
 export const chainAddress = (address: string) => api<AddressView>(`/api/chain/addresses/${enc(address)}`)
-export const chainMempool = () =>
-  api<{ transactions: ChainTransaction[] } | ChainTransaction[]>('/api/chain/pool')
+export const chainMempool = () => api<{ transactions: ChainTransaction[]; count: number }>('/api/chain/pool')

@@ -8,9 +8,8 @@ import { ExplorerPage } from './ExplorerPage'
 const json = plain
 
 const MINER = 'a'.repeat(40)
-const block = (index: number) => ({
+const raw = (index: number) => ({
   index,
-  hash: String(index).padStart(64, 'f'),
   previous_hash: String(index - 1).padStart(64, 'f'),
   timestamp: 1_700_000_000_000 + index * 10_000,
   proof: 7,
@@ -26,20 +25,36 @@ const block = (index: number) => ({
       fee: 0,
       nonce: index,
       timestamp: 1_700_000_000_000,
+      public_key: '',
+      signature: '',
     },
   ],
+})
+// GET /blocks/<ref> as services/chain_node/service.py answers it.
+const block = (index: number, tip = index) => ({
+  hash: String(index).padStart(64, 'f'),
+  height: index,
+  main: true,
+  confirmations: tip - index + 1,
+  work: 4096 * (index + 1),
+  block: raw(index),
 })
 
 describe('explorer', () => {
   it('lists the latest blocks, and re-reads them when the chain announces a new tip', async () => {
     signInAs()
     let height = 1
+    const fetched: string[] = []
     const events = liveStream()
     fakeFetch({
-      'GET /api/chain/inv': () => plain({ height, hash: 'x', work: 1 }),
-      'GET /api/chain/pool': () => plain({ transactions: [] }),
+      'GET /api/chain/inv': () => plain({ height, hash: block(height).hash, work: 1 }),
+      'GET /api/chain/pool': () => plain({ transactions: [], count: 0 }),
       'GET /api/chain/events': events.route,
-      'GET /api/chain/blocks/*': (call) => plain(block(Number(call.path.split('/').pop()))),
+      // By hash: the height is the hash without its leading f's.
+      'GET /api/chain/blocks/*': (call) => {
+        fetched.push(call.path)
+        return plain(block(Number(call.path.split('/').pop()!.replace(/^f+/, '') || '0')))
+      },
     })
     renderSignedIn(<ExplorerPage params={{}} />, '/explorer')
     const table = await screen.findByRole('table', { name: /Latest blocks/ })
@@ -51,6 +66,8 @@ describe('explorer', () => {
     events.send('tip', { height: 2 })
     await vi.waitFor(() => expect(within(table).getAllByRole('row')).toHaveLength(4))
     expect(within(table).getAllByRole('row')[1]).toHaveTextContent(/^2/)
+    // Blocks seen before are not fetched again.
+    expect(fetched.map((p) => p.slice(-3))).toEqual(['ff1', 'ff0', 'ff2'])
   })
 
   it('says in words when a search finds nothing', async () => {
@@ -58,7 +75,7 @@ describe('explorer', () => {
     fakeFetch({
       'GET /api/chain/inv': () => json({ height: 0, hash: 'x', work: 1 }),
       'GET /api/chain/blocks/0': () => json(block(0)),
-      'GET /api/chain/pool': () => json([]),
+      'GET /api/chain/pool': () => json({ transactions: [], count: 0 }),
       'GET /api/chain/events': () => apiError(404, 'not_found', 'no such route'),
       ['GET /api/chain/transactions/' + 'e'.repeat(64)]: () =>
         apiError(404, 'not_found', 'no such transaction'),
@@ -84,20 +101,27 @@ describe('explorer', () => {
     fakeFetch({
       [`GET /api/chain/transactions/${id}`]: () =>
         json({
-          ...block(3).transactions[0],
-          id,
-          sender: MINER,
-          recipient: 'b'.repeat(40),
-          amount: 150_000_000,
-          fee: 1000,
+          transaction: {
+            ...raw(3).transactions[0],
+            id,
+            sender: MINER,
+            recipient: 'b'.repeat(40),
+            amount: 150_000_000,
+            fee: 1000,
+          },
+          status: 'confirmed',
+          block: block(3).hash,
+          height: 3,
           confirmations: 4,
-          block_height: 3,
         }),
     })
     renderSignedIn(<ExplorerPage params={{ tx: id }} />, `/explorer/transactions/${id}`)
     expect(await screen.findByTestId('confirmations')).toHaveTextContent('4 confirmations')
     expect(screen.getByText('1.5 DTC')).toBeInTheDocument()
     expect(screen.getByText('0.00001 DTC')).toBeInTheDocument()
-    expect(screen.getByRole('link', { name: '3' })).toHaveAttribute('href', '/explorer/blocks/3')
+    expect(screen.getByRole('link', { name: '3' })).toHaveAttribute(
+      'href',
+      `/explorer/blocks/${block(3).hash}`,
+    )
   })
 })

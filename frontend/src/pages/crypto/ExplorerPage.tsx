@@ -5,7 +5,7 @@
 import { useCallback, useState } from 'react'
 import type { FormEvent } from 'react'
 import { chainAddress, chainBlock, chainMempool, chainTip, chainTransaction } from '../../api/chain'
-import type { Block, ChainTransaction } from '../../api/chain'
+import type { BlockView, ChainTransaction } from '../../api/chain'
 import { ApiError } from '../../api/client'
 import { CopyButton, Hash, ModeBadge, StateTag, When } from '../../components/crypto'
 import { ErrorText, Field, Spinner } from '../../components/ui'
@@ -94,12 +94,12 @@ function Search() {
   )
 }
 
-function coinbaseOf(block: Block): ChainTransaction | undefined {
-  const first = block.transactions[0]
+function coinbaseOf(view: BlockView): ChainTransaction | undefined {
+  const first = view.block.transactions[0]
   return first && first.sender === COINBASE ? first : undefined
 }
 
-function BlocksTable({ blocks }: { blocks: Block[] }) {
+function BlocksTable({ blocks }: { blocks: BlockView[] }) {
   return (
     <div className="table-wrap">
       <table className="responsive">
@@ -122,16 +122,18 @@ function BlocksTable({ blocks }: { blocks: Block[] }) {
           {blocks.map((b) => {
             const coinbase = coinbaseOf(b)
             return (
-              <tr key={b.hash ?? b.index}>
+              <tr key={b.hash}>
                 <th scope="row" data-label="Height">
-                  <Link to={blockLink(b.index)}>{b.index}</Link>
+                  <Link to={blockLink(b.height)}>{b.height}</Link>
                 </th>
-                <td data-label="Hash">{b.hash ? <Hash value={b.hash} to={blockLink(b.hash)} /> : '—'}</td>
+                <td data-label="Hash">
+                  <Hash value={b.hash} to={blockLink(b.hash)} />
+                </td>
                 <td data-label="Mined">
-                  <When time={b.timestamp} />
+                  <When time={b.block.timestamp} />
                 </td>
                 <td data-label="Transactions" className="num">
-                  {b.transactions.length}
+                  {b.block.transactions.length}
                 </td>
                 <td data-label="Miner">{coinbase ? <Party address={coinbase.recipient} /> : '—'}</td>
                 <td data-label="Reward" className="num">
@@ -151,7 +153,7 @@ export function TransactionsTable({
   caption,
   showBlock = false,
 }: {
-  transactions: (ChainTransaction & { block_height?: number | null })[]
+  transactions: (ChainTransaction & { height?: number | null })[]
   caption: string
   showBlock?: boolean
 }) {
@@ -194,10 +196,10 @@ export function TransactionsTable({
               </td>
               {showBlock && (
                 <td data-label="Block">
-                  {tx.block_height === null || tx.block_height === undefined ? (
+                  {tx.height === null || tx.height === undefined ? (
                     <span className="muted">Mempool</span>
                   ) : (
-                    <Link to={blockLink(tx.block_height)}>{tx.block_height}</Link>
+                    <Link to={blockLink(tx.height)}>{tx.height}</Link>
                   )}
                 </td>
               )}
@@ -209,21 +211,35 @@ export function TransactionsTable({
   )
 }
 
-async function latestBlocks(): Promise<{ height: number; blocks: Block[] }> {
+/**
+ * The latest blocks, newest first, walking back from the tip by previous_hash. A block
+ * never changes once mined, so those seen before come from `seen` (only new ones are
+ * fetched after a new tip); a reorg simply walks a different path.
+ */
+async function latestBlocks(seen: Map<string, BlockView>): Promise<{ height: number; blocks: BlockView[] }> {
   const tip = await chainTip()
-  const heights: number[] = []
-  for (let h = tip.height; h >= 0 && heights.length < LATEST; h--) heights.push(h)
-  const blocks = await Promise.all(heights.map((h) => chainBlock(h)))
+  const blocks: BlockView[] = []
+  let hash: string | null = tip.hash
+  while (hash && blocks.length < LATEST) {
+    const view: BlockView = seen.get(hash) ?? (await chainBlock(hash))
+    seen.set(hash, view)
+    blocks.push({ ...view, confirmations: tip.height - view.height + 1, main: true })
+    hash = view.height > 0 ? view.block.previous_hash : null
+  }
+  if (seen.size > LATEST * 5) {
+    const keep = new Set(blocks.map((b) => b.hash))
+    for (const key of [...seen.keys()]) if (!keep.has(key)) seen.delete(key)
+  }
   return { height: tip.height, blocks }
 }
 
 async function mempool(): Promise<ChainTransaction[]> {
-  const pool = await chainMempool()
-  return Array.isArray(pool) ? pool : (pool.transactions ?? [])
+  return (await chainMempool()).transactions
 }
 
 function ExplorerHome() {
-  const blocks = useLoad(latestBlocks, [])
+  const [seen] = useState(() => new Map<string, BlockView>())
+  const blocks = useLoad(() => latestBlocks(seen), [])
   const pool = useLoad(mempool, [])
   const { reload: reloadBlocks } = blocks
   const { reload: reloadPool } = pool
@@ -231,7 +247,11 @@ function ExplorerHome() {
     () => Promise.all([reloadBlocks(), reloadPool()]).then(() => {}),
     [reloadBlocks, reloadPool],
   )
-  const mode = useLiveStream(EVENTS, { onEvent: () => void refresh(), poll: refresh })
+  // A new transaction changes the mempool only; a new tip or a reorg changes both.
+  const mode = useLiveStream(EVENTS, {
+    onEvent: (event) => void (event === 'tx' ? reloadPool() : refresh()),
+    poll: refresh,
+  })
   const latest = blocks.data?.blocks[0]
   return (
     <>
@@ -251,11 +271,11 @@ function ExplorerHome() {
           </div>
           <div className="stat">
             <dt>Last block</dt>
-            <dd className="stat-small">{latest ? <When time={latest.timestamp} /> : '—'}</dd>
+            <dd className="stat-small">{latest ? <When time={latest.block.timestamp} /> : '—'}</dd>
           </div>
           <div className="stat">
             <dt>Difficulty</dt>
-            <dd>{latest?.difficulty !== undefined ? `${latest.difficulty} bits` : '—'}</dd>
+            <dd>{latest?.block.difficulty !== undefined ? `${latest.block.difficulty} bits` : '—'}</dd>
           </div>
           <div className="stat">
             <dt>Waiting transactions</dt>
@@ -291,52 +311,46 @@ function NotFoundText({ what }: { what: string }) {
   return <p className="empty">There is no {what} on the chain.</p>
 }
 
-function BlockView({ id }: { id: string }) {
-  const block = useLoad(() => chainBlock(id), [id])
-  const mode = useLiveStream(EVENTS, {
-    onEvent: () => void block.reload(),
-    poll: block.reload,
-    pollMs: 10_000,
-  })
-  const b = block.data
+function BlockPage({ id }: { id: string }) {
+  const view = useLoad(() => chainBlock(id), [id])
+  const mode = useLiveStream(EVENTS, { onEvent: () => void view.reload(), poll: view.reload, pollMs: 10_000 })
+  const v = view.data
+  const b = v?.block
   return (
     <>
       <Back />
       <div className="page-head">
-        <h1 tabIndex={-1}>Block {b ? b.index : id.length > 20 ? '' : id}</h1>
+        <h1 tabIndex={-1}>Block {v ? v.height : /^\d+$/.test(id) ? id : ''}</h1>
         <ModeBadge mode={mode} />
       </div>
-      {block.missing && <NotFoundText what={`block ${id}`} />}
-      {block.error && !block.missing && <ErrorText>{block.error}</ErrorText>}
-      {!b && block.loading && <Spinner label="Loading the block…" />}
-      {b && (
+      {view.missing && <NotFoundText what={`block ${id}`} />}
+      {view.error && !view.missing && <ErrorText>{view.error}</ErrorText>}
+      {!v && view.loading && <Spinner label="Loading the block…" />}
+      {v && b && (
         <>
+          {!v.main && (
+            <p className="banner banner-warn" role="status">
+              This block is not on the best chain: a chain with more work replaced it.
+            </p>
+          )}
           <section className="card">
             <dl className="facts">
-              {b.hash && (
-                <>
-                  <dt>Hash</dt>
-                  <dd>
-                    <code className="hash-full">{b.hash}</code>
-                  </dd>
-                </>
-              )}
+              <dt>Hash</dt>
+              <dd>
+                <code className="hash-full">{v.hash}</code>
+              </dd>
               <dt>Height</dt>
-              <dd>{b.index}</dd>
-              {b.confirmations !== undefined && (
-                <>
-                  <dt>Confirmations</dt>
-                  <dd>{b.confirmations}</dd>
-                </>
-              )}
+              <dd>{v.height}</dd>
+              <dt>Confirmations</dt>
+              <dd data-testid="confirmations">{v.confirmations}</dd>
               <dt>Mined</dt>
               <dd>
                 <When time={b.timestamp} />
               </dd>
               <dt>Previous block</dt>
               <dd>
-                {b.index > 0 ? (
-                  <Link to={blockLink(b.index - 1)}>
+                {v.height > 0 ? (
+                  <Link to={blockLink(b.previous_hash)}>
                     <code className="hash-full">{b.previous_hash}</code>
                   </Link>
                 ) : (
@@ -361,8 +375,10 @@ function BlockView({ id }: { id: string }) {
               <dd>{b.proof}</dd>
             </dl>
             <p className="actions">
-              {b.index > 0 && <Link to={blockLink(b.index - 1)}>← Block {b.index - 1}</Link>}
-              <Link to={blockLink(b.index + 1)}>Block {b.index + 1} →</Link>
+              {v.height > 0 && <Link to={blockLink(v.height - 1)}>← Block {v.height - 1}</Link>}
+              {v.main && v.confirmations > 1 && (
+                <Link to={blockLink(v.height + 1)}>Block {v.height + 1} →</Link>
+              )}
             </p>
           </section>
           <section className="card" aria-labelledby="block-txs">
@@ -375,11 +391,11 @@ function BlockView({ id }: { id: string }) {
   )
 }
 
-function TransactionView({ id }: { id: string }) {
-  const tx = useLoad(() => chainTransaction(id), [id])
-  const mode = useLiveStream(EVENTS, { onEvent: () => void tx.reload(), poll: tx.reload, pollMs: 10_000 })
-  const t = tx.data
-  const pending = t && (t.block_height === null || t.block_height === undefined) && !t.confirmations
+function TransactionPage({ id }: { id: string }) {
+  const view = useLoad(() => chainTransaction(id), [id])
+  const mode = useLiveStream(EVENTS, { onEvent: () => void view.reload(), poll: view.reload, pollMs: 10_000 })
+  const v = view.data
+  const t = v?.transaction
   return (
     <>
       <Back />
@@ -387,16 +403,16 @@ function TransactionView({ id }: { id: string }) {
         <h1 tabIndex={-1}>Transaction</h1>
         <ModeBadge mode={mode} />
       </div>
-      {tx.missing && <NotFoundText what={`transaction ${id}`} />}
-      {tx.error && !tx.missing && <ErrorText>{tx.error}</ErrorText>}
-      {!t && tx.loading && <Spinner label="Loading the transaction…" />}
-      {t && (
+      {view.missing && <NotFoundText what={`transaction ${id}`} />}
+      {view.error && !view.missing && <ErrorText>{view.error}</ErrorText>}
+      {!v && view.loading && <Spinner label="Loading the transaction…" />}
+      {v && t && (
         <section className="card">
           <p className="big" data-testid="confirmations">
-            {pending ? (
+            {v.status === 'pending' ? (
               <StateTag state="waiting for a block" />
             ) : (
-              `${t.confirmations} confirmation${t.confirmations === 1 ? '' : 's'}`
+              `${v.confirmations} confirmation${v.confirmations === 1 ? '' : 's'}`
             )}
           </p>
           <dl className="facts">
@@ -407,8 +423,8 @@ function TransactionView({ id }: { id: string }) {
             </dd>
             <dt>Block</dt>
             <dd>
-              {t.block_height !== null && t.block_height !== undefined ? (
-                <Link to={blockLink(t.block_height)}>{t.block_height}</Link>
+              {v.height !== undefined && v.block ? (
+                <Link to={blockLink(v.block)}>{v.height}</Link>
               ) : (
                 'not yet (in the mempool)'
               )}
@@ -438,7 +454,7 @@ function TransactionView({ id }: { id: string }) {
   )
 }
 
-function AddressView({ address }: { address: string }) {
+function AddressPage({ address }: { address: string }) {
   const view = useLoad(() => chainAddress(address), [address])
   const mode = useLiveStream(EVENTS, { onEvent: () => void view.reload(), poll: view.reload, pollMs: 10_000 })
   const a = view.data
@@ -474,6 +490,7 @@ function AddressView({ address }: { address: string }) {
             <div className="stat">
               <dt>Transactions sent</dt>
               <dd>{a.nonce}</dd>
+              {!!a.pending && <dd className="stat-note">{a.pending} waiting for a block</dd>}
             </div>
           </dl>
           <p className="hint">Balances count confirmed blocks only.</p>
@@ -492,8 +509,8 @@ function AddressView({ address }: { address: string }) {
 }
 
 export function ExplorerPage({ params }: { params: { block?: string; tx?: string; address?: string } }) {
-  if (params.block !== undefined) return <BlockView key={params.block} id={params.block} />
-  if (params.tx !== undefined) return <TransactionView key={params.tx} id={params.tx} />
-  if (params.address !== undefined) return <AddressView key={params.address} address={params.address} />
+  if (params.block !== undefined) return <BlockPage key={params.block} id={params.block} />
+  if (params.tx !== undefined) return <TransactionPage key={params.tx} id={params.tx} />
+  if (params.address !== undefined) return <AddressPage key={params.address} address={params.address} />
   return <ExplorerHome />
 }
