@@ -70,6 +70,7 @@ def stack(tmp_path_factory):
         "PENDING_TTL_S": "3600",
         "MONGO_DB": "e2e_" + uuid.uuid4().hex[:12],
     }
-    stack = _start(tmp_path_factory.mktemp("stack"), {*INFRA, "services", "triggers", "nginx"}, env)
+    components = {*INFRA, "services", "triggers", "events", "nginx"}
+    stack = _start(tmp_path_factory.mktemp("stack"), components, env)
     yield stack
     stack.stop()

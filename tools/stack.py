@@ -37,7 +37,7 @@ import time
 import urllib.request
 import xmlrpc.client  # nosec B411: only our own supervisord, over its 0700 unix socket
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import jinja2
@@ -54,20 +54,29 @@ DEFAULT_DIR = REPO_ROOT / "var"
 ENV_FILE = REPO_ROOT / ".env"
 
 #: Every component a stack can run; `Stack(components=...)` picks a subset.
-ALL = frozenset({"mongo", "redis", "quote", "services", "triggers", "nginx"})
+ALL = frozenset(
+    {"mongo", "redis", "quote", "market", "services", "triggers", "relay", "events", "nginx"}
+)
 #: Just the servers the integration tests need.
-INFRA = frozenset({"mongo", "redis", "quote"})
+INFRA = frozenset({"mongo", "redis", "quote", "market"})
 
 #: Service packages run by gunicorn, and the NGINX upstream each one sits behind.
-SERVICES = ("buy", "sell", "user_utilities")
-UPSTREAMS = {"buy": "api_buy", "sell": "api_sell", "user_utilities": "api_users"}
-SERVICE_BASE_PORTS = {"buy": 8101, "sell": 8201, "user_utilities": 8301}
+SERVICES = ("buy", "sell", "user_utilities", "exchange")
+UPSTREAMS = {
+    "buy": "api_buy",
+    "sell": "api_sell",
+    "user_utilities": "api_users",
+    "exchange": "api_exchange",
+}
+SERVICE_BASE_PORTS = {"buy": 8101, "sell": 8201, "user_utilities": 8301, "exchange": 8401}
 #: Gunicorn workers per instance. On a full machine each busy worker gets about an equal
 #: share of the CPU, so the counts follow each service's share of the work: user-
 #: utilities answers every new trader's ADD, every QUOTE and DISPLAY_SUMMARY and every
 #: BATCH; sell's commands mostly find their quote cached (docs/benchmarks.md, Locust).
 #: docker-compose.yml has the same defaults.
-DEFAULT_WORKERS = {"buy": 2, "sell": 1, "user_utilities": 3}
+DEFAULT_WORKERS = {"buy": 2, "sell": 1, "user_utilities": 3, "exchange": 2}
+#: The events gateway (one asyncio process): every Server-Sent Events stream.
+EVENTS_UPSTREAM = "api_events"
 MAX_LOCAL_REPLICAS = 99
 
 DEFAULT_MONGO_DB = "daytrading"
@@ -91,9 +100,15 @@ PASSTHROUGH_KEYS = frozenset(
         "WEB_CONCURRENCY",
         "GUNICORN_CMD_ARGS",
         "FERRETDB_BACKEND",
+        "EVENTS_MAX_STREAMS_PER_USER",
+        "EVENTS_MAX_STREAMS",
+        "EVENTS_MAX_STREAM_S",
+        "EVENTS_KEEPALIVE_S",
+        "EVENTS_CHAIN_NODE",
+        "EXCHANGE_FEE_BP",
     }
 )
-PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_")
+PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_", "MARKET_")
 
 #: supervisord groups in start order. It stops one group at a time, highest priority
 #: first, but every program within a group at once: grouping keeps `stop` quick.
@@ -148,11 +163,14 @@ class Ports:
     buy: tuple[int, ...] = (8101, 8102)
     sell: tuple[int, ...] = (8201, 8202)
     user_utilities: tuple[int, ...] = (8301, 8302)
+    exchange: tuple[int, ...] = (8401, 8402)
+    market_feed: int = 4490
     quote_tcp: int = 4444
     quote_http: int = 4480
     redis: int = 16379
     mongo: int = 27018
     postgres: int = 27019  # only with FERRETDB_BACKEND=postgresql
+    events: int = 8090
 
     @classmethod
     def local(cls, replicas: int = 2) -> Ports:
@@ -170,17 +188,10 @@ class Ports:
         """Free loopback ports chosen by the kernel, for tests that run side by side."""
         if replicas < 1:
             raise ValueError(f"replicas must be at least 1, not {replicas}")
-        ports = iter(_free_ports(6 + replicas * len(SERVICES)))
+        singles = [f.name for f in fields(cls) if f.name not in SERVICES]
+        ports = iter(_free_ports(len(singles) + replicas * len(SERVICES)))
         per_service = {name: tuple(next(ports) for _ in range(replicas)) for name in SERVICES}
-        return cls(
-            nginx=next(ports),
-            quote_tcp=next(ports),
-            quote_http=next(ports),
-            redis=next(ports),
-            mongo=next(ports),
-            postgres=next(ports),
-            **per_service,
-        )
+        return cls(**{name: next(ports) for name in singles}, **per_service)
 
     def service(self, service: str) -> tuple[int, ...]:
         """The instance ports of one service (`buy`, `sell`, `user_utilities`)."""
@@ -468,6 +479,16 @@ class Stack:
     def quote_http_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.quote_http}"
 
+    @property
+    def events_url(self) -> str:
+        """Base URL of the events gateway."""
+        return f"http://127.0.0.1:{self.ports.events}"
+
+    @property
+    def market_feed_url(self) -> str:
+        """Base URL of the market feed (Bithumb-style public API)."""
+        return f"http://127.0.0.1:{self.ports.market_feed}"
+
     def instance_urls(self, service: str) -> list[str]:
         """Base URLs of the gunicorn instances of `service` (`buy`, `sell`, ...)."""
         ports = self.ports.service(service)[: self.replicas]
@@ -494,6 +515,7 @@ class Stack:
             "MONGO_URI": ("mongo", self.mongo_uri),
             "REDIS_URL": ("redis", self.redis_url),
             "QUOTE_SERVER_ADDR": ("quote", self.quote_addr),
+            "MARKET_FEED_URL": ("market", self.market_feed_url),
         }
         for key, (component, value) in addresses.items():
             # Our own servers win; without them the caller may point elsewhere.
@@ -656,6 +678,16 @@ class Stack:
             programs.append(
                 _Program("quote-server", "infra", (python, "-m", "quote_server"), quote_env)
             )
+        if "market" in self.components:
+            feed_env = {
+                **self.env,
+                "MARKET_FEED_HOST": "127.0.0.1",
+                "MARKET_FEED_PORT": str(self.ports.market_feed),
+                "PYTHONUNBUFFERED": "1",
+            }
+            programs.append(
+                _Program("market-feed", "infra", (python, "-m", "market_feed"), feed_env)
+            )
         if "services" in self.components:
             for service in SERVICES:
                 workers = self.workers(service)
@@ -673,6 +705,9 @@ class Stack:
                         workers,
                     )
                     programs.append(_Program(name, "services", argv, self._service_env(name)))
+        if "events" in self.components:
+            argv = (python, "-m", "services.events", "--bind", f"127.0.0.1:{self.ports.events}")
+            programs.append(_Program("events", "services", argv, self._service_env("events")))
         if "triggers" in self.components:
             programs.append(
                 _Program(
@@ -680,6 +715,15 @@ class Stack:
                     "triggers",
                     (python, "-m", "services.trigger_checker"),
                     self._service_env("trigger-checker"),
+                )
+            )
+        if "relay" in self.components:
+            programs.append(
+                _Program(
+                    "market-relay",
+                    "triggers",
+                    (python, "-m", "services.market_relay"),
+                    self._service_env("market-relay"),
                 )
             )
         if "nginx" in self.components:
@@ -706,9 +750,13 @@ class Stack:
             ports.append(self.ports.redis)
         if "quote" in self.components:
             ports += [self.ports.quote_tcp, self.ports.quote_http]
+        if "market" in self.components:
+            ports.append(self.ports.market_feed)
         if "services" in self.components:
             for service in SERVICES:
                 ports += self.ports.service(service)[: self.replicas]
+        if "events" in self.components:
+            ports.append(self.ports.events)
         if "nginx" in self.components:
             ports.append(self.ports.nginx)
         return ports
@@ -729,7 +777,10 @@ class Stack:
             text = templates.get_template("local.conf.j2").render(
                 nginx_dir=self.nginx_dir,
                 port=self.ports.nginx,
-                upstreams={UPSTREAMS[s]: self.ports.service(s)[: self.replicas] for s in SERVICES},
+                upstreams={
+                    **{UPSTREAMS[s]: self.ports.service(s)[: self.replicas] for s in SERVICES},
+                    EVENTS_UPSTREAM: (self.ports.events,),
+                },
                 routes_conf=NGINX_DIR / "routes.conf",
                 frontend_root=REPO_ROOT / "frontend" / "dist",
                 mime_types=mime_types if mime_types.is_file() else None,
@@ -855,12 +906,18 @@ class Stack:
         if "quote" in self.components:
             url = f"{self.quote_http_url}/health"
             checks.append(_Check("quote-server", f"GET {url}", _http_probe(url)))
+        if "market" in self.components:
+            url = f"{self.market_feed_url}/health"
+            checks.append(_Check("market-feed", f"GET {url}", _http_probe(url)))
         if "services" in self.components:
             for service in SERVICES:
                 names = self._instance_names(service)
                 for name, base in zip(names, self.instance_urls(service), strict=True):
                     url = f"{base}/health"
                     checks.append(_Check(name, f"GET {url}", _http_probe(url)))
+        if "events" in self.components:
+            url = f"{self.events_url}/health"
+            checks.append(_Check("events", f"GET {url}", _http_probe(url)))
         if "nginx" in self.components:
             url = f"{self.nginx_url}/health"
             checks.append(_Check("nginx", f"GET {url}", _http_probe(url)))

@@ -21,6 +21,30 @@ SYSTEM_EVENT = "systemEvent"
 ERROR_EVENT = "errorEvent"
 ENTRY_TYPES = (USER_COMMAND, QUOTE_SERVER, ACCOUNT_TRANSACTION, SYSTEM_EVENT, ERROR_EVENT)
 
+#: The commands the course schema knows (its ``commandType``). Only these are logged as
+#: userCommand / errorEvent; the platform's other commands (coin orders) leave only the
+#: accountTransactions of the cash they move, so the DUMPLOG stays valid.
+COURSE_COMMANDS = frozenset(
+    {
+        "ADD",
+        "QUOTE",
+        "BUY",
+        "COMMIT_BUY",
+        "CANCEL_BUY",
+        "SELL",
+        "COMMIT_SELL",
+        "CANCEL_SELL",
+        "SET_BUY_AMOUNT",
+        "CANCEL_SET_BUY",
+        "SET_BUY_TRIGGER",
+        "SET_SELL_AMOUNT",
+        "SET_SELL_TRIGGER",
+        "CANCEL_SET_SELL",
+        "DUMPLOG",
+        "DISPLAY_SUMMARY",
+    }
+)
+
 # (document key, XML element, formatter), in the schema's order for each entry type.
 _COMMON = (("ts", "timestamp", str), ("server", "server", str), ("txn", "transactionNum", str))
 _COMMAND_FIELDS = (

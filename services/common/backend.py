@@ -13,11 +13,18 @@ import pymongo
 import redis
 
 from .auth import Authenticator
-from .cache import Notifications, OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
+from .cache import OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
 from .clients import QuoteServerClient
 from .config import Settings
 from .ledger import CommandRunner, Ledger
-from .repositories import AccountRepository, CredentialRepository, LogRepository
+from .market import MarketFeedClient, MarketPrices
+from .repositories import (
+    AccountRepository,
+    CredentialRepository,
+    LogRepository,
+    WalletLedgerRepository,
+)
+from .trading import Trading
 
 
 def now_ms() -> int:
@@ -51,6 +58,10 @@ class Backend:
         return LogRepository(self.db)
 
     @cached_property
+    def wallet_ledger(self) -> WalletLedgerRepository:
+        return WalletLedgerRepository(self.db)
+
+    @cached_property
     def credentials(self) -> CredentialRepository:
         return CredentialRepository(self.db)
 
@@ -67,6 +78,13 @@ class Backend:
         )
 
     @cached_property
+    def market(self) -> MarketPrices:
+        feed = MarketFeedClient(self.settings.market_feed_url, self.settings.market_timeout_s)
+        return MarketPrices(
+            self.redis, feed, self.settings.market_price_max_age_s, clock_ms=self.clock_ms
+        )
+
+    @cached_property
     def txns(self) -> TransactionNumbers:
         return TransactionNumbers(self.redis)
 
@@ -80,15 +98,19 @@ class Backend:
             server=self.settings.server_name,
             pending_ttl_s=self.settings.pending_ttl_s,
             marks=OutboxMarks(self.redis),
+            wallet=self.wallet_ledger,
         )
 
-    def with_ledger(self, ledger: CommandRunner) -> Backend:
-        """These adapters, with commands run by ``ledger`` (a batch's account session)."""
-        return _WithLedger(self, ledger)  # type: ignore[return-value]
-
-    @cached_property
-    def notifications(self) -> Notifications:
-        return Notifications(self.redis)
+    def trading(self, ledger: CommandRunner | None = None) -> Trading:
+        """What the trading use cases work with: commands run by ``ledger`` (one
+        account's session under its lock), or by this process's ledger."""
+        return Trading(
+            ledger=ledger or self.ledger,
+            quotes=self.quotes,
+            clock_ms=self.clock_ms,
+            quote_ttl_ms=int(self.settings.quote_ttl_s * 1000),
+            pending_ttl_ms=int(self.settings.pending_ttl_s * 1000),
+        )
 
     @cached_property
     def auth(self) -> Authenticator:
@@ -98,6 +120,7 @@ class Backend:
         """Create every index the queries rely on (idempotent)."""
         self.accounts.ensure_indexes()
         self.log.ensure_indexes()
+        self.wallet_ledger.ensure_indexes()
 
     def ping(self) -> None:
         """Raise if MongoDB or Redis does not answer."""
@@ -119,14 +142,3 @@ class Backend:
     def close(self) -> None:
         self.mongo.close()
         self.redis.close()
-
-
-class _WithLedger:
-    """A backend whose ledger is another: every other adapter is the backend's own."""
-
-    def __init__(self, backend: Backend, ledger: CommandRunner):
-        self._backend = backend
-        self.ledger = ledger
-
-    def __getattr__(self, name: str):
-        return getattr(self._backend, name)

@@ -12,6 +12,7 @@ server (each one is billed).
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,19 +22,23 @@ import redis
 from redis.exceptions import LockError, LockNotOwnedError, RedisError
 from redis.lock import Lock
 
+from . import events
 from .clients import QuoteServerClient, RawQuote
 from .errors import UpstreamUnavailable
 from .timing import phase
 
+log = logging.getLogger(__name__)
+
 HISTORY_LENGTH = 100  # quotes kept per symbol for price charts
 ACCOUNT_CACHE_TTL_MS = 600_000  # an account left in the cache, for its user's next command
 FETCHES_KEY = "stats:quote-fetches:"  # + the asking process's SERVER_NAME: billed requests
-QUOTES_CHANNEL = "quotes"  # pub/sub: every fresh quote
+QUOTES_CHANNEL = events.QUOTES  # pub/sub: every fresh quote
 
 
 def account_channel(user: str) -> str:
-    """Pub/sub channel announcing changes to ``user``'s account."""
-    return f"account:{user}"
+    """Pub/sub channel announcing changes to ``user``'s account (by their version); the
+    events gateway sends the account to whoever follows it."""
+    return events.user_topic(events.ACCOUNT, user)
 
 
 @dataclass(frozen=True)
@@ -290,6 +295,16 @@ class HeldLock:
         """Reset the lock's expiry once half of it has passed; LockLost if it expired."""
         if time.monotonic() - self._since < self._timeout_s / 2:
             return
+        self.renew()
+
+    def renew(self) -> None:
+        """Reset the lock's expiry to its full length now, if the lock is still ours
+        (one atomic check-and-extend); LockLost if it is not.
+
+        Called right before the account is written: a holder that paused past its lock
+        (a slow quote, a stalled process, a queue for the database) learns it lost the
+        lock before it writes, not after, and the write then has the whole timeout.
+        """
         try:
             self._lock.reacquire()
         except (LockError, RedisError) as exc:
@@ -330,8 +345,10 @@ class UserLocks:
             try:
                 with phase("unlock"):
                     lock.release()
-            except (LockError, RedisError):
-                pass  # expired: the version guard in the write catches any overlap
+            except (LockError, RedisError) as exc:
+                # The write (if any) was made under the lock, renewed right before it;
+                # this means the write itself outlasted the lock: worth knowing.
+                log.warning("the lock on %s expired before it was let go: %r", user, exc)
 
 
 class TransactionNumbers:
@@ -392,16 +409,3 @@ class OutboxMarks:
         except RedisError:
             return users
         return [u for u, m in zip(users, marks, strict=True) if m != str(versions[u]).encode()]
-
-
-class Notifications:
-    """Redis pub/sub: who wants to hear about accounts changing and fresh quotes."""
-
-    def __init__(self, client: redis.Redis):
-        self._redis = client
-
-    def subscribe(self, user: str) -> redis.client.PubSub:
-        """A subscription to ``user``'s account changes and every fresh quote."""
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        pubsub.subscribe(account_channel(user), QUOTES_CHANNEL)
-        return pubsub

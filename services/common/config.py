@@ -36,6 +36,20 @@ class Settings(BaseSettings):
     # Sign-in and registration, per address: slows password guessing.
     rate_limit_auth: str = "30/minute"
     log_level: str = "INFO"
+    # The events gateway (services/events): open streams per user and in all, how long
+    # one lasts before the client reconnects, how often an idle one gets a keep-alive,
+    # and the chain-node whose topic /api/chain/events follows.
+    events_max_streams_per_user: int = Field(default=5, gt=0)
+    events_max_streams: int = Field(default=1000, gt=0)
+    events_max_stream_s: float = Field(default=300.0, gt=0)
+    events_keepalive_s: float = Field(default=15.0, gt=0)
+    events_chain_node: str = Field(default="chain-node-1", min_length=1, max_length=64)
+    # The market feed (Bithumb's public API v1 in USD) and how old a price may be.
+    market_feed_url: str = "http://127.0.0.1:4490"
+    market_timeout_s: float = Field(default=2.0, gt=0)
+    market_price_max_age_s: float = Field(default=1.0, gt=0, le=60)
+    # The fee of a coin order, in basis points of its value (25 = 0.25 %).
+    exchange_fee_bp: int = Field(default=25, ge=0, le=1000)
 
 
 def load_settings(overrides: dict | None = None) -> Settings:

@@ -22,6 +22,12 @@ class InvalidInput(PlatformError):
     code = "invalid_input"
 
 
+class OrderTooSmall(InvalidInput):
+    """A coin order worth less than a cent at the market price."""
+
+    code = "order_too_small"
+
+
 class Unauthorized(PlatformError):
     status_code = 401
     code = "unauthorized"
@@ -52,6 +58,12 @@ class InsufficientShares(Conflict):
     code = "insufficient_shares"
 
 
+class InsufficientAssets(Conflict):
+    """Not enough of a coin (available, or locked) for what was asked."""
+
+    code = "insufficient_assets"
+
+
 class NothingPending(Conflict):
     code = "nothing_pending"
 
@@ -69,6 +81,13 @@ class IdempotencyKeyReused(PlatformError):
 
     status_code = 422
     code = "idempotency_key_reused"
+
+
+class TooManyRequests(PlatformError):
+    """A bound on what one client (or everyone) may hold at once was reached."""
+
+    status_code = 429
+    code = "too_many_requests"
 
 
 class UpstreamUnavailable(PlatformError):

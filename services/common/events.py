@@ -58,6 +58,18 @@ def publish(client: redis.Redis, topic: str, event: str, data: Mapping) -> None:
         log.warning("could not publish %s on %s: %r", event, topic, exc)
 
 
+def decode(message: bytes | str) -> tuple[str, Mapping]:
+    """The event and data of a message made by ``encode``; ValueError if it is not one."""
+    parsed = json.loads(message)
+    if not (
+        isinstance(parsed, dict)
+        and isinstance(parsed.get("event"), str)
+        and isinstance(parsed.get("data"), dict)
+    ):
+        raise ValueError("not an encoded event")
+    return parsed["event"], parsed["data"]
+
+
 def sse(event: str, data: Mapping | str) -> str:
     """One Server-Sent Event as it goes on the wire."""
     text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))

@@ -8,6 +8,16 @@ Every command leaves a ``userCommand`` in the log; a failure adds an ``errorEven
 every cash movement an ``accountTransaction``; every quote-server hit a ``quoteServer``;
 every trigger that fires a ``systemEvent``. A command is answered only after both the
 account and its log entries are stored, so nothing acknowledged is missing from either.
+
+Only the course's commands (``auditlog.COURSE_COMMANDS``) leave a ``userCommand`` or an
+``errorEvent``: the platform's other commands (coin orders) log only the cash they move,
+as ``accountTransaction``s, so the DUMPLOG stays valid against the course schema.
+
+Coin movements (``Change.movements``: coins bought or sold, deposits, withdrawals) become
+entries of the double-entry wallet ledger (``WALLET_ENTRY``: ``asset``, ``units``,
+``from``, ``to``, ``reason``, ``ref``), stored exactly as the audit-log entries are: in
+the account's outbox, in the same write as the account, then inserted into the
+``wallet_ledger`` collection under ids derived from the account's version.
 """
 
 from __future__ import annotations
@@ -23,13 +33,15 @@ from . import auditlog
 from .cache import HeldLock, LockLost, OutboxMarks, Quote, UserLocks
 from .domain import account as rules
 from .domain.account import Account, Change
+from .domain.assets import AssetMove
 from .errors import IdempotencyKeyReused, NotFound, PlatformError
-from .repositories import AccountRepository, LogRepository
+from .repositories import AccountRepository, LogRepository, WalletLedgerRepository
 
 Rule = Callable[[Account], Change]
 RECENT_ENTRIES = 20  # how many of an account's own transactions it keeps to show
 APPLIED_KEYS = 16  # Idempotency-Keys remembered per account (retries come within seconds)
 APPLIED_WEIGHT = 128  # and at most this many answers in them (a batch's count one each)
+WALLET_ENTRY = "walletEntry"  # the type of a wallet-ledger entry in an account's outbox
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,7 @@ class Command:
     filename: str | None = None
     quotes: tuple[Quote, ...] = field(default=())
     key: str | None = None  # the client's Idempotency-Key, if it sent one
+    units: int | None = None  # a coin amount (coin orders), in units of 10^-8
 
     def with_quote(self, quote: Quote) -> Command:
         return replace(self, quotes=self.quotes + (quote,))
@@ -52,6 +65,8 @@ class Command:
     def fingerprint(self) -> str:
         """What makes two requests the same request (for a reused Idempotency-Key)."""
         fields = [self.name, self.user, self.symbol, self.funds, self.filename]
+        if self.units is not None:  # (so fingerprints of the stock commands are unchanged)
+            fields.append(self.units)
         return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:32]
 
 
@@ -102,10 +117,12 @@ class Ledger(CommandRunner):
         server: str,
         pending_ttl_s: float,
         marks: OutboxMarks,
+        wallet: WalletLedgerRepository,
         announce: bool = True,
     ):
         self.accounts = accounts
         self.log = log
+        self.wallet = wallet
         self._locks = locks
         self.clock_ms = clock_ms
         self._server = server
@@ -127,9 +144,16 @@ class Ledger(CommandRunner):
     def _entry(self, kind: str, txn: int, **fields) -> dict:
         return auditlog.entry(kind, self.clock_ms(), self._server, txn, **fields)
 
+    @staticmethod
+    def logs_command(cmd: Command) -> bool:
+        """Whether ``cmd`` is one of the course's commands, logged as userCommand."""
+        return cmd.name in auditlog.COURSE_COMMANDS
+
     def command_entries(self, cmd: Command) -> list[dict]:
-        """The userCommand and any quote-server hits the command caused."""
-        entries = [self._entry(auditlog.USER_COMMAND, cmd.txn, **self._command_fields(cmd))]
+        """The userCommand (course commands only) and any quote-server hits it caused."""
+        entries = []
+        if self.logs_command(cmd):
+            entries.append(self._entry(auditlog.USER_COMMAND, cmd.txn, **self._command_fields(cmd)))
         return entries + [self._quote_entry(q, cmd.txn) for q in cmd.quotes if q.hit]
 
     def _quote_entry(self, quote: Quote, txn: int) -> dict:
@@ -149,9 +173,13 @@ class Ledger(CommandRunner):
             auditlog.ERROR_EVENT, cmd.txn, **self._command_fields(cmd), message=error.message
         )
 
+    def error_entries(self, cmd: Command, error: PlatformError) -> list[dict]:
+        """The errorEvent of a failed course command (none for the platform's own)."""
+        return [self.error_entry(cmd, error)] if self.logs_command(cmd) else []
+
     def failure_entries(self, cmd: Command, error: PlatformError) -> list[dict]:
         """A failed command's userCommand, quote-server hits and errorEvent."""
-        return self.command_entries(cmd) + [self.error_entry(cmd, error)]
+        return self.command_entries(cmd) + self.error_entries(cmd, error)
 
     def record_failure(self, cmd: Command, error: PlatformError) -> None:
         """Log a command that failed before reaching an account (e.g. bad input)."""
@@ -250,7 +278,7 @@ class Ledger(CommandRunner):
         this never duplicates.
         """
         if account.outbox and not lock.is_logged(account.version):
-            self.log.append([dict(e) for e in account.outbox])
+            self._publish(account.outbox)
             lock.mark_logged(account.version)
 
     def flush_pending_outboxes(self) -> None:
@@ -264,7 +292,7 @@ class Ledger(CommandRunner):
         for user in sorted(self._marks.unlogged(versions)):
             account = self.accounts.get(user)
             if account is not None and account.outbox:
-                self.log.append([dict(e) for e in account.outbox])
+                self._publish(account.outbox)
                 self._marks.logged(user, account.version)
 
     def change_entries(self, user: str, change: Change, txn: int | None) -> list[dict]:
@@ -291,20 +319,52 @@ class Ledger(CommandRunner):
             for move in change.moves
         ]
 
+    def movement_entries(self, user: str, change: Change, txn: int | None) -> list[dict]:
+        """The wallet-ledger entries of the coins ``change`` moved."""
+        return [self._wallet_entry(user, move, txn) for move in change.movements]
+
+    def _wallet_entry(self, user: str, move: AssetMove, txn: int | None) -> dict:
+        entry = {
+            "type": WALLET_ENTRY,
+            "ts": self.clock_ms(),
+            "server": self._server,
+            "user": user,
+            "asset": move.asset,
+            "units": move.units,
+            "from": move.source,
+            "to": move.target,
+            "reason": move.reason,
+            "ref": move.ref,
+        }
+        if txn is not None:
+            entry["txn"] = txn
+        if move.detail:
+            entry["detail"] = dict(move.detail)
+        return entry
+
+    def _publish(self, entries: Sequence[Mapping]) -> None:
+        """Insert an outbox's entries where they belong: wallet-ledger entries into the
+        wallet ledger, the rest into the audit log (both skip ids already stored)."""
+        wallet = [dict(e) for e in entries if e["type"] == WALLET_ENTRY]
+        self.log.append([dict(e) for e in entries if e["type"] != WALLET_ENTRY])
+        if wallet:
+            self.wallet.append(wallet)
+
     def store(self, account: Account, entries: list[dict], lock: HeldLock) -> None:
         """Save a changed account together with its log entries, then log them.
 
         The entries are written with the account (its outbox), then go to the log under
         ids derived from the new version, so a crash between the two writes is repaired
-        by the next flush without duplicates.
+        by the next flush without duplicates. The lock is renewed right before the write
+        (LockLost if it is no longer ours), so a holder that lost it writes nothing.
         """
         user = account.user
         version = account.version + 1
         # Zero-padded: entries of one millisecond sort by _id in the order they were made.
         outbox = tuple({**e, "_id": f"{user}:{version}:{i:04d}"} for i, e in enumerate(entries))
-        _, stored = self.accounts.save(replace(account, outbox=outbox))
+        _, stored = self.accounts.save(replace(account, outbox=outbox), before_write=lock.renew)
         lock.leave_cached(stored)  # what the database now holds
-        self.log.append(list(outbox))
+        self._publish(outbox)
         lock.mark_logged(version, announce=self._announce)
 
 
@@ -349,6 +409,7 @@ class AccountSession(CommandRunner):
         self._stored = stored
         self._account = stored
         self._entries: list[dict] = []
+        self._movements: list[dict] = []  # wallet-ledger entries, stored after the log's
         self._lock = lock
         self._changed = False
         self._batch: tuple[str, str, Mapping] | None = None
@@ -388,7 +449,7 @@ class AccountSession(CommandRunner):
             change = change.then(rule(change.account))
         except PlatformError as exc:
             error = exc
-        tail = [self._ledger.error_entry(cmd, error)] if error else []
+        tail = self._ledger.error_entries(cmd, error) if error else []
         self._apply(account, change, head, tail, cmd.txn, None if error else cmd)
         if error is not None:
             raise error
@@ -434,6 +495,7 @@ class AccountSession(CommandRunner):
     ) -> None:
         entries = self._ledger.change_entries(self.user, change, txn)
         self._entries += head + entries + tail
+        self._movements += self._ledger.movement_entries(self.user, change, txn)
         if change.account == account:
             return
         self._changed = True
@@ -461,4 +523,4 @@ class AccountSession(CommandRunner):
             answers = len(answer["results"])
             applied = _remember(account.applied, key, fingerprint, answer, answers)
             account = replace(account, applied=MappingProxyType(applied))
-        self._ledger.store(account, self._entries, self._lock)
+        self._ledger.store(account, self._entries + self._movements, self._lock)

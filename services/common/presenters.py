@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .domain.account import Account, Pending
-from .domain.money import format_cents
+from .domain.money import format_cents, format_price, format_units
 
 MONEY_KEYS = {
     "cash",
@@ -67,6 +67,16 @@ def account_summary(account: Account, now_ms: int, ttl_ms: int) -> dict:
     }
 
 
+def account_view(account: Account, now_ms: int, ttl_ms: int) -> dict:
+    """The account as DISPLAY_SUMMARY shows it: the summary and its recent transactions.
+
+    ``account`` is as the next command would see it (expired pending trades rolled back).
+    """
+    summary = account_summary(account, now_ms, ttl_ms)
+    summary["recent_transactions"] = [log_entry(e) for e in account.recent]
+    return summary
+
+
 def log_entry(doc: Mapping) -> dict:
     """A log entry for the API: field names as in the XML log, money as dollars."""
     names = {
@@ -84,3 +94,30 @@ def log_entry(doc: Mapping) -> dict:
         "message": "errorMessage",
     }
     return money_fields({names[k]: v for k, v in doc.items() if k in names})
+
+
+#: Fields of coin orders and holdings, by unit: cents, prices (1/10,000 $) and coins.
+COIN_CENTS_KEYS = {"cost", "fee", "total", "cash", "proceeds", "net", "realised", "value"}
+COIN_CENTS_KEYS |= {"unrealised", "cents"}
+COIN_PRICE_KEYS = {"price"}
+COIN_UNITS_KEYS = {"units", "available", "locked", "amount"}
+
+
+def coin_fields(data: Mapping) -> dict:
+    """Copy ``data`` with cents as dollars (2 decimals), prices as dollars (4 decimals)
+    and coin units as coins (8 decimals); ``units`` is shown as ``amount``."""
+    shown = {}
+    for key, value in data.items():
+        if key == "units":
+            key = "amount"
+        if not isinstance(value, int) or isinstance(value, bool):
+            shown[key] = value
+        elif key in COIN_UNITS_KEYS:
+            shown[key] = format_units(value)
+        elif key in COIN_PRICE_KEYS:
+            shown[key] = format_price(value)
+        elif key in COIN_CENTS_KEYS:
+            shown[key] = format_cents(value)
+        else:
+            shown[key] = value
+    return shown

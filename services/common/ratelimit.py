@@ -11,12 +11,11 @@ from flask import current_app, request
 from flask_limiter import Limiter
 
 from .auth import SERVICE
+from .current import principal, request_json
 from .errors import PlatformError
 
 
 def _principal_or_none():
-    from .web import principal  # web imports this module; import here to avoid a cycle
-
     try:
         return principal()
     except PlatformError:
@@ -60,8 +59,6 @@ def default_limit() -> str:
 # time, so apps with different settings (tests) stay apart.
 def request_cost() -> int:
     """A batch counts as many requests as it has commands."""
-    from .web import request_json
-
     body = request_json() if request.path.endswith("/batch") else None
     commands = body.get("commands") if isinstance(body, dict) else None
     return max(1, len(commands)) if isinstance(commands, list) else 1

@@ -1,4 +1,4 @@
-"""Adapters over MongoDB: accounts, login credentials and the audit log.
+"""Adapters over MongoDB: accounts, login credentials, the audit log and the wallet ledger.
 
 Documents never leave this module: callers get domain objects or plain dicts.
 """
@@ -17,6 +17,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from .domain.account import Account, BuySetup, Pending, SellSetup
+from .domain.assets import AssetBalance
 from .errors import Conflict
 from .timing import phase
 
@@ -40,6 +41,7 @@ def _account_to_doc(account: Account) -> dict:
         "pending_sells": [asdict(p) for p in account.pending_sells],
         "buy_setups": {k: asdict(v) for k, v in account.buy_setups.items()},
         "sell_setups": {k: asdict(v) for k, v in account.sell_setups.items()},
+        "assets": {k: asdict(v) for k, v in account.assets.items()},
         "recent": [dict(entry) for entry in account.recent],
         "applied": dict(account.applied),
         "outbox": [dict(entry) for entry in account.outbox],
@@ -72,6 +74,8 @@ def _doc_to_account(doc: dict) -> Account:
         pending_sells=tuple(Pending(**p) for p in state["pending_sells"]),
         buy_setups=MappingProxyType({k: BuySetup(**v) for k, v in state["buy_setups"].items()}),
         sell_setups=MappingProxyType({k: SellSetup(**v) for k, v in state["sell_setups"].items()}),
+        # Accounts stored before coins existed have no "assets".
+        assets=MappingProxyType({k: AssetBalance(**v) for k, v in state.get("assets", {}).items()}),
         recent=tuple(state["recent"]),
         applied=MappingProxyType(state.get("applied", {})),
         outbox=tuple(state.get("outbox", ())),
@@ -105,18 +109,24 @@ class AccountRepository:
     def exists(self, user: str) -> bool:
         return self._users.count_documents({"_id": user}, limit=1) > 0
 
-    def save(self, account: Account) -> tuple[Account, bytes]:
+    def save(
+        self, account: Account, before_write: Callable[[], None] | None = None
+    ) -> tuple[Account, bytes]:
         """Write ``account`` if nobody else changed it since it was read; return it as
         saved (its new version) and encoded as by ``encode``, from the same document.
 
         ``account.version`` is the version that was read (0 for a new account). The
         version in the filter is the second guard behind the per-user lock: on MongoDB it
         makes the write atomic; on FerretDB the lock is what serialises writers.
-        Raises StaleAccount when the guard fails.
+        Raises StaleAccount when the guard fails. ``before_write`` runs right before the
+        write, after any wait for this process's turn to write; whatever it raises
+        stops the write (the ledger checks and renews the user's lock there).
         """
         doc = _account_to_doc(account)
         new_version = account.version + 1
         with phase("write"), _WRITES:
+            if before_write is not None:
+                before_write()
             self._write(account, doc, new_version)
         saved = Account(**{**account.__dict__, "version": new_version})
         return saved, _encoded(account.user, new_version, doc)
@@ -308,3 +318,62 @@ class LogRepository:
         """How many entries there are of each type (counted in the pages, as DUMPLOG
         would read them: a group over every entry document costs what reading them does)."""
         return dict(Counter(entry["type"] for entry in self.iter_all()))
+
+
+class WalletLedgerRepository:
+    """The double-entry wallet ledger: one document per coin movement, ``wallet_ledger``.
+
+    An entry is ``{_id, type: "walletEntry", ts, server, user, asset, units, from, to,
+    reason, ref, [txn], [detail]}``: ``units`` (an integer, 10^-8 of a coin) of ``asset``
+    moved from ledger account ``from`` to ``to`` (``user:<name>``,
+    ``user:<name>:locked`` or a system account; ``domain/assets.py``). Entries come
+    from accounts' outboxes (``Ledger``) with ids derived from the account's version,
+    so inserting the same outbox twice stores each entry once.
+    """
+
+    def __init__(self, db: Database):
+        self._entries = db["wallet_ledger"]
+
+    def ensure_indexes(self) -> None:
+        self._entries.create_index([("user", pymongo.ASCENDING), ("ts", pymongo.ASCENDING)])
+
+    def append(self, entries: list[dict]) -> None:
+        """Store entries; those already stored (same ``_id``) are kept as they are."""
+        if entries:
+            with phase("log"):
+                _insert_new(self._entries, [dict(e) for e in entries])
+
+    def history(
+        self,
+        user: str,
+        limit: int,
+        asset: str | None = None,
+        before_ms: int | None = None,
+        reasons: tuple[str, ...] | None = None,
+    ) -> list[dict]:
+        """``user``'s newest ``limit`` entries (of ``asset``, for ``reasons``, older than
+        ``before_ms``), newest first, without their ids."""
+        query: dict = {"user": user}
+        if asset is not None:
+            query["asset"] = asset
+        if reasons is not None:
+            query["reason"] = {"$in": list(reasons)}
+        if before_ms is not None:
+            query["ts"] = {"$lt": before_ms}
+        cursor = self._entries.find(query, {"_id": 0}).sort([("ts", -1), ("_id", -1)])
+        return list(cursor.limit(limit))
+
+    def balances(self, user: str | None = None) -> dict[str, dict[str, int]]:
+        """Ledger account -> asset -> units in minus units out, re-derived from every
+        entry (of ``user``'s entries only, when given). Over all entries every asset
+        sums to zero; a user's ``user:<name>`` and ``user:<name>:locked`` equal their
+        stored available and locked balances."""
+        query = {"user": user} if user is not None else {}
+        totals: dict[str, dict[str, int]] = {}
+        for entry in self._entries.find(query, {"asset": 1, "units": 1, "from": 1, "to": 1}):
+            asset, units = entry["asset"], entry["units"]
+            source = totals.setdefault(entry["from"], {})
+            source[asset] = source.get(asset, 0) - units
+            target = totals.setdefault(entry["to"], {})
+            target[asset] = target.get(asset, 0) + units
+        return totals

@@ -13,13 +13,20 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from .domain.money import parse_cents
+from .domain.money import parse_cents, parse_units
 from .errors import InvalidInput
 
 
 def _dollars(value: object) -> int:
     try:
         return parse_cents(value)
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
+
+
+def _coins(value: object) -> int:
+    try:
+        return parse_units(value)
     except InvalidInput as exc:
         raise ValueError(exc.message) from None
 
@@ -33,6 +40,13 @@ Cents = Annotated[
     WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$"}),
 ]
 TxnNum = Annotated[int, Field(gt=0, lt=2**62)]
+Coin = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,10}$")]
+# Coin amounts travel as strings with at most 8 decimals ("0.5"); inside, units of 1e-8.
+Units = Annotated[
+    int,
+    BeforeValidator(_coins),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,11}(\.[0-9]{1,8})?$"}),
+]
 
 
 class Body(BaseModel):
@@ -62,6 +76,26 @@ class TradeCommandBody(SymbolCommandBody):
     """BUY, SELL, SET_*_AMOUNT, SET_*_TRIGGER (``amount`` is the trigger price there)."""
 
     amount: Cents
+
+
+class CoinOrderBody(Body):
+    """A market buy or sell of ``amount`` coins for cash."""
+
+    user: UserId
+    coin: Coin
+    amount: Units
+    transactionNum: TxnNum | None = None
+
+
+class CoinHistoryQuery(BaseModel):
+    """Query string of a user's coin trades (strings in, so not strict)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    user: UserId | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    coin: Coin | None = None
+    before: Annotated[int, Field(gt=0, lt=2**63)] | None = None
 
 
 class DumplogBody(Body):

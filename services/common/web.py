@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import replace
 
 import pymongo.errors
 import redis.exceptions
-from flask import Blueprint, Flask, current_app, g, jsonify, request
-from pydantic import BaseModel, ValidationError
+from flask import Blueprint, Flask, jsonify, request
+from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import timing
 from .auth import Principal
 from .backend import Backend
+from .commands import CommandSpec, command_from, record_invalid, valid_txn
 from .config import load_settings
-from .domain.identifiers import SYMBOL, USER_ID
-from .domain.money import parse_cents
+from .current import backend, principal, request_json
 from .errors import InvalidInput, PlatformError, UpstreamUnavailable
-from .ledger import Command, CommandRunner
+from .ledger import Command
 from .logs import configure_logging
 from .openapi import api_doc, build_spec
 from .ratelimit import limiter
@@ -141,51 +139,12 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(PlatformError("internal error"))
 
 
-def backend() -> Backend:
-    """The current app's adapters."""
-    return current_app.extensions["backend"]
-
-
-def principal() -> Principal:
-    """The authenticated caller (401 without a valid token)."""
-    if "principal" not in g:
-        g.principal = backend().auth.verify(request.headers.get("Authorization"))
-    return g.principal
-
-
-def request_json():
-    """The parsed JSON body, or None when it is not JSON (or nested beyond reason)."""
-    try:
-        return request.get_json(silent=True)
-    except RecursionError:
-        return None
-
-
 def json_body() -> dict:
     """The request's JSON object, or InvalidInput."""
     body = request_json()
     if not isinstance(body, dict):
         raise InvalidInput("the request body must be a JSON object")
     return body
-
-
-def parse_model(model: type[BaseModel], data: dict) -> BaseModel:
-    """Validate ``data`` against ``model``; InvalidInput names every bad field."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidInput(_describe(exc)) from None
-
-
-def _describe(exc: ValidationError) -> str:
-    problems = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        if err["type"] == "value_error":  # our own validators: their message as written
-            problems.append(str(err["ctx"]["error"]))
-        else:
-            problems.append(f"{where}: {err['msg']}")
-    return "; ".join(problems)
 
 
 def parse_command(name: str, model: type[BaseModel]) -> Command:
@@ -205,25 +164,10 @@ def parse_command(name: str, model: type[BaseModel]) -> Command:
     try:
         cmd = command_from(name, model, json_body(), txn, idempotency_key())
     except InvalidInput as error:
-        record_invalid(caller, Command(name, txn), raw, error)
+        record_rejected(caller, Command(name, txn), raw, error)
         raise
     caller.require_act_for(cmd.user)
     return cmd
-
-
-def command_from(
-    name: str, model: type[BaseModel], data: dict, txn: int, key: str | None = None
-) -> Command:
-    """The command ``name`` from its validated arguments; InvalidInput names bad ones."""
-    body = parse_model(model, data)
-    return Command(
-        name,
-        body.transactionNum or txn,
-        user=body.user,
-        symbol=getattr(body, "symbol", None),
-        funds=getattr(body, "amount", None),
-        key=key,
-    )
 
 
 def idempotency_key() -> str | None:
@@ -236,61 +180,24 @@ def idempotency_key() -> str | None:
     return key
 
 
-def add_command_route(
-    bp: Blueprint,
-    path: str,
-    name: str,
-    model: type[BaseModel],
-    use_case: Callable[[Backend, Command], dict],
-) -> None:
-    """Route ``POST <path>`` to ``use_case`` for the trading command ``name``."""
+def add_command_route(bp: Blueprint, spec: CommandSpec) -> None:
+    """Route ``POST <spec.path>`` to the trading command ``spec`` describes."""
+    use_case = spec.use_case
 
-    @api_doc(f"{name}: {(use_case.__doc__ or '').splitlines()[0]}", body=model)
+    @api_doc(f"{spec.name}: {(use_case.__doc__ or '').splitlines()[0]}", body=spec.body)
     def view():
-        cmd = parse_command(name, model)
-        b = backend()
+        cmd = parse_command(spec.name, spec.body)
+        adapters = backend()
         # Under the user's lock from the first read to the write: the checks made
         # before paying for a quote read the same account the rule then changes.
-        with b.ledger.session(cmd.user, (cmd,)) as session:
-            return ok(use_case(b.with_ledger(session), cmd))
+        with adapters.ledger.session(cmd.user, (cmd,)) as session:
+            return ok(use_case(adapters.trading(session), cmd))
 
-    view.__doc__ = f"{name}: {use_case.__doc__}"
-    bp.add_url_rule(path, endpoint=name.lower(), view_func=view, methods=["POST"])
-
-
-def valid_txn(raw) -> int | None:
-    """The body's transactionNum if it is usable as one, else None."""
-    value = raw.get("transactionNum") if isinstance(raw, dict) else None
-    if type(value) is int and 0 < value < 2**63:  # what the database can store
-        return value
-    return None
+    view.__doc__ = f"{spec.name}: {use_case.__doc__}"
+    bp.add_url_rule(spec.path, endpoint=spec.name.lower(), view_func=view, methods=["POST"])
 
 
-def record_invalid(
-    caller: Principal, cmd: Command, raw, error: InvalidInput, ledger: CommandRunner | None = None
-) -> None:
-    """Log a rejected request as ``cmd`` with the arguments that were valid on their own.
-
-    Nobody may write into the log of an account they may not act for (403 instead).
-    """
-    fields = _salvage(raw if isinstance(raw, dict) else {})
-    caller.require_act_for(fields.get("user", caller.name))
-    (ledger or backend().ledger).record_failure(replace(cmd, **fields), error)
-
-
-def _salvage(raw: dict) -> dict:
-    """The arguments of a rejected request that are valid on their own, for the log."""
-    fields = {}
-    user, symbol, amount = raw.get("user"), raw.get("symbol"), raw.get("amount")
-    filename = raw.get("filename")
-    if isinstance(filename, str) and 0 < len(filename) <= 255:
-        fields["filename"] = filename
-    if isinstance(user, str) and USER_ID.fullmatch(user):
-        fields["user"] = user
-    if isinstance(symbol, str) and SYMBOL.fullmatch(symbol):
-        fields["symbol"] = symbol
-    try:
-        fields["funds"] = parse_cents(amount)
-    except InvalidInput:
-        pass
-    return fields
+def record_rejected(caller: Principal, cmd: Command, raw, error: InvalidInput) -> None:
+    """Log a rejected request as ``cmd`` with the arguments that were valid on their own
+    (403 for an account the caller may not act for)."""
+    record_invalid(caller, cmd, raw, error, backend().ledger)

@@ -12,7 +12,7 @@ from ..common.errors import PlatformError
 log = logging.getLogger(__name__)
 
 
-def check_triggers(b: Backend) -> int:
+def check_triggers(backend: Backend) -> int:
     """Quote every symbol with an armed setup and fire what the price satisfies.
 
     Only symbols with an armed trigger are quoted, from the cache while valid; a real
@@ -22,22 +22,22 @@ def check_triggers(b: Backend) -> int:
     (a setup cancelled since is not fired). Returns how many setups fired.
     """
     fired = 0
-    for symbol, accounts in b.accounts.armed().items():
+    for symbol, accounts in backend.accounts.armed().items():
         first = accounts[0]
         txn = _trigger_txn(first, symbol)
         try:
-            quote = b.quotes.get(symbol, first.user)
+            quote = backend.quotes.get(symbol, first.user)
         except PlatformError as exc:
             log.warning("no quote for %s this round: %s", symbol, exc.message)
             continue
         if quote.hit:  # every hit is logged, under a number of its own if need be
-            b.ledger.record_quote_hit(quote, txn if txn is not None else b.txns.next())
+            backend.ledger.record_quote_hit(quote, txn if txn is not None else backend.txns.next())
         fire = functools.partial(_fire, symbol=symbol, price=quote.price)
         for account in accounts:
             if not fire(account).fired:
                 continue
             try:
-                change = b.ledger.run_system(account.user, fire)
+                change = backend.ledger.run_system(account.user, fire)
             except PlatformError as exc:
                 log.warning(
                     "trigger for %s on %s not fired this round: %s", account.user, symbol, exc

@@ -17,20 +17,17 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from pydantic import BaseModel
-
 from ..common.auth import Principal
-from ..common.backend import Backend
+from ..common.cache import TransactionNumbers
+from ..common.commands import CATALOGUE, UseCase, command_from, record_invalid, valid_txn
 from ..common.errors import InvalidInput, PlatformError, UpstreamUnavailable
-from ..common.ledger import Command, CommandRunner
-from ..common.web import command_from, record_invalid, valid_txn
-from .service import account_view
+from ..common.ledger import Command, Ledger
+from ..common.trading import Trading, account_view
 
-UseCase = Callable[[Backend, Command], dict]
 NOT_BATCHED = "DUMPLOG"  # streams the log; sent on its own
 # Answers only read the account, and are large: a retried batch reads them again
 # instead of keeping them with the account.
-READS = {"DISPLAY_SUMMARY": account_view}
+READS: Mapping[str, Callable[[Trading, str], dict]] = {"DISPLAY_SUMMARY": account_view}
 
 
 @dataclass(frozen=True)
@@ -44,41 +41,45 @@ class Item:
 
 
 def run_batch(
-    b: Backend,
+    ledger: Ledger,
+    trading: Trading,
+    txns: TransactionNumbers,
     caller: Principal,
     user: str,
     raw_items: list[dict],
     key: str | None,
-    commands: Mapping[str, tuple[type[BaseModel], UseCase]],
 ) -> dict:
-    """Run ``raw_items`` for ``user`` in order: {"user", "results": [answer per item]}."""
+    """Run ``raw_items`` for ``user`` in order: {"user", "results": [answer per item]}.
+
+    ``ledger`` holds the user's account for the whole batch; each command's use case
+    runs with ``trading`` on that hold.
+    """
     brought = [valid_txn(raw) for raw in raw_items]
-    fresh = iter(b.txns.take(brought.count(None)))
+    fresh = iter(txns.take(brought.count(None)))
     items = [
-        _parse(raw, user, txn or next(fresh), commands)
-        for raw, txn in zip(raw_items, brought, strict=True)
+        _parse(raw, user, txn or next(fresh)) for raw, txn in zip(raw_items, brought, strict=True)
     ]
     fingerprint = hashlib.sha256(json.dumps([user, raw_items]).encode()).hexdigest()[:32]
-    with b.ledger.session(user, [item.cmd for item in items if item.cmd]) as session:
-        inside = b.with_ledger(session)
+    with ledger.session(user, [item.cmd for item in items if item.cmd]) as session:
+        inside = trading.within(session)
         first = session.first_answer(key, fingerprint)
         if first is not None:
             return {"user": user, "results": [_reread(inside, user, r) for r in first["results"]]}
-        results = _run(inside, session, caller, items)
+        results = _run(inside, caller, items)
         kept = [_kept(item, result) for item, result in zip(items, results, strict=True)]
         session.remember(key, fingerprint, {"results": kept})
     return {"user": user, "results": results}
 
 
-def _run(b: Backend, session: CommandRunner, caller: Principal, items: list[Item]) -> list[dict]:
+def _run(trading: Trading, caller: Principal, items: list[Item]) -> list[dict]:
     results: list[dict] = []
     for n, item in enumerate(items):
         try:
             if item.error is not None:
                 if item.cmd is not None:
-                    record_invalid(caller, item.cmd, item.raw, item.error, ledger=session)
+                    record_invalid(caller, item.cmd, item.raw, item.error, trading.ledger)
                 raise item.error
-            results.append({"ok": True, "status": 200, "data": item.use_case(b, item.cmd)})
+            results.append({"ok": True, "status": 200, "data": item.use_case(trading, item.cmd)})
         except PlatformError as error:
             results.append(_failed(error))
             if error.status_code >= 500:
@@ -95,32 +96,30 @@ def _kept(item: Item, result: dict) -> dict:
     return result
 
 
-def _reread(b: Backend, user: str, kept: Mapping) -> dict:
+def _reread(trading: Trading, user: str, kept: Mapping) -> dict:
     if "reread" not in kept:
         return dict(kept)
-    return {"ok": True, "status": kept["status"], "data": READS[kept["reread"]](b, user)}
+    return {"ok": True, "status": kept["status"], "data": READS[kept["reread"]](trading, user)}
 
 
 def _failed(error: PlatformError) -> dict:
     return {"ok": False, "status": error.status_code, "error": error.to_dict()}
 
 
-def _parse(
-    raw, user: str, txn: int, commands: Mapping[str, tuple[type[BaseModel], UseCase]]
-) -> Item:
+def _parse(raw, user: str, txn: int) -> Item:
     name = raw.get("command") if isinstance(raw, dict) else None
     if name == NOT_BATCHED:
         error = InvalidInput("DUMPLOG cannot be batched; send it on its own")
         return Item(raw, Command(name, txn, user=user), error=error)
-    if name not in commands:
+    if name not in CATALOGUE:
         error = InvalidInput(f"command {repr(name)[:40]} is not one that can be batched")
         return Item(raw, None, error=error)
-    model, use_case = commands[name]
+    spec = CATALOGUE[name]
     fields = {k: v for k, v in raw.items() if k != "command"}
     if fields.setdefault("user", user) != user:
         error = InvalidInput("every command of a batch is for the batch's user")
         return Item({**fields, "user": user}, Command(name, txn, user=user), error=error)
     try:
-        return Item(raw, command_from(name, model, fields, txn), use_case)
+        return Item(raw, command_from(name, spec.body, fields, txn), spec.use_case)
     except InvalidInput as error:
         return Item(fields, Command(name, txn, user=user), error=error)

@@ -4,58 +4,25 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request, stream_with_context
 
-from ..buy import routes as buy_routes
+from ..common import commands
 from ..common.auth import ADMIN, SERVICE
-from ..common.domain.identifiers import check_symbol, check_user_id
+from ..common.commands import parse_model, valid_txn
+from ..common.current import backend, principal, request_json
+from ..common.domain.identifiers import check_symbol
 from ..common.errors import InvalidInput
 from ..common.ledger import Command
 from ..common.openapi import api_doc
 from ..common.ratelimit import address_key, auth_limit, limiter
-from ..common.schemas import (
-    AmountCommandBody,
-    BatchBody,
-    CredentialsBody,
-    DumplogBody,
-    HistoryQuery,
-    SymbolCommandBody,
-    UserCommandBody,
-)
-from ..common.web import (
-    add_command_route,
-    backend,
-    idempotency_key,
-    json_body,
-    ok,
-    parse_model,
-    principal,
-    record_invalid,
-    request_json,
-    valid_txn,
-)
-from ..sell import routes as sell_routes
+from ..common.schemas import BatchBody, CredentialsBody, DumplogBody, HistoryQuery
+from ..common.web import add_command_route, idempotency_key, json_body, ok, record_rejected
 from . import service
 from .batch import run_batch
 
 bp = Blueprint("user_utilities", __name__, url_prefix="/api/users")
 
-# (path, command, body, use case), as in the buy and sell services.
-COMMAND_ROUTES = (
-    ("/add", "ADD", AmountCommandBody, service.add),
-    ("/quote", "QUOTE", SymbolCommandBody, service.quote),
-    ("/display-summary", "DISPLAY_SUMMARY", UserCommandBody, service.display_summary),
-)
-for path, name, body, use_case in COMMAND_ROUTES:
-    add_command_route(bp, path, name, body, use_case)
-
-# Every trading command, by name, for the batch route.
-BATCHABLE = {
-    name: (body, use_case)
-    for _, name, body, use_case in (
-        *COMMAND_ROUTES,
-        *buy_routes.COMMAND_ROUTES,
-        *sell_routes.COMMAND_ROUTES,
-    )
-}
+# ADD, QUOTE and DISPLAY_SUMMARY; BATCH runs every command of the catalogue.
+for spec in commands.of_service("users"):
+    add_command_route(bp, spec)
 
 
 @bp.get("/ping")
@@ -78,7 +45,8 @@ def ping():
 def register():
     """Create a login {username, password}. 409 when the name is taken."""
     body = parse_model(CredentialsBody, json_body())
-    return ok(service.register(backend(), body.username, body.password), 201)
+    adapters = backend()
+    return ok(service.register(adapters.auth, adapters.accounts, body.username, body.password), 201)
 
 
 @bp.post("/login")
@@ -87,7 +55,7 @@ def register():
 def login():
     """Log in {username, password} -> {token, role, expires_at}. 401 on a mismatch."""
     body = parse_model(CredentialsBody, json_body())
-    return ok(service.login(backend(), body.username, body.password))
+    return ok(service.login(backend().auth, body.username, body.password))
 
 
 @bp.post("/batch")
@@ -107,8 +75,16 @@ def batch():
     caller = principal()
     body = parse_model(BatchBody, json_body())
     caller.require_act_for(body.user)
-    b = backend()
-    answer = run_batch(b, caller, body.user, body.commands, idempotency_key(), BATCHABLE)
+    adapters = backend()
+    answer = run_batch(
+        adapters.ledger,
+        adapters.trading(),
+        adapters.txns,
+        caller,
+        body.user,
+        body.commands,
+        idempotency_key(),
+    )
     return ok(answer)
 
 
@@ -124,7 +100,7 @@ def transactions():
     user = query.user or principal().name
     principal().require_act_for(user)
     kinds = (query.type,) if query.type else service.RECENT_KINDS
-    entries = service.recent_transactions(backend(), user, query.limit, kinds, query.before)
+    entries = service.recent_transactions(backend().log, user, query.limit, kinds, query.before)
     return ok({"user": user, "transactions": entries})
 
 
@@ -133,26 +109,7 @@ def transactions():
 def quote_history(symbol: str):
     """The symbol's recent prices from the quote server, oldest first. 400 on a bad symbol."""
     principal()
-    return ok(service.quote_history(backend(), check_symbol(symbol)))
-
-
-@bp.get("/events")
-@api_doc(
-    "Live account and quote events",
-    errors=(400, 401, 403, 404, 429, 503),
-    content="text/event-stream",
-)
-def events():
-    """Server-Sent Events for the caller's account (or ?user= for admin/service)."""
-    user = request.args.get("user") or principal().name
-    principal().require_act_for(check_user_id(user))
-    b = backend()
-    b.ledger.current(user)  # 404 now rather than a broken stream
-    return Response(
-        stream_with_context(service.account_events(b, user)),
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return ok(service.quote_history(backend().quotes, check_symbol(symbol)))
 
 
 @bp.post("/dumplog")
@@ -165,20 +122,20 @@ def events():
 def dumplog():
     """DUMPLOG {filename, user?}: the log as XML. The whole log needs admin or service."""
     caller = principal()
-    b = backend()
+    adapters = backend()
     raw = request_json()
-    cmd = Command("DUMPLOG", valid_txn(raw) or b.txns.next())
+    cmd = Command("DUMPLOG", valid_txn(raw) or adapters.txns.next())
     try:
         body = parse_model(DumplogBody, json_body())
     except InvalidInput as error:
-        record_invalid(caller, cmd, raw, error)
+        record_rejected(caller, cmd, raw, error)
         raise
     if body.user:
         caller.require_act_for(body.user)
     else:
         caller.require_role(ADMIN, SERVICE)
     cmd = Command("DUMPLOG", body.transactionNum or cmd.txn, user=body.user, filename=body.filename)
-    xml = service.dumplog(b, cmd)
+    xml = service.dumplog(adapters.ledger, adapters.log, cmd)
     return Response(
         stream_with_context(part.encode("ascii", "xmlcharrefreplace") for part in xml),
         mimetype="application/xml",
@@ -190,4 +147,4 @@ def dumplog():
 def stats():
     """Counts of log entries by type (admin or service)."""
     principal().require_role(ADMIN, SERVICE)
-    return ok(service.log_stats(backend()))
+    return ok(service.log_stats(backend().log))

@@ -74,10 +74,11 @@ def test_a_dump_writes_the_missing_entries_first(backend, store, dies_before_log
     assert [e["type"] for e in dumped] == ["userCommand", "accountTransaction"]
 
 
-def test_a_logged_change_is_marked_and_announced_as_its_lock_is_let_go(backend, monkeypatch):
+def test_a_logged_change_is_marked_and_announced_as_its_lock_is_let_go(backend, rds, monkeypatch):
     user = random_user()
     add(backend, user, 1000)  # version 1
-    changes = backend.notifications.subscribe(user)
+    changes = rds.pubsub(ignore_subscribe_messages=True)
+    changes.subscribe(account_channel(user))
     appends = []
     real_append = backend.ledger.log.append
     monkeypatch.setattr(

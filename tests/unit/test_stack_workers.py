@@ -11,15 +11,16 @@ def workers_by_instance(tmp_path, env: dict) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    ("env", "buy", "sell", "users"),
+    ("env", "buy", "sell", "users", "exchange"),
     [
-        ({}, "2", "1", "3"),  # the defaults, by each service's share of the work
-        ({"WEB_CONCURRENCY": "4"}, "4", "4", "4"),  # one count for every service
-        ({"WEB_CONCURRENCY": "4", "WEB_CONCURRENCY_SELL": "2"}, "4", "2", "4"),
-        ({"WEB_CONCURRENCY": "", "WEB_CONCURRENCY_USER_UTILITIES": "5"}, "2", "1", "5"),
+        ({}, "2", "1", "3", "2"),  # the defaults, by each service's share of the work
+        ({"WEB_CONCURRENCY": "4"}, "4", "4", "4", "4"),  # one count for every service
+        ({"WEB_CONCURRENCY": "4", "WEB_CONCURRENCY_SELL": "2"}, "4", "2", "4", "4"),
+        ({"WEB_CONCURRENCY": "", "WEB_CONCURRENCY_USER_UTILITIES": "5"}, "2", "1", "5", "2"),
+        ({"WEB_CONCURRENCY_EXCHANGE": "3"}, "2", "1", "3", "3"),
     ],
 )
-def test_each_service_gets_its_own_worker_count(tmp_path, env, buy, sell, users):
+def test_each_service_gets_its_own_worker_count(tmp_path, env, buy, sell, users, exchange):
     assert workers_by_instance(tmp_path, env) == {
         "buy-1": buy,
         "buy-2": buy,
@@ -27,4 +28,6 @@ def test_each_service_gets_its_own_worker_count(tmp_path, env, buy, sell, users)
         "sell-2": sell,
         "user-utilities-1": users,
         "user-utilities-2": users,
+        "exchange-1": exchange,
+        "exchange-2": exchange,
     }

@@ -18,6 +18,7 @@ from ..errors import (
     NothingPending,
     ZeroShares,
 )
+from .assets import EMPTY, AssetBalance, AssetMove
 from .money import format_cents, shares_for
 
 ADD = "add"
@@ -95,6 +96,10 @@ class Account:
     pending_sells: tuple[Pending, ...] = ()
     buy_setups: Mapping[str, BuySetup] = field(default_factory=_frozen)
     sell_setups: Mapping[str, SellSetup] = field(default_factory=_frozen)
+    # Coins, per asset (BTC, DTC...): units available and locked, and their cost basis.
+    # Changed only by the rules of domain/assets.py and the modules built on it
+    # (wallet.py, exchange.py), each change with its AssetMoves (the wallet ledger).
+    assets: Mapping[str, AssetBalance] = field(default_factory=_frozen)
     # The newest log entries that moved this account's money or shares, newest first;
     # no rule reads them. They make DISPLAY_SUMMARY a one-document read.
     recent: tuple[Mapping, ...] = field(default=(), compare=False)
@@ -123,15 +128,24 @@ class Account:
     def shares(self, symbol: str) -> int:
         return self.holdings.get(symbol, 0)
 
+    def asset(self, name: str) -> AssetBalance:
+        """The holding of coin ``name`` (an empty one if there is none)."""
+        return self.assets.get(name, EMPTY)
+
 
 @dataclass(frozen=True)
 class Change:
-    """The result of a rule: the new account and what moved."""
+    """The result of a rule: the new account and what moved.
+
+    ``moves`` are cash movements (accountTransactions in the audit log); ``movements``
+    are coin movements (entries of the wallet ledger).
+    """
 
     account: Account
     moves: tuple[CashMove, ...] = ()
     fired: tuple[TriggerFired, ...] = ()
     result: Mapping = field(default_factory=_frozen)
+    movements: tuple[AssetMove, ...] = ()
 
     def then(self, other: Change) -> Change:
         """Chain a second change after this one, keeping both sets of moves."""
@@ -140,6 +154,7 @@ class Change:
             self.moves + other.moves,
             self.fired + other.fired,
             other.result,
+            self.movements + other.movements,
         )
 
 

@@ -1,0 +1,22 @@
+"""Market feed settings: the only place this component reads the environment."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class FeedSettings(BaseSettings):
+    """``MARKET_FEED_HOST``, ``_PORT``, ``_SEED``, ``_TICK_MS`` and ``_FROZEN_MS``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MARKET_FEED_", extra="ignore", frozen=True, env_ignore_empty=True
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=4490, ge=0, le=65535)
+    seed: int = 1
+    # How often the websocket stream sends each subscribed ticker.
+    tick_ms: int = Field(default=1000, ge=50, le=60_000)
+    # A fixed "now" (Unix ms): the market stands still there (tests). Unset: the clock.
+    frozen_ms: int | None = Field(default=None, ge=1_704_153_600_000)  # day 2 of the market

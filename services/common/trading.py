@@ -1,0 +1,193 @@
+"""Use cases of the stock trading commands.
+
+The buy, sell and user-utilities services each route their own commands here, and
+BATCH (user-utilities) runs any of them under one hold of an account, so they live in
+``common`` rather than in one service. Each takes a ``Trading`` context: the unit of
+work that runs the command (the ledger, or a batch's account session), the quote cache
+and the clock; nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from . import presenters
+from .cache import QuoteCache
+from .domain import account as rules
+from .ledger import Command, CommandRunner
+from .presenters import money_fields
+
+
+@dataclass(frozen=True)
+class Trading:
+    """What a trading use case works with.
+
+    ``ledger`` runs commands against accounts: the ledger itself, or a batch's account
+    session (``within``), which answers the same calls for one user's account in memory.
+    """
+
+    ledger: CommandRunner
+    quotes: QuoteCache
+    clock_ms: Callable[[], int]
+    quote_ttl_ms: int
+    pending_ttl_ms: int
+
+    def within(self, session: CommandRunner) -> Trading:
+        """This context with commands run by ``session`` (a batch's account session)."""
+        return replace(self, ledger=session)
+
+
+# --- buy ---------------------------------------------------------------------------
+
+
+def buy(trading: Trading, cmd: Command) -> dict:
+    """BUY: reserve the cost of whole shares at a valid quote, pending for 60 s.
+
+    Errors: NotFound (no account), InsufficientFunds, ZeroShares, UpstreamUnavailable.
+    """
+    with trading.ledger.logging_failures(cmd):
+        # Checked before the quote, so a command that must fail costs no quote hit.
+        first = trading.ledger.precheck(cmd, lambda a: rules.check_buy(a, cmd.funds))
+        if first is not None:
+            return money_fields(first)
+        quote = trading.quotes.get(cmd.symbol, cmd.user)
+    cmd = cmd.with_quote(quote)
+    change = trading.ledger.run(
+        cmd,
+        lambda a: rules.buy(a, cmd.symbol, cmd.funds, quote.price, trading.clock_ms(), cmd.txn),
+    )
+    return money_fields(change.result)
+
+
+def commit_buy(trading: Trading, cmd: Command) -> dict:
+    """COMMIT_BUY: the newest live pending buy becomes shares. Errors: NothingPending."""
+    return money_fields(trading.ledger.run(cmd, rules.commit_buy).result)
+
+
+def cancel_buy(trading: Trading, cmd: Command) -> dict:
+    """CANCEL_BUY: the newest live pending buy's cost returns. Errors: NothingPending."""
+    return money_fields(trading.ledger.run(cmd, rules.cancel_buy).result)
+
+
+def set_buy_amount(trading: Trading, cmd: Command) -> dict:
+    """SET_BUY_AMOUNT: reserve cash for an automatic buy. Errors: InsufficientFunds."""
+    return money_fields(
+        trading.ledger.run(cmd, lambda a: rules.set_buy_amount(a, cmd.symbol, cmd.funds)).result
+    )
+
+
+def set_buy_trigger(trading: Trading, cmd: Command) -> dict:
+    """SET_BUY_TRIGGER: arm the automatic buy at a price. Errors: NoSetup."""
+    return money_fields(
+        trading.ledger.run(
+            cmd, lambda a: rules.set_buy_trigger(a, cmd.symbol, cmd.funds, cmd.txn)
+        ).result
+    )
+
+
+def cancel_set_buy(trading: Trading, cmd: Command) -> dict:
+    """CANCEL_SET_BUY: drop the automatic buy, refunding its reserve. Errors: NoSetup."""
+    return money_fields(
+        trading.ledger.run(cmd, lambda a: rules.cancel_set_buy(a, cmd.symbol)).result
+    )
+
+
+# --- sell --------------------------------------------------------------------------
+
+
+def sell(trading: Trading, cmd: Command) -> dict:
+    """SELL: set whole shares aside at a valid quote, pending for 60 s.
+
+    Errors: NotFound, InsufficientShares, ZeroShares, UpstreamUnavailable.
+    """
+    with trading.ledger.logging_failures(cmd):
+        # Checked before the quote, so a command that must fail costs no quote hit.
+        first = trading.ledger.precheck(cmd, lambda a: rules.check_sell(a, cmd.symbol))
+        if first is not None:
+            return money_fields(first)
+        quote = trading.quotes.get(cmd.symbol, cmd.user)
+    cmd = cmd.with_quote(quote)
+    change = trading.ledger.run(
+        cmd,
+        lambda a: rules.sell(a, cmd.symbol, cmd.funds, quote.price, trading.clock_ms(), cmd.txn),
+    )
+    return money_fields(change.result)
+
+
+def commit_sell(trading: Trading, cmd: Command) -> dict:
+    """COMMIT_SELL: the newest live pending sell's proceeds join cash. Errors: NothingPending."""
+    return money_fields(trading.ledger.run(cmd, rules.commit_sell).result)
+
+
+def cancel_sell(trading: Trading, cmd: Command) -> dict:
+    """CANCEL_SELL: the newest live pending sell's shares return. Errors: NothingPending."""
+    return money_fields(trading.ledger.run(cmd, rules.cancel_sell).result)
+
+
+def set_sell_amount(trading: Trading, cmd: Command) -> dict:
+    """SET_SELL_AMOUNT: create or change an automatic sell. Errors: InsufficientShares."""
+    return money_fields(
+        trading.ledger.run(cmd, lambda a: rules.set_sell_amount(a, cmd.symbol, cmd.funds)).result
+    )
+
+
+def set_sell_trigger(trading: Trading, cmd: Command) -> dict:
+    """SET_SELL_TRIGGER: set shares aside, arm the automatic sell. Errors: NoSetup, ZeroShares."""
+    return money_fields(
+        trading.ledger.run(
+            cmd, lambda a: rules.set_sell_trigger(a, cmd.symbol, cmd.funds, cmd.txn)
+        ).result
+    )
+
+
+def cancel_set_sell(trading: Trading, cmd: Command) -> dict:
+    """CANCEL_SET_SELL: drop the automatic sell; its shares return. Errors: NoSetup."""
+    return money_fields(
+        trading.ledger.run(cmd, lambda a: rules.cancel_set_sell(a, cmd.symbol)).result
+    )
+
+
+# --- the account ---------------------------------------------------------------------
+
+
+def add(trading: Trading, cmd: Command) -> dict:
+    """ADD: create the account if needed and add cash."""
+    change = trading.ledger.run(cmd, lambda a: rules.add_funds(a, cmd.funds), create=True)
+    return money_fields(change.result)
+
+
+def quote(trading: Trading, cmd: Command) -> dict:
+    """QUOTE: the symbol's price, from the cache while valid. Errors: NotFound, Upstream."""
+    with trading.ledger.logging_failures(cmd):
+        trading.ledger.current(cmd.user)  # the account must exist; no quote hit otherwise
+        got = trading.quotes.get(cmd.symbol, cmd.user)
+    trading.ledger.record(cmd.with_quote(got))
+    valid_ms = trading.quote_ttl_ms - (trading.clock_ms() - got.fetched_ms)
+    return money_fields(
+        {
+            "symbol": got.raw.symbol,
+            "price": got.price,
+            "quoted_at": got.fetched_ms,
+            "seconds_valid": max(0, valid_ms // 1000),
+            "from_cache": not got.hit,
+        }
+    )
+
+
+def display_summary(trading: Trading, cmd: Command) -> dict:
+    """DISPLAY_SUMMARY: cash, holdings, pending trades, setups and recent transactions."""
+    change = trading.ledger.run(cmd, lambda a: rules.Change(a))
+    return _summary(trading, change.account)
+
+
+def account_view(trading: Trading, user: str) -> dict:
+    """The account as DISPLAY_SUMMARY shows it, read without running (or logging) a command.
+
+    Errors: NotFound.
+    """
+    return _summary(trading, trading.ledger.current(user))
+
+
+def _summary(trading: Trading, account: rules.Account) -> dict:
+    return presenters.account_view(account, trading.clock_ms(), trading.pending_ttl_ms)
