@@ -13,6 +13,7 @@ import { Layout } from './pages/Layout'
 import { QuotePage } from './pages/QuotePage'
 import { SignIn, SignUp } from './pages/SignIn'
 import { TradePage } from './pages/TradePage'
+import { ExchangePage } from './pages/crypto/ExchangePage'
 import { ExplorerPage } from './pages/crypto/ExplorerPage'
 import { MinersPage } from './pages/crypto/MinersPage'
 import { PoolsPage } from './pages/crypto/PoolsPage'
@@ -31,6 +32,11 @@ const PAGES: [string, Page][] = [
   ['/automatic', { title: 'Automatic trades', render: () => <AutomaticPage /> }],
   ['/history', { title: 'History', render: () => <HistoryPage /> }],
   ['/admin', { title: 'Administration', render: () => <AdminPage /> }],
+  ['/exchange', { title: 'Exchange', render: () => <ExchangePage /> }],
+  [
+    '/exchange/:coin',
+    { title: (p) => `${p.coin.toUpperCase()} · Exchange`, render: (p) => <ExchangePage coin={p.coin} /> },
+  ],
   ['/miners', { title: 'Miners', render: () => <MinersPage /> }],
   ['/pools', { title: 'Pool centre', render: () => <PoolsPage /> }],
   ['/pools/:id', { title: (p) => `Pool ${p.id}`, render: (p) => <PoolsPage id={p.id} /> }],

@@ -82,7 +82,9 @@ def tickers_20(backend: Backend) -> dict:
         f"{ticker.coin}_{CURRENCY}": _board_line(rank, ticker)
         for rank, ticker in enumerate(board.top(TOP), start=1)
     }
-    return {"as_of": board.as_of_ms, "tickers": lines}
+    # The fee is on the board so a client can show an order's total before it is placed.
+    fee_bp = backend.settings.exchange_fee_bp
+    return {"as_of": board.as_of_ms, "fee_bp": fee_bp, "tickers": lines}
 
 
 def tickers_db(backend: Backend) -> dict:

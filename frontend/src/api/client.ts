@@ -62,6 +62,8 @@ export interface RequestOptions {
   /** false for sign-in and sign-up: no token, and a 401 there is just a wrong password. */
   auth?: boolean
   signal?: AbortSignal
+  /** Extra headers, e.g. an Idempotency-Key so a retried order runs once. */
+  headers?: Record<string, string>
 }
 
 export function apiUrl(path: string, query?: RequestOptions['query']): string {
@@ -88,6 +90,7 @@ async function send(path: string, options: RequestOptions): Promise<Response> {
   const headers: Record<string, string> = { Accept: 'application/json' }
   if (options.auth !== false) Object.assign(headers, authHeaders())
   if (options.body !== undefined) headers['Content-Type'] = 'application/json'
+  Object.assign(headers, options.headers)
   try {
     return await fetch(apiUrl(path, options.query), {
       method: options.method ?? (options.body !== undefined ? 'POST' : 'GET'),

@@ -54,8 +54,10 @@ describe('coins', () => {
     // 0.5 coin at $43,210.5001 = $21,605.25005: pay $21,605.26, get $21,605.25.
     expect(valueCents(50_000_000n, '43210.5001', 'up')).toBe(2_160_526n)
     expect(valueCents(50_000_000n, '43210.5001', 'down')).toBe(2_160_525n)
-    // 0.25 % of $21,605.26 = $54.01315: the fee is $54.02.
-    expect(feeCents(2_160_526n, '0.0025')).toBe(5402n)
+    // 0.25 % of the exact $21,605.25005 = $54.0131251...: the fee is $54.02.
+    expect(feeCents(50_000_000n, '43210.5001', 25)).toBe(5402n)
+    // 0.25 % of exactly $40.00 is exactly $0.10: no rounding up.
+    expect(feeCents(100_000_000n, '40', 25)).toBe(10n)
     expect(centsString(2_165_928n)).toBe('21659.28')
   })
 })

@@ -126,11 +126,21 @@ export function valueCents(units: bigint, price: string, round: 'up' | 'down'): 
   return round === 'up' ? ceilDiv(numerator, denominator) : numerator / denominator
 }
 
-/** A fee of `rate` (a decimal fraction string such as "0.0025") on `cents`, rounded up. */
-export function feeCents(cents: bigint, rate: string): bigint {
-  const scaled = parseDecimal(rate, 8)
-  return ceilDiv(cents * scaled, TEN ** 8n)
+/**
+ * The exchange's fee on `units` at `price`: `feeBp` basis points of the exact value (not
+ * of a rounded cost), in cents rounded up, as services/common/domain/money.py takes it.
+ */
+export function feeCents(units: bigint, price: string, feeBp: number): bigint {
+  const numerator = units * parseDecimal(price, PRICE_DECIMALS) * BigInt(feeBp)
+  return ceilDiv(numerator, TEN ** BigInt(COIN_DECIMALS + PRICE_DECIMALS - 2) * 10_000n)
 }
 
 /** Cents (BigInt) as the API's dollar string: 1250n -> "12.50". */
 export const centsString = (cents: bigint): string => formatDecimal(cents, 2)
+
+/** A fresh Idempotency-Key (random hex; works outside secure contexts too). */
+export function newIdempotencyKey(): string {
+  const bytes = new Uint8Array(16)
+  crypto.getRandomValues(bytes)
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+}
