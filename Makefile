@@ -22,7 +22,7 @@ CHECK_SECRETS := JWT_SECRET="$${JWT_SECRET:-compose-check-jwt-secret}" \
 	ADMIN_PASSWORD="$${ADMIN_PASSWORD:-compose-check}" \
 	SERVICE_PASSWORD="$${SERVICE_PASSWORD:-compose-check}"
 
-.PHONY: help deps system-deps venv ferretdb frontend up down status logs \
+.PHONY: help deps system-deps venv ferretdb frontend up down status logs reset \
 	test test-unit test-integration test-e2e test-frontend faults bench lint audit compose-check
 
 help:
@@ -30,6 +30,7 @@ help:
 	@echo "make frontend          build the UI into frontend/dist (npm ci + vite, when stale)"
 	@echo "make up                start the stack (NGINX on http://127.0.0.1:8080/)"
 	@echo "make down | status | logs"
+	@echo "make reset             stop and delete every account, login and log entry (asks)"
 	@echo "make test              unit + integration + e2e + fault-injection tests"
 	@echo "make test-unit | test-integration | test-e2e"
 	@echo "make test-frontend     the UI's type and format checks and component tests (Vitest)"
@@ -94,6 +95,10 @@ status:
 
 logs:
 	$(BIN)/python -m tools.stack logs --dir $(STACK_DIR)
+
+# A fresh database: stops the stack and deletes its data after typing "reset".
+reset:
+	$(BIN)/python -m tools.stack reset --dir $(STACK_DIR)
 
 # ----------------------------------------------------------------------- tests
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -55,7 +56,18 @@ ENV_FILE = REPO_ROOT / ".env"
 
 #: Every component a stack can run; `Stack(components=...)` picks a subset.
 ALL = frozenset(
-    {"mongo", "redis", "quote", "market", "services", "triggers", "relay", "events", "nginx"}
+    {
+        "mongo",
+        "redis",
+        "quote",
+        "market",
+        "services",
+        "triggers",
+        "relay",
+        "events",
+        "chain",
+        "nginx",
+    }
 )
 #: Just the servers the integration tests need.
 INFRA = frozenset({"mongo", "redis", "quote", "market"})
@@ -78,6 +90,12 @@ DEFAULT_WORKERS = {"buy": 2, "sell": 1, "user_utilities": 3, "exchange": 2}
 #: The events gateway (one asyncio process): every Server-Sent Events stream.
 EVENTS_UPSTREAM = "api_events"
 MAX_LOCAL_REPLICAS = 99
+#: Chain-nodes (CHAIN_NODES, default 3) on CHAIN_NODE_PORTS (default 5001,5002,5003), each
+#: with its own database and a worker process (miner and peer sync); node 1 is the one
+#: behind NGINX at /api/chain/. Gunicorn workers per node: WEB_CONCURRENCY_CHAIN_NODE.
+DEFAULT_CHAIN_NODES = 3
+CHAIN_BASE_PORT = 5001
+DEFAULT_CHAIN_WORKERS = "2"
 
 DEFAULT_MONGO_DB = "daytrading"
 #: Secrets that `make up` generates into `.env` on first run.
@@ -108,11 +126,11 @@ PASSTHROUGH_KEYS = frozenset(
         "EXCHANGE_FEE_BP",
     }
 )
-PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_", "MARKET_")
+PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_", "MARKET_", "CHAIN_")
 
 #: supervisord groups in start order. It stops one group at a time, highest priority
 #: first, but every program within a group at once: grouping keeps `stop` quick.
-GROUP_PRIORITIES = {"infra": 10, "services": 20, "triggers": 30, "nginx": 40}
+GROUP_PRIORITIES = {"infra": 10, "services": 20, "chain": 25, "triggers": 30, "nginx": 40}
 
 LOG_TAIL_LINES = 40
 _POLL_S = 0.2
@@ -171,6 +189,7 @@ class Ports:
     mongo: int = 27018
     postgres: int = 27019  # only with FERRETDB_BACKEND=postgresql
     events: int = 8090
+    chain: tuple[int, ...] = tuple(CHAIN_BASE_PORT + i for i in range(DEFAULT_CHAIN_NODES))
 
     @classmethod
     def local(cls, replicas: int = 2) -> Ports:
@@ -188,10 +207,11 @@ class Ports:
         """Free loopback ports chosen by the kernel, for tests that run side by side."""
         if replicas < 1:
             raise ValueError(f"replicas must be at least 1, not {replicas}")
-        singles = [f.name for f in fields(cls) if f.name not in SERVICES]
-        ports = iter(_free_ports(len(singles) + replicas * len(SERVICES)))
+        singles = [f.name for f in fields(cls) if f.name not in (*SERVICES, "chain")]
+        ports = iter(_free_ports(len(singles) + replicas * len(SERVICES) + DEFAULT_CHAIN_NODES))
         per_service = {name: tuple(next(ports) for _ in range(replicas)) for name in SERVICES}
-        return cls(**{name: next(ports) for name in singles}, **per_service)
+        chain = tuple(next(ports) for _ in range(DEFAULT_CHAIN_NODES))
+        return cls(**{name: next(ports) for name in singles}, chain=chain, **per_service)
 
     def service(self, service: str) -> tuple[int, ...]:
         """The instance ports of one service (`buy`, `sell`, `user_utilities`)."""
@@ -441,6 +461,12 @@ class Stack:
         for service in SERVICES:
             if len(ports.service(service)) < replicas:
                 raise ValueError(f"ports has fewer than {replicas} ports for {service}")
+        self.chain_nodes = int(self.env.get("CHAIN_NODES") or DEFAULT_CHAIN_NODES)
+        if "chain" in self.components and not 1 <= self.chain_nodes <= len(ports.chain):
+            raise ValueError(
+                f"CHAIN_NODES must be 1..{len(ports.chain)} (the chain ports), "
+                f"not {self.chain_nodes}"
+            )
 
         self.logs_dir = self.base_dir / "logs"
         self.conf_path = self.base_dir / "supervisord.conf"
@@ -493,6 +519,11 @@ class Stack:
         """Base URLs of the gunicorn instances of `service` (`buy`, `sell`, ...)."""
         ports = self.ports.service(service)[: self.replicas]
         return [f"http://127.0.0.1:{port}" for port in ports]
+
+    @property
+    def chain_urls(self) -> list[str]:
+        """Base URLs of the chain-nodes (node 1 first; it is the one behind NGINX)."""
+        return [f"http://127.0.0.1:{port}" for port in self.ports.chain[: self.chain_nodes]]
 
     @property
     def supervisord_pid(self) -> int | None:
@@ -708,6 +739,8 @@ class Stack:
         if "events" in self.components:
             argv = (python, "-m", "services.events", "--bind", f"127.0.0.1:{self.ports.events}")
             programs.append(_Program("events", "services", argv, self._service_env("events")))
+        if "chain" in self.components:
+            programs += self._chain_programs(bin_dir)
         if "triggers" in self.components:
             programs.append(
                 _Program(
@@ -735,6 +768,38 @@ class Stack:
             programs.append(_Program("nginx", "nginx", argv))
         return programs
 
+    def chain_env(self, number: int) -> dict[str, str]:
+        """The environment of chain-node ``number`` (1-based) and of its worker: its own
+        database, name and URL, and every other node as a peer."""
+        env = self._service_env(f"chain-node-{number}")
+        urls = self.chain_urls
+        env["MONGO_DB"] = f"{env['MONGO_DB']}_chain{number}"
+        env["CHAIN_NODE_NAME"] = f"node{number}"
+        env["CHAIN_NODE_URL"] = urls[number - 1]
+        env["CHAIN_PEERS"] = ",".join(url for url in urls if url != urls[number - 1])
+        return env
+
+    def _chain_programs(self, bin_dir: Path) -> list[_Program]:
+        workers = self.env.get("WEB_CONCURRENCY_CHAIN_NODE") or DEFAULT_CHAIN_WORKERS
+        programs = []
+        for number, port in enumerate(self.ports.chain[: self.chain_nodes], start=1):
+            env = self.chain_env(number)
+            argv = (
+                str(bin_dir / "gunicorn"),
+                "--config",
+                str(REPO_ROOT / "services" / "gunicorn.conf.py"),
+                "services.chain_node:create_app()",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--workers",
+                workers,
+            )
+            programs.append(_Program(f"chain-node-{number}", "chain", argv, env))
+            worker_argv = (str(bin_dir / "python"), "-m", "services.chain_node.worker")
+            worker_env = {**env, "SERVER_NAME": f"chain-worker-{number}"}
+            programs.append(_Program(f"chain-worker-{number}", "chain", worker_argv, worker_env))
+        return programs
+
     def _instance_names(self, service: str) -> list[str]:
         prefix = service.replace("_", "-")
         return [f"{prefix}-{i}" for i in range(1, self.replicas + 1)]
@@ -757,6 +822,8 @@ class Stack:
                 ports += self.ports.service(service)[: self.replicas]
         if "events" in self.components:
             ports.append(self.ports.events)
+        if "chain" in self.components:
+            ports += self.ports.chain[: self.chain_nodes]
         if "nginx" in self.components:
             ports.append(self.ports.nginx)
         return ports
@@ -780,6 +847,8 @@ class Stack:
                 upstreams={
                     **{UPSTREAMS[s]: self.ports.service(s)[: self.replicas] for s in SERVICES},
                     EVENTS_UPSTREAM: (self.ports.events,),
+                    # Node 1 only: a chain-node is one node, not a replica of the others.
+                    "chain_node": self.ports.chain[:1],
                 },
                 routes_conf=NGINX_DIR / "routes.conf",
                 frontend_root=REPO_ROOT / "frontend" / "dist",
@@ -918,6 +987,10 @@ class Stack:
         if "events" in self.components:
             url = f"{self.events_url}/health"
             checks.append(_Check("events", f"GET {url}", _http_probe(url)))
+        if "chain" in self.components:
+            for number, base in enumerate(self.chain_urls, start=1):
+                url = f"{base}/health"
+                checks.append(_Check(f"chain-node-{number}", f"GET {url}", _http_probe(url)))
         if "nginx" in self.components:
             url = f"{self.nginx_url}/health"
             checks.append(_Check("nginx", f"GET {url}", _http_probe(url)))
@@ -1044,6 +1117,21 @@ class Stack:
                     os.killpg(child, signal.SIGKILL)
         _wait_gone(started, 5)
 
+    #: What `reset` deletes: the stored data of the database servers and Redis.
+    DATA_DIRS = ("mongo", "postgres", "redis")
+
+    def reset(self) -> list[Path]:
+        """Stop the stack if it runs and delete its data (every account, login and log
+        entry); configs, logs and `.env` stay. Returns the directories deleted."""
+        self.stop()
+        deleted = []
+        for name in self.DATA_DIRS:
+            path = self.base_dir / name
+            if path.exists():
+                shutil.rmtree(path)
+                deleted.append(path)
+        return deleted
+
     def __enter__(self) -> Stack:
         self.start()
         return self
@@ -1134,6 +1222,19 @@ def _cmd_logs(stack: Stack, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reset(stack: Stack, args: argparse.Namespace) -> int:
+    if not args.yes:
+        _out(f"This deletes every account, login and log entry of the stack in {stack.base_dir}.")
+        sys.stdout.write("Type 'reset' to go on: ")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip() != "reset":
+            _out("Nothing deleted.")
+            return 1
+    deleted = ", ".join(map(str, stack.reset())) or "nothing (no data yet)"
+    _out(f"Deleted {deleted}; `make up` starts afresh.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     # The shared options work before or after the command (`--dir var up` or `up --dir
     # var`); SUPPRESS keeps a subcommand from resetting a value given before it.
@@ -1162,6 +1263,10 @@ def main(argv: list[str] | None = None) -> int:
     logs.add_argument("programs", nargs="*", help="program names (default: all)")
     logs.add_argument("-n", "--lines", type=int, default=50)
     logs.add_argument("-f", "--follow", action="store_true")
+    reset = commands.add_parser(
+        "reset", parents=[common], help="stop and delete the stack's data (asks first)"
+    )
+    reset.add_argument("--yes", action="store_true", help="do not ask")
     args = parser.parse_args(argv)
     base_dir = getattr(args, "dir", DEFAULT_DIR)
     verbose = getattr(args, "verbose", False)
@@ -1174,8 +1279,18 @@ def main(argv: list[str] | None = None) -> int:
         _out(f"Created {ENV_FILE} with random secrets.")
     env, default_replicas = _caller_settings()
     replicas = getattr(args, "replicas", None) or default_replicas
-    stack = Stack(base_dir, Ports.local(replicas), env, replicas=replicas)
-    handlers = {"up": _cmd_up, "down": _cmd_down, "status": _cmd_status, "logs": _cmd_logs}
+    ports = Ports.local(replicas)
+    if env.get("CHAIN_NODE_PORTS"):
+        chain_ports = tuple(int(p) for p in env["CHAIN_NODE_PORTS"].split(",") if p.strip())
+        ports = dataclasses.replace(ports, chain=chain_ports)
+    stack = Stack(base_dir, ports, env, replicas=replicas)
+    handlers = {
+        "up": _cmd_up,
+        "down": _cmd_down,
+        "status": _cmd_status,
+        "logs": _cmd_logs,
+        "reset": _cmd_reset,
+    }
     return handlers[args.command](stack, args)
 
 

@@ -21,6 +21,25 @@ from .repositories import AccountRepository, CredentialRepository
 
 USER, ADMIN, SERVICE = "user", "admin", "service"
 RESERVED = {"admin": ADMIN, "replayer": SERVICE}
+# Characters a reader takes for one another in a user id (A-Z a-z 0-9 _ -), mapped to
+# one of them; separators vanish. "ADMIN", "Adm1n", "adrnin" and "ad_min" all read
+# "admin" to a person, so none may be registered.
+_LOOK_ALIKES = str.maketrans({"0": "o", "1": "l", "i": "l", "5": "s", "_": None, "-": None})
+
+
+def skeleton(username: str) -> str:
+    """What ``username`` looks like to a reader: lower case, look-alikes folded."""
+    return username.lower().replace("rn", "m").replace("vv", "w").translate(_LOOK_ALIKES)
+
+
+_RESERVED_SKELETONS = frozenset(skeleton(name) for name in RESERVED)
+
+
+def is_reserved(username: str) -> bool:
+    """Whether ``username`` is, or reads like, the admin or the service login."""
+    return skeleton(username) in _RESERVED_SKELETONS
+
+
 _ALGORITHM = "HS256"
 _hasher = PasswordHasher()
 
@@ -63,9 +82,10 @@ class Authenticator:
         """Create a login. Raises Conflict when the name is reserved or taken.
 
         A trading account created by a workload's ADD has no login; it may not be
-        claimed by registering its name.
+        claimed by registering its name. Nor may any name that reads like a reserved
+        one, in any case (``is_reserved``).
         """
-        if username in RESERVED or self._accounts.exists(username):
+        if is_reserved(username) or self._accounts.exists(username):
             raise Conflict(f"username {username} is taken")
         if not self._credentials.add(username, _hasher.hash(password), USER):
             raise Conflict(f"username {username} is taken")

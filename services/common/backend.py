@@ -15,6 +15,7 @@ import redis
 from .auth import Authenticator
 from .cache import OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
 from .clients import QuoteServerClient
+from .coin_trading import CoinTrading
 from .config import Settings
 from .ledger import CommandRunner, Ledger
 from .market import MarketFeedClient, MarketPrices
@@ -110,6 +111,16 @@ class Backend:
             clock_ms=self.clock_ms,
             quote_ttl_ms=int(self.settings.quote_ttl_s * 1000),
             pending_ttl_ms=int(self.settings.pending_ttl_s * 1000),
+        )
+
+    def coin_trading(self, ledger: CommandRunner | None = None) -> CoinTrading:
+        """What the coin use cases work with: orders run by ``ledger`` (one account's
+        session), or by this process's ledger."""
+        return CoinTrading(
+            ledger=ledger or self.ledger,
+            market=self.market,
+            wallet_ledger=self.wallet_ledger,
+            fee_bp=self.settings.exchange_fee_bp,
         )
 
     @cached_property

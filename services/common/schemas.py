@@ -133,3 +133,11 @@ class HistoryQuery(BaseModel):
         | None
     ) = None
     before: Annotated[int, Field(gt=0, lt=2**63)] | None = None
+
+
+class AccountQuery(BaseModel):
+    """Query string of the plain account read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    user: UserId | None = None

@@ -11,26 +11,21 @@ from collections.abc import Callable
 
 from flask import Blueprint, request
 
-from ..common.backend import Backend
+from ..common import coin_trading
+from ..common.coin_trading import CoinTrading
+from ..common.commands import parse_model
 from ..common.domain.identifiers import check_user_id
 from ..common.errors import InvalidInput
 from ..common.ledger import Command
 from ..common.openapi import api_doc
 from ..common.schemas import CoinHistoryQuery, CoinOrderBody
-from ..common.web import (
-    backend,
-    idempotency_key,
-    json_body,
-    ok,
-    parse_model,
-    principal,
-)
+from ..common.web import backend, idempotency_key, json_body, ok, principal
 from . import service
 
 bp = Blueprint("exchange", __name__, url_prefix="/api/exchange")
 
 
-def _coin_order(name: str, use_case: Callable[[Backend, Command], dict]) -> dict:
+def _coin_order(name: str, use_case: Callable[[CoinTrading, Command], dict]) -> dict:
     """Authenticate, validate and authorise a coin order, then run it.
 
     Coin orders are not course commands: a refused one leaves no log entry (the course
@@ -48,7 +43,7 @@ def _coin_order(name: str, use_case: Callable[[Backend, Command], dict]) -> dict
         units=body.amount,
         key=idempotency_key(),
     )
-    return use_case(adapters, command)
+    return use_case(adapters.coin_trading(), command)
 
 
 @bp.post("/buy")
@@ -57,7 +52,7 @@ def buy():
     """Buy {user, coin, amount} at the market price: cost rounded up to the cent plus a
     fee (0.25 % by default) rounded up. 400 unknown coin or bad amount, 409 not enough
     cash, 503 the market feed is down (nothing changed)."""
-    return ok(_coin_order(service.BUY_COIN, service.buy_coin))
+    return ok(_coin_order(coin_trading.BUY_COIN, coin_trading.buy_coin))
 
 
 @bp.post("/sell")
@@ -66,21 +61,21 @@ def sell():
     """Sell {user, coin, amount} at the market price: proceeds rounded down to the cent
     less the fee rounded up. 400 unknown coin or bad amount, 409 not enough coins, 503
     the market feed is down (nothing changed)."""
-    return ok(_coin_order(service.SELL_COIN, service.sell_coin))
+    return ok(_coin_order(coin_trading.SELL_COIN, coin_trading.sell_coin))
 
 
 @bp.get("/coin/tickers_20")
 @api_doc("The top 20 coins, live", errors=(429, 503), public=True)
 def tickers_20():
     """The top 20 coins by traded value over 24 hours, live (seed's /coin/tickers_20)."""
-    return ok(service.tickers_20(backend()))
+    return ok(service.tickers_20(backend().coin_trading()))
 
 
 @bp.get("/coin/tickers_db")
 @api_doc("The top 20 coins' last complete day", errors=(429, 503), public=True)
 def tickers_db():
     """The top 20 coins' last complete daily candle (seed's /coin/tickers_db)."""
-    return ok(service.tickers_db(backend()))
+    return ok(service.tickers_db(backend().coin_trading()))
 
 
 @bp.get("/coin/candles/<coin>/<interval>")
@@ -89,7 +84,7 @@ def candles(coin: str, interval: str):
     """Candles of a coin: interval 1m, 1h or 24h, oldest first. 400 unknown coin/interval."""
     if interval not in service.CANDLE_INTERVALS:
         raise InvalidInput(f"interval must be one of {', '.join(service.CANDLE_INTERVALS)}")
-    return ok(service.candles(backend(), coin, interval))
+    return ok(service.candles(backend().coin_trading(), coin, interval))
 
 
 @bp.get("/coin/clientassets")
@@ -99,7 +94,7 @@ def client_assets():
     profit or loss (seed's /coin/clientassets). 403 someone else's, 404 no account."""
     user = check_user_id(request.args.get("user") or principal().name)
     principal().require_act_for(user)
-    return ok(service.client_assets(backend(), user))
+    return ok(service.client_assets(backend().coin_trading(), user))
 
 
 @bp.get("/trades")
@@ -109,4 +104,4 @@ def trades():
     query = parse_model(CoinHistoryQuery, request.args.to_dict())
     user = query.user or principal().name
     principal().require_act_for(user)
-    return ok(service.trades(backend(), user, query.limit, query.coin, query.before))
+    return ok(service.trades(backend().coin_trading(), user, query.limit, query.coin, query.before))

@@ -13,7 +13,8 @@ from ..common.errors import InvalidInput
 from ..common.ledger import Command
 from ..common.openapi import api_doc
 from ..common.ratelimit import address_key, auth_limit, limiter
-from ..common.schemas import BatchBody, CredentialsBody, DumplogBody, HistoryQuery
+from ..common.schemas import AccountQuery, BatchBody, CredentialsBody, DumplogBody, HistoryQuery
+from ..common.trading import account_view
 from ..common.web import add_command_route, idempotency_key, json_body, ok, record_rejected
 from . import service
 from .batch import run_batch
@@ -102,6 +103,21 @@ def transactions():
     kinds = (query.type,) if query.type else service.RECENT_KINDS
     entries = service.recent_transactions(backend().log, user, query.limit, kinds, query.before)
     return ok({"user": user, "transactions": entries})
+
+
+@bp.get("/account")
+@api_doc("The account, read only", query=AccountQuery, errors=(400, 401, 403, 404, 429, 503))
+def account():
+    """The account as DISPLAY_SUMMARY shows it (?user=, the caller's by default), read
+    without the user's lock and without logging a command: the UI's fallback polling.
+
+    DISPLAY_SUMMARY stays the logged command. 403 for someone else's account, 404 when
+    there is none.
+    """
+    query = parse_model(AccountQuery, request.args.to_dict())
+    user = query.user or principal().name
+    principal().require_act_for(user)
+    return ok(account_view(backend().trading(), user))
 
 
 @bp.get("/quotes/<symbol>/history")

@@ -15,17 +15,27 @@ import redis
 import requests
 
 from input_script import COMMANDS
-from services import buy, sell, user_utilities
+from services import buy, exchange, sell, user_utilities
 from services.common.backend import Backend
 from services.common.config import load_settings
 from tests.conftest import SECRETS
 from tests.helpers import random_symbol
 
-FACTORIES = {"buy": buy.create_app, "sell": sell.create_app, "users": user_utilities.create_app}
+FACTORIES = {
+    "buy": buy.create_app,
+    "sell": sell.create_app,
+    "users": user_utilities.create_app,
+    "exchange": exchange.create_app,
+}
 
 #: Trading command -> its route (the replayer's table is the one source).
 ROUTES = {command: path for command, (path, _) in COMMANDS.items() if command != "DUMPLOG"}
-PREFIXES = {"/api/buy/": "buy", "/api/sell/": "sell", "/api/users/": "users"}
+PREFIXES = {
+    "/api/buy/": "buy",
+    "/api/sell/": "sell",
+    "/api/users/": "users",
+    "/api/exchange/": "exchange",
+}
 
 
 def new_txn() -> int:

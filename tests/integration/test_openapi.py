@@ -3,6 +3,8 @@ response outside the description (schemathesis, against the real infrastructure)
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -14,7 +16,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from services import buy, sell, user_utilities
+from services import buy, exchange, sell, user_utilities
 from tests.conftest import SECRETS
 
 pytestmark = pytest.mark.integration
@@ -40,6 +42,7 @@ def apps(settings):
         "buy": buy.create_app(settings),
         "sell": sell.create_app(settings),
         "users": user_utilities.create_app(settings),
+        "exchange": exchange.create_app(settings),
     }
     yield built
     for app in built.values():
@@ -74,9 +77,15 @@ def users_api(apps):
     return schemathesis.openapi.from_wsgi("/api/users/openapi.json", apps["users"])
 
 
+@pytest.fixture(scope="module")
+def exchange_api(apps):
+    return schemathesis.openapi.from_wsgi("/api/exchange/openapi.json", apps["exchange"])
+
+
 buy_schema = schemathesis.pytest.from_fixture("buy_api")
 sell_schema = schemathesis.pytest.from_fixture("sell_api")
 users_schema = schemathesis.pytest.from_fixture("users_api")
+exchange_schema = schemathesis.pytest.from_fixture("exchange_api")
 
 
 @buy_schema.parametrize()
@@ -97,12 +106,18 @@ def test_the_user_utilities_service_holds_to_its_openapi_description(case, auth)
     case.call_and_validate(headers=auth, checks=CHECKS)
 
 
+@exchange_schema.parametrize()
+@FUZZ
+def test_the_exchange_service_holds_to_its_openapi_description(case, auth):
+    case.call_and_validate(headers=auth, checks=CHECKS)
+
+
 def test_every_route_of_every_service_is_described(apps):
     for name, app in apps.items():
         spec = app.test_client().get(f"/api/{name}/openapi.json").get_json()
         described = {path for path in spec["paths"]}
         routes = {
-            rule.rule.replace("<symbol>", "{symbol}")
+            re.sub(r"<(\w+)>", r"{\1}", rule.rule)
             for rule in app.url_map.iter_rules()
             if rule.rule.startswith(f"/api/{name}/") and not rule.rule.endswith("openapi.json")
         }
