@@ -43,8 +43,7 @@ def tickers_20(coins: CoinTrading) -> dict:
         for rank, ticker in enumerate(board.top(TOP), start=1)
     }
     # The fee is on the board so a client can show an order's total before it is placed.
-    fee_bp = backend.settings.exchange_fee_bp
-    return {"as_of": board.as_of_ms, "fee_bp": fee_bp, "tickers": lines}
+    return {"as_of": board.as_of_ms, "fee_bp": coins.fee_bp, "tickers": lines}
 
 
 def tickers_db(coins: CoinTrading) -> dict:
