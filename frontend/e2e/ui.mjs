@@ -246,6 +246,67 @@ try {
   )
   await shot(page, '08-history')
 
+  step("the exchange: the live top 20, a coin's candles, and a buy with its fee shown first")
+  await nav(page, 'Exchange', 'Exchange')
+  const board = page.locator('table.board tbody tr')
+  await page.waitForFunction(() => document.querySelectorAll('table.board tbody tr').length === 20)
+  assert.equal(await board.count(), 20)
+  await expectText(board.first(), /^1\s*[A-Z]+/)
+  for (const change of await page.locator('table.board .change').all()) {
+    assert.match((await change.getAttribute('class')) ?? '', /tone-(up|down|flat)/)
+  }
+  await page.locator('table.board .sparkline canvas').first().waitFor()
+  await shot(page, '10-exchange')
+  await page.locator('table.board').getByRole('link', { name: /^BTC/ }).click()
+  await page.getByRole('heading', { level: 1, name: /Bitcoin/ }).waitFor()
+  await page.locator('.chart-canvas canvas').first().waitFor()
+  await expectText(page.locator('figure.chart-figure figcaption'), /candles of 1 h/)
+  await page.getByRole('button', { name: '24 h', exact: true }).click()
+  await expectText(page.locator('figure.chart-figure figcaption'), /candles of 24 h/)
+  const buyCoin = page.getByRole('form', { name: 'Buy BTC' })
+  await buyCoin.getByLabel('Amount of BTC').fill('0.000000001')
+  await buyCoin.getByRole('button', { name: 'Review buy' }).click()
+  await expectText(buyCoin.locator('.field-invalid .error'), /at most 8 decimals/)
+  await buyCoin.getByLabel('Amount of BTC').fill('0.001')
+  await expectText(buyCoin.getByLabel('Estimate'), /Fee \(0\.25 %\)\$\d+\.\d\dYou pay\$[\d,]+\.\d\d/)
+  await buyCoin.getByRole('button', { name: 'Review buy' }).click()
+  const confirmBuy = page.getByRole('group', { name: 'Confirm the buy' })
+  await expectText(confirmBuy.getByTestId('order-total'), /^\$[\d,]+\.\d\d$/)
+  await shot(page, '11-coin-confirm')
+  await confirmBuy.getByRole('button', { name: 'Confirm buy' }).click()
+  const bought = await expectText(
+    page.getByRole('status').filter({ hasText: 'Bought' }),
+    /Bought 0\.001 BTC at \$[\d,.]+: \$[\d,.]+ \+ fee \$[\d,.]+ = \$[\d,.]+\. Cash now \$[\d,.]+\./,
+  )
+  // The figures agree with the exchange's rules at the price it traded at.
+  const [, priceText, costText, feeText, totalText, cashText] =
+    /at \$([\d,.]+): \$([\d,.]+) \+ fee \$([\d,.]+) = \$([\d,.]+)\. Cash now \$([\d,.]+)/.exec(bought)
+  const scaled = (text, decimals) => {
+    const [whole, fraction = ''] = text.replace(/,/g, '').split('.')
+    return BigInt(whole) * 10n ** BigInt(decimals) + BigInt(fraction.padEnd(decimals, '0'))
+  }
+  const price = scaled(priceText, 4)
+  const units = 100_000n // 0.001 BTC
+  const ceil = (a, b) => (a + b - 1n) / b
+  assert.equal(scaled(costText, 2), ceil(units * price, 10n ** 10n), 'cost is the value rounded up')
+  assert.equal(scaled(feeText, 2), ceil(units * price * 25n, 10n ** 14n), 'fee is 0.25 % rounded up')
+  assert.equal(scaled(totalText, 2), scaled(costText, 2) + scaled(feeText, 2))
+  assert.equal(scaled(cashText, 2), 90_000n - scaled(totalText, 2), 'cash was $900.00 before')
+  await expectText(
+    page.locator('section', { hasText: 'Your BTC trades' }).locator('tbody tr').first(),
+    /Buy\s*0\.001 BTC/,
+  )
+  await shot(page, '11-coin')
+  await page.getByRole('link', { name: '← Exchange' }).click()
+  await page.getByRole('heading', { level: 1, name: 'Exchange' }).waitFor()
+  await expectText(
+    page.locator('section', { hasText: 'Your coins' }).locator('tbody tr').first(),
+    /BTC\s*0\.001/,
+  )
+  await page.setViewportSize({ width: 390, height: 844 })
+  await shot(page, '12-exchange-phone')
+  await page.setViewportSize({ width: 1280, height: 860 })
+
   step('sign out, then sign in again with the keyboard alone')
   await page.getByRole('button', { name: 'Sign out' }).click()
   await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor()

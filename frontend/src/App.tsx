@@ -1,7 +1,7 @@
 // Which page to show: sign-in and sign-up for visitors, the trading pages for a
 // signed-in user (with one live account feed shared between them).
 
-import { useEffect, useRef } from 'react'
+import { Suspense, lazy, useEffect, useRef } from 'react'
 import type { ReactNode } from 'react'
 import { SessionProvider, useSession } from './auth/SessionContext'
 import { AccountProvider } from './live/AccountContext'
@@ -13,11 +13,19 @@ import { Layout } from './pages/Layout'
 import { QuotePage } from './pages/QuotePage'
 import { SignIn, SignUp } from './pages/SignIn'
 import { TradePage } from './pages/TradePage'
-import { ExchangePage } from './pages/crypto/ExchangePage'
-import { ExplorerPage } from './pages/crypto/ExplorerPage'
-import { MinersPage } from './pages/crypto/MinersPage'
-import { PoolsPage } from './pages/crypto/PoolsPage'
 import { Link, matchPath, navigate, useLocation } from './router'
+import { Spinner } from './components/ui'
+
+// The crypto pages (and the chart library they use) load when first visited.
+const ExchangePage = lazy(() =>
+  import('./pages/crypto/ExchangePage').then((m) => ({ default: m.ExchangePage })),
+)
+const ExplorerPage = lazy(() =>
+  import('./pages/crypto/ExplorerPage').then((m) => ({ default: m.ExplorerPage })),
+)
+const MinersPage = lazy(() => import('./pages/crypto/MinersPage').then((m) => ({ default: m.MinersPage })))
+const WalletPage = lazy(() => import('./pages/crypto/WalletPage').then((m) => ({ default: m.WalletPage })))
+const PoolsPage = lazy(() => import('./pages/crypto/PoolsPage').then((m) => ({ default: m.PoolsPage })))
 
 interface Page {
   title: string | ((params: Record<string, string>) => string)
@@ -37,6 +45,7 @@ const PAGES: [string, Page][] = [
     '/exchange/:coin',
     { title: (p) => `${p.coin.toUpperCase()} · Exchange`, render: (p) => <ExchangePage coin={p.coin} /> },
   ],
+  ['/wallet', { title: 'Wallet', render: () => <WalletPage /> }],
   ['/miners', { title: 'Miners', render: () => <MinersPage /> }],
   ['/pools', { title: 'Pool centre', render: () => <PoolsPage /> }],
   ['/pools/:id', { title: (p) => `Pool ${p.id}`, render: (p) => <PoolsPage id={p.id} /> }],
@@ -112,7 +121,11 @@ function Routes() {
   return (
     // A new feed per user: signing in as someone else starts afresh.
     <AccountProvider key={session.username} user={session.username}>
-      <Layout>{found ? found.page.render(found.params) : <NotFound />}</Layout>
+      <Layout>
+        <Suspense fallback={<Spinner label="Loading the page…" />}>
+          {found ? found.page.render(found.params) : <NotFound />}
+        </Suspense>
+      </Layout>
     </AccountProvider>
   )
 }

@@ -16,6 +16,8 @@ from ..common.presenters import coin_fields
 
 TOP = 20
 CANDLE_INTERVALS = ("1m", "1h", "24h")
+#: The most candles ``?limit=`` may ask for (more than any interval has).
+CANDLES_MAX = 100_000
 
 
 def _board_line(rank: int, ticker: Ticker) -> dict:
@@ -109,13 +111,16 @@ def client_assets(coins: CoinTrading, user: str) -> dict:
     }
 
 
-def candles(coins: CoinTrading, coin: str, interval: str) -> dict:
-    """``coin``'s candles of ``interval`` (1m, 1h, 24h), oldest first, for charts.
+def candles(coins: CoinTrading, coin: str, interval: str, newest: int | None = None) -> dict:
+    """``coin``'s candles of ``interval`` (1m, 1h, 24h), oldest first, for charts; only
+    the ``newest`` ones when given.
 
     Errors: UnknownCoin, UpstreamUnavailable.
     """
     coins.market.board().ticker(coin)  # UnknownCoin before asking the feed
     rows = coins.market.feed.candles(coin, interval)
+    if newest is not None:
+        rows = rows[-newest:]
     return {
         "coin": coin,
         "interval": interval,

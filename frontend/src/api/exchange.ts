@@ -120,10 +120,11 @@ export interface TickerEvent {
 const enc = encodeURIComponent
 
 export const board = () => api<Board>('/api/exchange/coin/tickers_20', { auth: false })
-export const candles = (coin: string, interval: CandleInterval) =>
+/** A coin's candles, oldest first; `limit` keeps the newest few (a sparkline's day). */
+export const candles = (coin: string, interval: CandleInterval, limit?: number) =>
   api<{ coin: string; interval: string; candles: CandleRow[] }>(
     `/api/exchange/coin/candles/${enc(coin)}/${interval}`,
-    { auth: false },
+    { auth: false, query: { limit } },
   )
 export const clientAssets = () => api<ClientAssets>('/api/exchange/coin/clientassets')
 export const coinTrades = (coin?: string) =>

@@ -90,7 +90,7 @@ function useLiveBoard() {
     const worker = async () => {
       for (let coin = queue.shift(); coin && !cancelled; coin = queue.shift()) {
         try {
-          const rows = (await candles(coin, '1h')).candles.slice(-SPARK_HOURS)
+          const rows = (await candles(coin, '1h', SPARK_HOURS)).candles
           const points = rows.map((r) => ({ t: r.time, value: r.close }))
           if (!cancelled) setSparks((old) => ({ ...old, [coin!]: [...points, ...(old[coin!] ?? [])] }))
         } catch {
