@@ -25,6 +25,9 @@ const ExplorerPage = lazy(() =>
 )
 const MinersPage = lazy(() => import('./pages/crypto/MinersPage').then((m) => ({ default: m.MinersPage })))
 const WalletPage = lazy(() => import('./pages/crypto/WalletPage').then((m) => ({ default: m.WalletPage })))
+const AdminCryptoPage = lazy(() =>
+  import('./pages/crypto/AdminCryptoPage').then((m) => ({ default: m.AdminCryptoPage })),
+)
 const PoolsPage = lazy(() => import('./pages/crypto/PoolsPage').then((m) => ({ default: m.PoolsPage })))
 
 interface Page {
@@ -40,6 +43,7 @@ const PAGES: [string, Page][] = [
   ['/automatic', { title: 'Automatic trades', render: () => <AutomaticPage /> }],
   ['/history', { title: 'History', render: () => <HistoryPage /> }],
   ['/admin', { title: 'Administration', render: () => <AdminPage /> }],
+  ['/admin/crypto', { title: 'Reserves and withdrawals', render: () => <AdminCryptoPage /> }],
   ['/exchange', { title: 'Exchange', render: () => <ExchangePage /> }],
   [
     '/exchange/:coin',
