@@ -79,8 +79,12 @@ def stack(tmp_path_factory):
         "QUOTE_TTL_S": "3600",
         "PENDING_TTL_S": "3600",
         "MONGO_DB": "e2e_" + uuid.uuid4().hex[:12],
+        # One chain-node mining a cheap block every 2 s: the explorer has blocks to show.
+        "CHAIN_NODES": "1",
+        "CHAIN_DIFFICULTY_BITS": "8",
+        "CHAIN_MINER_INTERVAL_S": "2",
     }
-    components = {*INFRA, "services", "triggers", "relay", "events", "nginx"}
+    components = {*INFRA, "services", "triggers", "relay", "events", "chain", "nginx"}
     stack = _start(tmp_path_factory.mktemp("stack"), components, env)
     yield stack
     stack.stop()

@@ -255,7 +255,9 @@ try {
   for (const change of await page.locator('table.board .change').all()) {
     assert.match((await change.getAttribute('class')) ?? '', /tone-(up|down|flat)/)
   }
-  await page.locator('table.board .sparkline canvas').first().waitFor()
+  await page.waitForFunction(() => document.querySelectorAll('table.board .sparkline').length === 20, null, {
+    timeout: 60_000,
+  })
   await shot(page, '10-exchange')
   await page.locator('table.board').getByRole('link', { name: /^BTC/ }).click()
   await page.getByRole('heading', { level: 1, name: /Bitcoin/ }).waitFor()
@@ -306,6 +308,39 @@ try {
   await page.setViewportSize({ width: 390, height: 844 })
   await shot(page, '12-exchange-phone')
   await page.setViewportSize({ width: 1280, height: 860 })
+
+  step("the explorer: new blocks arrive live; a block, its reward transaction and the miner's address")
+  await nav(page, 'Explorer', 'Explorer')
+  const blocks = page.locator('section', { has: page.getByRole('heading', { name: 'Latest blocks' }) })
+  const topHeight = async () => Number(await blocks.locator('tbody tr th').first().textContent())
+  await blocks.locator('tbody tr').first().waitFor()
+  const firstTop = await topHeight()
+  await expectText(page.locator('.badge'), /Live/)
+  // The node mines a block every 2 s; the page shows it without a reload.
+  const deadline = Date.now() + 30_000
+  while ((await topHeight()) <= firstTop && Date.now() < deadline) await page.waitForTimeout(250)
+  assert.ok((await topHeight()) > firstTop, 'a new block appeared live')
+  await shot(page, '13-explorer')
+  await page.getByRole('search', { name: 'Search the chain' }).getByLabel('Search the chain').fill('1')
+  await page.getByRole('button', { name: 'Search', exact: true }).click()
+  await page.getByRole('heading', { level: 1, name: 'Block 1' }).waitFor()
+  await expectText(page.getByTestId('confirmations'), /^\d+$/)
+  await page.locator('table').getByRole('link').first().click()
+  await page.getByRole('heading', { level: 1, name: 'Transaction' }).waitFor()
+  await expectText(page.getByTestId('confirmations'), /^\d+ confirmations?$/)
+  const shown = Number((await page.getByTestId('confirmations').textContent()).split(' ')[0])
+  await expectText(page.getByTestId('confirmations'), new RegExp(`^(?!${shown} )\\d+ confirmations$`))
+  await shot(page, '14-transaction')
+  await page.locator('dl.facts').getByRole('link').nth(1).click()
+  await page.getByRole('heading', { level: 1, name: 'Address' }).waitFor()
+  await expectText(page.locator('.stat', { hasText: 'DTC' }).locator('dd').first(), /^[\d,]+\.\d{8}$/)
+  await page.getByRole('link', { name: '← Explorer' }).click()
+  await page
+    .getByRole('search', { name: 'Search the chain' })
+    .getByLabel('Search the chain')
+    .fill('f'.repeat(64))
+  await page.getByRole('button', { name: 'Search', exact: true }).click()
+  await expectText(page.locator('form.search .error'), /Nothing on the chain matches/)
 
   step('sign out, then sign in again with the keyboard alone')
   await page.getByRole('button', { name: 'Sign out' }).click()

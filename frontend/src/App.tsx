@@ -28,6 +28,9 @@ const WalletPage = lazy(() => import('./pages/crypto/WalletPage').then((m) => ({
 const AdminCryptoPage = lazy(() =>
   import('./pages/crypto/AdminCryptoPage').then((m) => ({ default: m.AdminCryptoPage })),
 )
+const AutoTradePage = lazy(() =>
+  import('./pages/crypto/AutoTradePage').then((m) => ({ default: m.AutoTradePage })),
+)
 const PoolsPage = lazy(() => import('./pages/crypto/PoolsPage').then((m) => ({ default: m.PoolsPage })))
 
 interface Page {
@@ -49,6 +52,7 @@ const PAGES: [string, Page][] = [
     '/exchange/:coin',
     { title: (p) => `${p.coin.toUpperCase()} · Exchange`, render: (p) => <ExchangePage coin={p.coin} /> },
   ],
+  ['/autotrade', { title: 'Auto-trade', render: () => <AutoTradePage /> }],
   ['/wallet', { title: 'Wallet', render: () => <WalletPage /> }],
   ['/miners', { title: 'Miners', render: () => <MinersPage /> }],
   ['/pools', { title: 'Pool centre', render: () => <PoolsPage /> }],

@@ -134,3 +134,57 @@ export const buyCoin = (user: string, coin: string, amount: string, key: string)
   api<BuyResult>('/api/exchange/buy', { body: { user, coin, amount }, headers: { 'Idempotency-Key': key } })
 export const sellCoin = (user: string, coin: string, amount: string, key: string) =>
   api<SellResult>('/api/exchange/sell', { body: { user, coin, amount }, headers: { 'Idempotency-Key': key } })
+
+/** Figures of a volatility-breakout backtest; returns and rates are fractions ("0.12"). */
+export interface Backtest {
+  coin: string
+  days: number
+  from: number
+  to: number
+  fee: string
+  auto: boolean
+  k: string
+  total_return: string
+  max_drawdown: string
+  trades: number
+  wins: number
+  win_rate: string | null
+  profit_factor: string | null
+  market_change: string
+  tried: { k: string; total_return: string }[]
+  /** 1 = the starting capital. */
+  equity: { time: number; equity: string }[]
+}
+
+export interface Strategy {
+  id: string
+  coin: string
+  k: string
+  budget: string
+  mode: 'paper' | 'live'
+  period_s: number
+  period_start: number | null
+  open: string | null
+  high: string | null
+  low: string | null
+  target: string | null
+  held: string
+  trades: number
+  pnl: string
+}
+
+export interface StrategyTerms {
+  coin: string
+  k: string
+  budget: string
+  mode: 'paper' | 'live'
+  period_s: number
+}
+
+export const backtest = (coin: string, days: number, k: string) =>
+  api<Backtest>('/api/exchange/backtest', { body: { coin, days, k } })
+export const strategies = () => api<{ user: string; strategies: Strategy[] }>('/api/exchange/strategies')
+export const startStrategy = (user: string, terms: StrategyTerms, key: string) =>
+  api<Strategy>('/api/exchange/strategies', { body: { user, ...terms }, headers: { 'Idempotency-Key': key } })
+export const stopStrategy = (user: string, coin: string) =>
+  api<Record<string, unknown>>('/api/exchange/strategies/stop', { body: { user, coin } })

@@ -31,6 +31,7 @@ describe('coins', () => {
     expect(formatPrice('43210.5')).toBe('$43,210.50')
     expect(formatPrice('0.0123')).toBe('$0.0123')
     expect(formatPrice('7')).toBe('$7.00')
+    expect(formatPrice('922883796.4544', { cents: true })).toBe('$922,883,796.45')
     expect(formatPercent('-2.35')).toBe('−2.35 %')
     expect(formatPercent('1.2')).toBe('+1.2 %')
     expect(formatPercent('0.00')).toBe('0.00 %')

@@ -61,11 +61,16 @@ export function formatCoin(
   return asset ? `${shown} ${asset}` : shown
 }
 
-/** A coin price (USD to 1/10,000) for people: "43210.5" -> "$43,210.50", "0.0123" -> "$0.0123". */
-export function formatPrice(price: string | null | undefined): string {
+/**
+ * A coin price (USD to 1/10,000) for people: "43210.5" -> "$43,210.50", "0.0123" ->
+ * "$0.0123". `cents` shows a large dollar figure (a day's traded value) to the cent,
+ * cut, not rounded: it is for reading, never for arithmetic.
+ */
+export function formatPrice(price: string | null | undefined, { cents = false } = {}): string {
   if (price === null || price === undefined || price === '') return '—'
   try {
-    const text = formatDecimal(parseDecimal(price, PRICE_DECIMALS), PRICE_DECIMALS)
+    let text = formatDecimal(parseDecimal(price, PRICE_DECIMALS), PRICE_DECIMALS)
+    if (cents) text = text.slice(0, -2)
     const shown = groupDigits(text, 2)
     return shown.startsWith('−') ? `−$${shown.slice(1)}` : `$${shown}`
   } catch {
@@ -143,4 +148,13 @@ export function newIdempotencyKey(): string {
   const bytes = new Uint8Array(16)
   crypto.getRandomValues(bytes)
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+/** A fraction from the API ("0.123456") as a signed percentage for people: "+12.35 %". */
+export function fractionPercent(fraction: string | null | undefined, { signed = true } = {}): string {
+  if (fraction === null || fraction === undefined || fraction === '') return '—'
+  // Shown rounded to hundredths of a percent; for reading only.
+  const percent = (Number(fraction) * 100).toFixed(2)
+  if (percent.startsWith('-')) return `−${percent.slice(1)} %`
+  return signed && tone(percent) === 'up' ? `+${percent} %` : `${percent} %`
 }

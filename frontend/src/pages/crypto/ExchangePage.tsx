@@ -167,10 +167,10 @@ function BoardTable({ lines, sparks }: { lines: BoardLine[]; sparks: Record<stri
             <th scope="col" className="num">
               24 h change
             </th>
-            <th scope="col" className="num">
+            <th scope="col" className="num hide-narrow">
               24 h volume
             </th>
-            <th scope="col" className="num">
+            <th scope="col" className="num hide-narrow">
               24 h value
             </th>
             <th scope="col">Last 24 h</th>
@@ -193,11 +193,11 @@ function BoardTable({ lines, sparks }: { lines: BoardLine[]; sparks: Record<stri
               <td data-label="24 h change" className="num">
                 <Change rate={l.chgRate} />
               </td>
-              <td data-label="24 h volume" className="num">
+              <td data-label="24 h volume" className="num hide-narrow">
                 {formatCoin(l.volume)}
               </td>
-              <td data-label="24 h value" className="num">
-                {formatPrice(l.value)}
+              <td data-label="24 h value" className="num hide-narrow">
+                {formatPrice(l.value, { cents: true })}
               </td>
               <td data-label="Last 24 h">
                 <Sparkline points={sparks[l.ticker] ?? []} label={`${l.ticker} over the last 24 hours`} />
@@ -696,7 +696,7 @@ function CoinPage({ coin }: { coin: string }) {
           </div>
           <div className="stat">
             <dt>24 h value</dt>
-            <dd className="stat-small">{formatPrice(line.value)}</dd>
+            <dd className="stat-small">{formatPrice(line.value, { cents: true })}</dd>
           </div>
         </dl>
       )}
