@@ -16,7 +16,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from services import buy, exchange, sell, user_utilities
+from services import buy, exchange, sell, user_utilities, wallet
+from services.common.wallet_keys import KeyVault
 from tests.conftest import SECRETS
 
 pytestmark = pytest.mark.integration
@@ -43,6 +44,14 @@ def apps(settings):
         "sell": sell.create_app(settings),
         "users": user_utilities.create_app(settings),
         "exchange": exchange.create_app(settings),
+        "wallet": wallet.create_app(
+            {
+                **settings,
+                "wallet_encryption_key": KeyVault.new_encryption_key(),
+                # Nothing listens there: no fuzzed request may need a chain-node.
+                "wallet_chain_node_url": "http://127.0.0.1:9",
+            }
+        ),
     }
     yield built
     for app in built.values():
@@ -55,7 +64,7 @@ def auth(apps) -> dict:
         apps["users"]
         .test_client()
         .post(
-            "/api/users/login",
+            "/api/users/service-login",
             json={"username": "replayer", "password": SECRETS["SERVICE_PASSWORD"]},
         )
     )
@@ -86,6 +95,12 @@ buy_schema = schemathesis.pytest.from_fixture("buy_api")
 sell_schema = schemathesis.pytest.from_fixture("sell_api")
 users_schema = schemathesis.pytest.from_fixture("users_api")
 exchange_schema = schemathesis.pytest.from_fixture("exchange_api")
+wallet_schema = schemathesis.pytest.from_fixture("wallet_api")
+
+
+@pytest.fixture(scope="module")
+def wallet_api(apps):
+    return schemathesis.openapi.from_wsgi("/api/wallet/openapi.json", apps["wallet"])
 
 
 @buy_schema.parametrize()
@@ -109,6 +124,12 @@ def test_the_user_utilities_service_holds_to_its_openapi_description(case, auth)
 @exchange_schema.parametrize()
 @FUZZ
 def test_the_exchange_service_holds_to_its_openapi_description(case, auth):
+    case.call_and_validate(headers=auth, checks=CHECKS)
+
+
+@wallet_schema.parametrize()
+@FUZZ
+def test_the_wallet_service_holds_to_its_openapi_description(case, auth):
     case.call_and_validate(headers=auth, checks=CHECKS)
 
 
