@@ -284,7 +284,8 @@ class Replayer:
 
     async def _login(self) -> None:
         credentials = {"username": "replayer", "password": self.password}
-        async with self.sessions[0].post(f"{self.url}/api/users/login", json=credentials) as resp:
+        login = f"{self.url}/api/users/service-login"  # the service credential's own path
+        async with self.sessions[0].post(login, json=credentials) as resp:
             body = await resp.json(content_type=None)
             if resp.status != 200:
                 raise SystemExit(f"login failed ({resp.status}): {body}")

@@ -18,6 +18,7 @@ SECRETS = {
     "JWT_SECRET": "test-jwt-secret-" + uuid.uuid4().hex,
     "ADMIN_PASSWORD": "test-admin-password",
     "SERVICE_PASSWORD": "test-service-password",
+    "REDIS_PASSWORD": "test-redis-password-" + uuid.uuid4().hex,
 }
 FIXED_PRICE = "10.00"  # every symbol costs this on the test quote servers
 # The integration tier's market feed stands still at this moment (2026-05-28 20:26:40
@@ -79,8 +80,11 @@ def stack(tmp_path_factory):
         "QUOTE_TTL_S": "3600",
         "PENDING_TTL_S": "3600",
         "MONGO_DB": "e2e_" + uuid.uuid4().hex[:12],
+        # The chain-nodes run as under `make up`, mining only when asked.
+        "CHAIN_MINER_INTERVAL_S": "0",
+        "CHAIN_DIFFICULTY_BITS": "8",
     }
-    components = {*INFRA, "services", "triggers", "relay", "events", "nginx"}
+    components = {*INFRA, "services", "triggers", "relay", "coins", "events", "chain", "nginx"}
     stack = _start(tmp_path_factory.mktemp("stack"), components, env)
     yield stack
     stack.stop()

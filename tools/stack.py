@@ -23,6 +23,7 @@ import base64
 import contextlib
 import dataclasses
 import hashlib
+import ipaddress
 import logging
 import os
 import pwd
@@ -36,6 +37,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import xmlrpc.client  # nosec B411: only our own supervisord, over its 0700 unix socket
 from collections.abc import Callable, Iterable, Mapping
@@ -45,7 +47,11 @@ from pathlib import Path
 import jinja2
 import pymongo
 import redis
+from coincurve import PrivateKey
 from supervisor.xmlrpc import SupervisorTransport
+
+from services.common.config import Settings
+from services.common.domain.mining import parse_pools
 
 log = logging.getLogger("tools.stack")
 
@@ -65,7 +71,9 @@ ALL = frozenset(
         "services",
         "triggers",
         "relay",
+        "coins",
         "events",
+        "pools",
         "chain",
         "wallet",
         "nginx",
@@ -75,13 +83,14 @@ ALL = frozenset(
 INFRA = frozenset({"mongo", "redis", "quote", "market"})
 
 #: Service packages run by gunicorn, and the NGINX upstream each one sits behind.
-SERVICES = ("buy", "sell", "user_utilities", "exchange", "wallet")
+SERVICES = ("buy", "sell", "user_utilities", "exchange", "wallet", "mining")
 UPSTREAMS = {
     "buy": "api_buy",
     "sell": "api_sell",
     "user_utilities": "api_users",
     "exchange": "api_exchange",
     "wallet": "api_wallet",
+    "mining": "api_mining",
 }
 SERVICE_BASE_PORTS = {
     "buy": 8101,
@@ -89,13 +98,21 @@ SERVICE_BASE_PORTS = {
     "user_utilities": 8301,
     "exchange": 8401,
     "wallet": 8501,
+    "mining": 8601,
 }
 #: Gunicorn workers per instance. On a full machine each busy worker gets about an equal
 #: share of the CPU, so the counts follow each service's share of the work: user-
 #: utilities answers every new trader's ADD, every QUOTE and DISPLAY_SUMMARY and every
 #: BATCH; sell's commands mostly find their quote cached (docs/benchmarks.md, Locust).
 #: docker-compose.yml has the same defaults.
-DEFAULT_WORKERS = {"buy": 2, "sell": 1, "user_utilities": 3, "exchange": 2, "wallet": 2}
+DEFAULT_WORKERS = {
+    "buy": 2,
+    "sell": 1,
+    "user_utilities": 3,
+    "exchange": 2,
+    "wallet": 2,
+    "mining": 1,
+}
 #: The events gateway (one asyncio process): every Server-Sent Events stream.
 EVENTS_UPSTREAM = "api_events"
 MAX_LOCAL_REPLICAS = 99
@@ -108,7 +125,14 @@ DEFAULT_CHAIN_WORKERS = "2"
 
 DEFAULT_MONGO_DB = "daytrading"
 #: Secrets that `make up` generates into `.env` on first run.
-SECRET_KEYS = ("JWT_SECRET", "ADMIN_PASSWORD", "SERVICE_PASSWORD")
+#: (MONGO_PASSWORD is for docker-compose's mongod; the local one listens on loopback.)
+SECRET_KEYS = (
+    "JWT_SECRET",
+    "ADMIN_PASSWORD",
+    "SERVICE_PASSWORD",
+    "REDIS_PASSWORD",
+    "MONGO_PASSWORD",
+)
 #: The key sealing the wallet's private keys (a Fernet key: 32 url-safe base64 bytes).
 WALLET_KEY = "WALLET_ENCRYPTION_KEY"
 #: Settings the CLI passes from the caller's environment to the programs (on top of `.env`).
@@ -135,6 +159,13 @@ PASSTHROUGH_KEYS = frozenset(
         "EVENTS_KEEPALIVE_S",
         "EVENTS_CHAIN_NODE",
         "EXCHANGE_FEE_BP",
+        "TRUSTED_PROXIES",
+        "SERVICE_LOGIN_NETWORKS",
+        "MAX_SETUPS_PER_USER",
+        "MAX_ARMED_SYMBOLS",
+        "STOP_MAX_ORDERS",
+        "STRATEGY_MAX",
+        "IDEMPOTENCY_WINDOW_S",
     }
 )
 PASSTHROUGH_PREFIXES = (
@@ -142,8 +173,11 @@ PASSTHROUGH_PREFIXES = (
     "WEB_CONCURRENCY_",
     "MARKET_",
     "CHAIN_",
+    "MARGIN_",
     "WALLET_",
     "GAS_KEEPER_",
+    "POOL_",
+    "MINING_",
 )
 
 #: supervisord groups in start order. It stops one group at a time, highest priority
@@ -154,6 +188,7 @@ GROUP_PRIORITIES = {
     "chain": 25,
     "triggers": 30,
     "wallet": 30,
+    "pools": 35,
     "nginx": 40,
 }
 
@@ -208,6 +243,7 @@ class Ports:
     user_utilities: tuple[int, ...] = (8301, 8302)
     exchange: tuple[int, ...] = (8401, 8402)
     wallet: tuple[int, ...] = (8501, 8502)
+    mining: tuple[int, ...] = (8601, 8602)
     market_feed: int = 4490
     quote_tcp: int = 4444
     quote_http: int = 4480
@@ -237,7 +273,7 @@ class Ports:
         ports = iter(_free_ports(len(singles) + replicas * len(SERVICES) + DEFAULT_CHAIN_NODES))
         per_service = {name: tuple(next(ports) for _ in range(replicas)) for name in SERVICES}
         chain = tuple(next(ports) for _ in range(DEFAULT_CHAIN_NODES))
-        return cls(**{name: next(ports) for name in singles}, chain=chain, **per_service)
+        return cls(chain=chain, **{name: next(ports) for name in singles}, **per_service)
 
     def service(self, service: str) -> tuple[int, ...]:
         """The instance ports of one service (`buy`, `sell`, `user_utilities`)."""
@@ -269,16 +305,6 @@ def new_wallet_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
-def ensure_wallet_key(path: Path = ENV_FILE) -> bool:
-    """Add a WALLET_ENCRYPTION_KEY to an existing `path` that has none (a `.env` made
-    before the wallet existed); return whether it was added."""
-    if not path.is_file() or WALLET_KEY in load_env_file(path):
-        return False
-    with path.open("a") as fh:
-        fh.write(f"{WALLET_KEY}={new_wallet_key()}\n")
-    return True
-
-
 def ensure_cold_wallet(path: Path = ENV_FILE) -> str | None:
     """Give a `.env` without a WALLET_COLD_ADDRESS a fresh cold wallet: only its address
     is written; its private key is returned, for the operator to keep offline (printed
@@ -293,19 +319,43 @@ def ensure_cold_wallet(path: Path = ENV_FILE) -> str | None:
     return pair.private_key
 
 
+def _new_secret(key: str) -> str:
+    return new_wallet_key() if key == WALLET_KEY else secrets.token_urlsafe(32)
+
+
 def ensure_env_file(path: Path = ENV_FILE) -> bool:
-    """Create `path` with random secrets unless it exists; return whether it was created."""
+    """Create `path` with random secrets unless it exists; return whether it was created.
+
+    A file from before a secret was added (REDIS_PASSWORD, WALLET_ENCRYPTION_KEY) gets
+    the missing ones appended."""
+    generated = (*SECRET_KEYS, WALLET_KEY)
     if path.exists():
+        missing = [key for key in generated if key not in load_env_file(path)]
+        if missing:
+            with path.open("a") as fh:
+                fh.write("".join(f"{key}={_new_secret(key)}\n" for key in missing))
         return False
     lines = [
         "# Local secrets, generated by `make up` on first run. Never commit this file.",
-        *(f"{key}={secrets.token_urlsafe(32)}" for key in SECRET_KEYS),
-        f"{WALLET_KEY}={new_wallet_key()}",
+        *(f"{key}={_new_secret(key)}" for key in generated),
     ]
     # O_EXCL: never overwrite a file that appeared in the meantime.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(lines) + "\n")
+    return True
+
+
+def ensure_pool_keys(path: Path = ENV_FILE) -> bool:
+    """Add POOL_KEYS (a fresh secp256k1 key for each default pool) to `path` unless it
+    has them; return whether it was added. An `.env` from before mining gets them too."""
+    if "POOL_KEYS" in load_env_file(path):
+        return False
+    default_pools = Settings.model_fields["pool_definitions"].default
+    names = [pool.id for pool in parse_pools(default_pools)]
+    keys = ",".join(f"{name}={PrivateKey().to_hex()}" for name in names)
+    with path.open("a") as fh:
+        fh.write(f"# The pools' payout keys (their coinbases and payouts).\nPOOL_KEYS={keys}\n")
     return True
 
 
@@ -390,6 +440,12 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
 
 
 # ---------------------------------------------------------------- config rendering
+
+
+def _redis_quoted(value: str) -> str:
+    if any(ch in value for ch in '"\\\n\r'):
+        raise StackError("REDIS_PASSWORD cannot hold quotes, backslashes or line breaks")
+    return value
 
 
 def _sv_escape(value: object) -> str:
@@ -480,6 +536,7 @@ class _Program:
     startsecs: int = 1
     stopsignal: str = "TERM"
     user: str | None = None
+    umask: str | None = None  # octal, e.g. "077" for files only their owner reads
 
 
 @dataclass(frozen=True)
@@ -492,8 +549,9 @@ class _Check:
 class Stack:
     """The platform's processes under one supervisord, rooted at `base_dir`.
 
-    `components` picks what runs: any of "mongo", "redis", "quote", "services" (every
-    service × `replicas` gunicorn instances), "triggers" and "nginx".
+    `components` picks what runs: any of "mongo", "redis", "quote", "market" (the market
+    feed), "services" (every service × `replicas` gunicorn instances), "triggers",
+    "relay" (the market relay), "coins" (the coin checker), "events", "chain" and "nginx".
     """
 
     def __init__(
@@ -550,7 +608,9 @@ class Stack:
 
     @property
     def redis_url(self) -> str:
-        return f"redis://127.0.0.1:{self.ports.redis}/0"
+        password = self.env.get("REDIS_PASSWORD")
+        auth = f":{urllib.parse.quote(password, safe='')}@" if password else ""
+        return f"redis://{auth}127.0.0.1:{self.ports.redis}/0"
 
     @property
     def quote_addr(self) -> str:
@@ -570,6 +630,16 @@ class Stack:
     def market_feed_url(self) -> str:
         """Base URL of the market feed (Bithumb-style public API)."""
         return f"http://127.0.0.1:{self.ports.market_feed}"
+
+    @property
+    def service_login_networks(self) -> list[str]:
+        """Who may reach the service sign-in through NGINX (SERVICE_LOGIN_NETWORKS,
+        CIDRs separated by commas; loopback by default)."""
+        text = self.env.get("SERVICE_LOGIN_NETWORKS") or "127.0.0.0/8,::1/128"
+        try:
+            return [str(ipaddress.ip_network(part.strip())) for part in text.split(",") if part]
+        except ValueError as exc:
+            raise StackError(f"SERVICE_LOGIN_NETWORKS: {exc}") from None
 
     def instance_urls(self, service: str) -> list[str]:
         """Base URLs of the gunicorn instances of `service` (`buy`, `sell`, ...)."""
@@ -695,7 +765,8 @@ class Stack:
             # Its live heap is a few MiB, so at Go's default (100) it collected 40 times
             # a second under load, a tenth of its CPU; 400 collects a quarter as often
             # for a few MiB more.
-            return _Program("mongo", "infra", tuple(argv), env={"GOGC": "400"})
+            # umask 077: the SQLite files hold every account and log entry (0600).
+            return _Program("mongo", "infra", tuple(argv), env={"GOGC": "400"}, umask="077")
         return _Program("mongo", "infra", tuple(argv))
 
     @property
@@ -776,6 +847,13 @@ class Stack:
             "--logfile",
             "",
         ]
+        password = self.env.get("REDIS_PASSWORD")
+        if password:
+            # In a 0600 file, not on the command line where `ps` shows it.
+            conf = self.base_dir / "redis" / "auth.conf"
+            conf.parent.mkdir(parents=True, exist_ok=True)
+            _write_if_changed(conf, f'requirepass "{_redis_quoted(password)}"\n', 0o600)
+            argv.insert(1, str(conf))
         return _Program("redis", "infra", tuple(argv))
 
     def workers(self, service: str) -> str:
@@ -848,6 +926,15 @@ class Stack:
                     self._service_env("trigger-checker"),
                 )
             )
+        if "coins" in self.components:  # the coin checker
+            programs.append(
+                _Program(
+                    "coin-checker",
+                    "triggers",
+                    (python, "-m", "services.coin_checker"),
+                    self._service_env("coin-checker"),
+                )
+            )
         if "relay" in self.components:
             programs.append(
                 _Program(
@@ -859,6 +946,12 @@ class Stack:
             )
         if "wallet" in self.components:
             programs += self._wallet_programs(python)
+        if "pools" in self.components:
+            engine_env = self._service_env("pool-engine")
+            if "chain" in self.components:
+                engine_env["POOL_CHAIN_URL"] = self.chain_urls[0]
+            argv = (python, "-m", "services.pool_engine")
+            programs.append(_Program("pool-engine", "pools", argv, engine_env))
         if "nginx" in self.components:
             nginx = _find_binary("nginx")
             if not nginx:
@@ -877,6 +970,10 @@ class Stack:
         env["CHAIN_NODE_NAME"] = f"node{number}"
         env["CHAIN_NODE_URL"] = urls[number - 1]
         env["CHAIN_PEERS"] = ",".join(url for url in urls if url != urls[number - 1])
+        if "pools" in self.components:
+            # The pool engine is the network's block clock (it asks for the rest of the
+            # network's blocks with /mine): the nodes' own timer would add more.
+            env.setdefault("CHAIN_MINER_INTERVAL_S", "0")
         return env
 
     def _chain_programs(self, bin_dir: Path) -> list[_Program]:
@@ -951,6 +1048,7 @@ class Stack:
                     "chain_node": self.ports.chain[:1],
                 },
                 routes_conf=NGINX_DIR / "routes.conf",
+                service_login_networks=self.service_login_networks,
                 frontend_root=REPO_ROOT / "frontend" / "dist",
                 mime_types=mime_types if mime_types.is_file() else None,
                 user=pwd.getpwuid(os.geteuid()).pw_name if os.geteuid() == 0 else None,
@@ -1377,14 +1475,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "up" and ensure_env_file(ENV_FILE):
         _out(f"Created {ENV_FILE} with random secrets.")
-    if args.command == "up" and ensure_wallet_key(ENV_FILE):
-        _out(f"Added a {WALLET_KEY} to {ENV_FILE}.")
     cold_key = ensure_cold_wallet(ENV_FILE) if args.command == "up" else None
     if cold_key:
         _out(
             f"Created a cold wallet; its address is WALLET_COLD_ADDRESS in {ENV_FILE}. Its "
             f"private key, shown this once and stored nowhere (keep it offline):\n{cold_key}"
         )
+    if args.command == "up" and ensure_pool_keys(ENV_FILE):
+        _out(f"Added the pools' keys (POOL_KEYS) to {ENV_FILE}.")
     env, default_replicas = _caller_settings()
     replicas = getattr(args, "replicas", None) or default_replicas
     ports = Ports.local(replicas)

@@ -15,6 +15,7 @@ from ..common.chain.repositories import (
     MempoolRepository,
     MetaRepository,
     PeerRepository,
+    PoolIndex,
 )
 from ..common.chain.rules import ChainParams, make_rules
 from ..common.chain.signals import NodeSignals
@@ -78,7 +79,11 @@ def build_node(settings: ChainNodeSettings) -> tuple[ChainNode, Adapters]:
     _wait_until_ready(adapters)
     db = mongo[settings.mongo_db]
     stores = Stores(
-        BlockRepository(db), MempoolRepository(db), PeerRepository(db), MetaRepository(db)
+        BlockRepository(db),
+        MempoolRepository(db),
+        PoolIndex(client, settings.chain_node_name),
+        PeerRepository(db),
+        MetaRepository(db),
     )
     stores.ensure_indexes()
     signals = NodeSignals(client, settings.chain_node_name, settings.chain_lock_timeout_s)

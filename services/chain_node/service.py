@@ -1,12 +1,17 @@
 """Use cases of one chain-node: accepting blocks and transactions, fork choice, the
 explorer, peers and mining requests.
 
-Each process keeps the ledger state of the best chain in memory (rebuilt from the
-database at start, then followed block by block, with undo records for reorgs). Every
-change of the stored chain happens under the node's Redis lock: the lock holder first
-catches up with the database, then validates, stores the new blocks, and switches the
-main chain. The ``meta.tip`` document is written last: it is the commit point, and a
-process that died half-way is repaired at the next start (``repair``).
+Each process keeps the best chain in memory: the ledger state (rebuilt from the
+database at start, then followed block by block, with undo records for reorgs), the
+hashes, headers and cumulative work by height, the latest transactions of each address
+and a bounded cache of blocks' JSON text. Every change of the stored chain happens
+under the node's Redis lock: the lock holder first catches up with the database, then
+validates, stores the new blocks, and moves ``meta.tip``, the commit point. Other
+processes see the new tip (a Redis hint, then ``meta.tip``) and follow it by walking
+``prev`` links back to a block they know.
+
+The database is read by ``_id`` only on every request path (FerretDB reads a whole
+collection for any other query); a process reads whole collections once, at start.
 
 Rules live in ``services.common.chain.rules`` (pure); this module does the storing,
 locking and networking around them, and imports no web framework.
@@ -19,7 +24,7 @@ import logging
 import threading
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -34,11 +39,12 @@ from ..common.chain.repositories import (
     MempoolRepository,
     MetaRepository,
     PeerRepository,
+    PoolIndex,
     decode_work,
     dumps,
     encode_work,
 )
-from ..common.chain.rules import MEDIAN_SPAN, ChainRules, InvalidBlock
+from ..common.chain.rules import MEDIAN_SPAN, ChainRules, DoubleSpend, InvalidBlock
 from ..common.chain.signals import NodeSignals
 from ..common.chain.transactions import COINBASE_SENDER, InvalidTransaction
 from ..common.chain.units import ASSETS, format_units
@@ -50,9 +56,14 @@ log = logging.getLogger(__name__)
 UNDO_DEPTH = 200
 GETBLOCKS_MAX = 500
 CATCH_UP_BATCHES = 40
-ADDRESS_HISTORY = 50
+ADDRESS_HISTORY = 25
 LOCATOR_MAX = 32
 BATCH_MAX = 1000
+#: Following more blocks than this reads the whole chain once instead of block by block.
+FOLLOW_WALK_MAX = 100
+RAW_CACHE_BYTES = 64 * 1024 * 1024
+#: Durable mempool rows older than this and no longer pending are pruned.
+PRUNE_AGE_NS = 60 * 10**9
 TX_SUMMARY = ("id", "sender", "recipient", "asset", "amount", "fee", "nonce")
 
 
@@ -78,17 +89,17 @@ class UnknownParent(Conflict):
 class Stores:
     blocks: BlockRepository
     mempool: MempoolRepository
+    pool: PoolIndex
     peers: PeerRepository
     meta: MetaRepository
 
     def ensure_indexes(self) -> None:
-        self.blocks.ensure_indexes()
         self.mempool.ensure_indexes()
 
 
 @dataclass
 class _Staged:
-    """A block being accepted: what the fork choice needs about it."""
+    """A block being accepted or connected: what the fork choice needs about it."""
 
     hash: str
     block: dict
@@ -96,12 +107,14 @@ class _Staged:
     work: int
     prev: str
     root: bool = False
+    raw: str | None = None
+    invalid: bool = False
 
 
 @dataclass
 class Outcome:
     hash: str
-    status: str  # "tip", "side", "known", "invalid", "orphan"
+    status: str  # "tip", "main", "side", "known", "invalid", "orphan"
     height: int | None = None
     reason: str = ""
 
@@ -110,8 +123,16 @@ class Outcome:
 class _Switch:
     old_tip: tuple[int, str]
     fork_height: int
-    disconnected: list[tuple[str, dict]] = field(default_factory=list)
+    disconnected: list[str] = field(default_factory=list)
     connected: list[_Staged] = field(default_factory=list)
+
+
+class _Inconsistent(Exception):
+    """The stored chain is being changed by another process."""
+
+
+def _int_or(value: object, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
 def _header(block: dict) -> dict:
@@ -158,7 +179,10 @@ class ChainNode:
         self.signals = signals
         self.clock_ms = clock_ms
         self.own_url = check_peer_url(settings.chain_node_url)
+        self.platform = rules.name == "platform"
         self._mutex = threading.RLock()
+        self._raw: OrderedDict[str, str] = OrderedDict()
+        self._raw_bytes = 0
         self._reset_memory()
 
     # ------------------------------------------------------------ memory state
@@ -168,7 +192,11 @@ class ChainNode:
         self._hashes: list[str] = []
         self._headers: list[dict] = []
         self._works: list[int] = []
+        self._position: dict[str, int] = {}
         self._undos: deque = deque(maxlen=UNDO_DEPTH)
+        # Per height, the (address, tx id) pairs its block added to the address index.
+        self._touched: list[list[tuple[str, str]]] = []
+        self._address_txs: dict[str, list[str]] = {}
 
     @property
     def height(self) -> int:
@@ -182,6 +210,9 @@ class ChainNode:
     def tip_work(self) -> int:
         return self._works[-1] if self._works else 0
 
+    def _is_main(self, block_hash: str) -> bool:
+        return block_hash in self._position
+
     def _push(self, staged: _Staged) -> None:
         """Connect a block on top of the in-memory chain (InvalidBlock if it breaks a rule)."""
         if staged.root or not self._hashes:
@@ -189,36 +220,61 @@ class ChainNode:
         else:
             undo = self.rules.connect(self.state, staged.block, staged.height, staged.hash)
         self._undos.append(undo)
+        self._position[staged.hash] = len(self._hashes)
         self._hashes.append(staged.hash)
         self._headers.append(_header(staged.block))
         self._works.append(staged.work)
+        touched = []
+        if self.platform:
+            for tx in staged.block["transactions"]:
+                for address in {tx["sender"], tx["recipient"]} - {COINBASE_SENDER}:
+                    self._address_txs.setdefault(address, []).append(tx["id"])
+                    touched.append((address, tx["id"]))
+        self._touched.append(touched)
+        self._cache_raw(staged.hash, staged.raw or dumps(staged.block))
 
     def _pop(self) -> None:
         """Disconnect the tip block (replaying from genesis when its undo is gone)."""
-        if self._undos:
-            self.rules.disconnect(self.state, self._undos.pop())
-            self._hashes.pop()
-            self._headers.pop()
-            self._works.pop()
+        if not self._undos:
+            hashes = self._hashes[:-1]
+            self._reset_memory()
+            self._replay(hashes)
             return
-        keep = self.height  # heights 0 .. height-1 stay
-        hashes = self._hashes[:keep]
-        self._reset_memory()
-        self._replay(hashes)
+        self.rules.disconnect(self.state, self._undos.pop())
+        del self._position[self._hashes.pop()]
+        self._headers.pop()
+        self._works.pop()
+        for address, tx_id in reversed(self._touched.pop()):
+            listed = self._address_txs.get(address)
+            if listed and listed[-1] == tx_id:
+                listed.pop()
 
     def _replay(self, hashes: Sequence[str]) -> None:
         """Connect stored blocks by hash, in order, from an empty state."""
-        for start in range(0, len(hashes), 1000):
-            chunk = hashes[start : start + 1000]
-            docs = self.stores.blocks.get_many(chunk)
-            for block_hash in chunk:
-                doc = docs.get(block_hash)
-                if doc is None:
-                    raise _Inconsistent(f"block {block_hash} is missing")
-                self._push(self._staged_from(doc))
+        for block_hash in hashes:
+            self._push(self._staged(block_hash))
 
-    @staticmethod
-    def _staged_from(doc: dict) -> _Staged:
+    def _staged(self, block_hash: str) -> _Staged:
+        """A stored block by hash (cache, else the database); _Inconsistent if missing."""
+        raw = self._raw.get(block_hash)
+        if raw is not None and block_hash in self._position:
+            height = self._position[block_hash]
+            return _Staged(
+                block_hash,
+                json.loads(raw),
+                height,
+                self._works[height],
+                self._hashes[height - 1] if height else "",
+                height == 0,
+                raw,
+            )
+        doc = self.stores.blocks.get(block_hash)
+        if doc is None:
+            raise _Inconsistent(f"block {block_hash} is missing")
+        return self._staged_from(doc)
+
+    def _staged_from(self, doc: dict) -> _Staged:
+        self._cache_raw(doc["_id"], doc["raw"])
         return _Staged(
             doc["_id"],
             json.loads(doc["raw"]),
@@ -226,26 +282,48 @@ class ChainNode:
             decode_work(doc["work"]),
             doc["prev"],
             doc.get("root", False),
+            doc["raw"],
+            doc.get("invalid", False),
         )
+
+    def _cache_raw(self, block_hash: str, raw: str) -> None:
+        if block_hash in self._raw:
+            self._raw.move_to_end(block_hash)
+            return
+        self._raw[block_hash] = raw
+        self._raw_bytes += len(raw)
+        while self._raw_bytes > RAW_CACHE_BYTES and self._raw:
+            _, dropped = self._raw.popitem(last=False)
+            self._raw_bytes -= len(dropped)
+
+    def _raw_of(self, block_hash: str) -> str:
+        raw = self._raw.get(block_hash)
+        if raw is None:
+            doc = self.stores.blocks.get(block_hash)
+            if doc is None:
+                raise _Inconsistent(f"block {block_hash} is missing")
+            raw = doc["raw"]
+            self._cache_raw(block_hash, raw)
+        return raw
 
     # ------------------------------------------------------------------ start
 
     def start(self) -> None:
-        """Create the genesis block on first start and repair a half-done switch."""
+        """Create the genesis block on first start, load the chain, index the mempool."""
         with self.signals.lock(), self._mutex:
             if self.stores.meta.tip() is None:
                 self._store_genesis()
-            self.repair()
-            self._follow_db(force=True)
+            self._load_all()
             self.signals.set_tip_hint(self.tip_hash)
+            if not self.stores.pool.ready():
+                self._rebuild_pool()
 
     def _store_genesis(self) -> None:
         genesis = self.rules.genesis()
         block_hash = self.rules.block_hash(genesis)
         work = 1 if self.rules.foreign_roots else 0
         self.stores.blocks.add_many([self._doc(block_hash, genesis, 0, work, "", root=True)])
-        self.stores.blocks.set_main([(0, block_hash)], above=0)
-        if self.rules.name == "platform":
+        if self.platform:
             self.stores.blocks.index_transactions(self._tx_rows(block_hash, genesis, 0))
         self.stores.meta.set_tip(0, block_hash, work)
 
@@ -261,20 +339,32 @@ class ChainNode:
             "invalid": False,
         }
 
-    def repair(self) -> None:
-        """Make ``main`` agree with ``meta.tip`` (a writer may have died between them)."""
+    def _load_all(self) -> None:
+        """The main chain from the database: every block read once, linked from the tip."""
         tip = self.stores.meta.tip()
-        block_hash, height = tip["hash"], tip["height"]
-        fixes = []
-        while height >= 0 and self.stores.blocks.main_hash(height) != block_hash:
-            fixes.append((height, block_hash))
-            doc = self.stores.blocks.get(block_hash)
-            if doc is None or doc.get("root"):
+        docs = {doc["_id"]: doc for doc in self.stores.blocks.all()}
+        chain, current = [], tip["hash"]
+        while current in docs:
+            chain.append(docs[current])
+            if docs[current].get("root"):
                 break
-            block_hash, height = doc["prev"], height - 1
-        if fixes:
-            log.warning("repairing %d main-chain entries below the tip", len(fixes))
-        self.stores.blocks.set_main(fixes, above=tip["height"])
+            current = docs[current]["prev"]
+        if not chain or not chain[-1].get("root"):
+            raise _Inconsistent("the stored chain does not reach a genesis block")
+        self._reset_memory()
+        for doc in reversed(chain):
+            self._push(self._staged_from(doc))
+
+    def _rebuild_pool(self) -> None:
+        """Index the durable mempool in Redis (first start, or Redis lost it)."""
+        rows = self.stores.mempool.all()
+        if self.platform:
+            rows = [r for r in rows if r["nonce"] > self.state.nonce(r["sender"])]
+            rows.sort(key=lambda r: (r["sender"], r["nonce"]))
+        self.stores.pool.reset()
+        self.stores.pool.add(rows)
+        self.stores.pool.mark_ready()
+        log.info("mempool index rebuilt with %d transactions", len(rows))
 
     # ------------------------------------------------------------------- follow
 
@@ -286,44 +376,36 @@ class ChainNode:
                 return
             self._follow_db()
 
-    def _follow_db(self, force: bool = False) -> None:
+    def _follow_db(self) -> None:
         tip = self.stores.meta.tip()
-        if tip is None or (tip["hash"] == self.tip_hash and not force):
+        if tip is None or tip["hash"] == self.tip_hash:
             return
         try:
-            self._follow(tip["height"], tip["hash"])
+            self._follow(tip["hash"], tip["height"])
         except _Inconsistent as exc:
             # Another process is switching the chain right now: try again next time.
             log.info("chain changing under us (%s); following later", exc)
 
-    def _follow(self, new_height: int, new_hash: str) -> None:
-        low = max(0, min(self.height, new_height) - UNDO_DEPTH + 1)
-        stored = dict(self.stores.blocks.main_hashes(low, new_height))
-        if stored.get(new_height) != new_hash:
-            raise _Inconsistent("main does not end at the tip yet")
-        fork = low - 1
-        for height in range(low, min(self.height, new_height) + 1):
-            if stored.get(height) != self._hashes[height]:
-                break
-            fork = height
-        if fork < low - 1 or (fork == low - 1 and low > 0):
-            log.info("deep change of the stored chain; rebuilding the state")
-            self._reset_memory()
-            self._replay([h for _, h in self.stores.blocks.main_hashes(0, new_height)])
+    def _follow(self, new_hash: str, new_height: int) -> None:
+        if new_height - self.height > FOLLOW_WALK_MAX:
+            self._load_all()
             return
+        branch: list[_Staged] = []
+        current = new_hash
+        while current not in self._position:
+            if len(branch) > FOLLOW_WALK_MAX:
+                self._load_all()
+                return
+            staged = self._staged(current)
+            branch.append(staged)
+            if staged.root:
+                break
+            current = staged.prev
+        fork = self._position.get(current, -1)
         while self.height > fork:
             self._pop()
-        needed = [stored[h] for h in range(fork + 1, new_height + 1) if h in stored]
-        if len(needed) != new_height - fork:
-            raise _Inconsistent("main has a gap")
-        for start in range(0, len(needed), 1000):
-            chunk = needed[start : start + 1000]
-            docs = self.stores.blocks.get_many(chunk)
-            for block_hash in chunk:
-                doc = docs.get(block_hash)
-                if doc is None or (self._hashes and doc["prev"] != self.tip_hash):
-                    raise _Inconsistent(f"block {block_hash} does not follow the tip")
-                self._push(self._staged_from(doc))
+        for staged in reversed(branch):
+            self._push(staged)
 
     # ------------------------------------------------------------------ blocks
 
@@ -344,7 +426,7 @@ class ChainNode:
         if checked:
             try:
                 with self.signals.lock(), self._mutex:
-                    self._follow_db(force=True)
+                    self._follow_db()
                     outcomes = self._accept(checked, allow_root)
             except LockError as exc:
                 raise Busy("the node is busy with another chain change; retry") from exc
@@ -355,35 +437,41 @@ class ChainNode:
             raise InvalidBlock(f"block {bad.hash} refused: {bad.reason}")
         return outcomes
 
+    def _main_staged(self, height: int) -> _Staged:
+        """A main-chain block as the fork choice sees it (its header is enough)."""
+        return _Staged(
+            self._hashes[height],
+            self._headers[height],
+            height,
+            self._works[height],
+            self._hashes[height - 1] if height else "",
+            height == 0,
+        )
+
+    def _parent(self, prev: object, staged: dict[str, _Staged]) -> _Staged | None:
+        if not isinstance(prev, str):
+            return None
+        if prev in staged:
+            return staged[prev]
+        if prev in self._position:
+            return self._main_staged(self._position[prev])
+        doc = self.stores.blocks.get(prev)
+        return self._staged_from(doc) if doc else None
+
     def _accept(self, checked: list[tuple[str, dict]], allow_root: bool) -> list[Outcome]:
         staged: dict[str, _Staged] = {}
         outcomes: list[Outcome] = []
         new_docs = []
         now = self.clock_ms()
         for position, (block_hash, block) in enumerate(checked):
-            if block_hash in staged:
-                outcomes.append(Outcome(block_hash, "known", staged[block_hash].height))
-                continue
-            known = self.stores.blocks.get(block_hash)
-            if known is not None:
-                if known.get("invalid"):
-                    outcomes.append(Outcome(block_hash, "invalid", reason="known to be invalid"))
-                    break
-                staged[block_hash] = self._staged_from(known)
-                outcomes.append(Outcome(block_hash, "known", known["height"]))
+            if block_hash in staged or block_hash in self._position:
+                height = self._position.get(
+                    block_hash, getattr(staged.get(block_hash), "height", None)
+                )
+                outcomes.append(Outcome(block_hash, "known", height))
                 continue
             prev = self.rules.parent_hash(block)
-            parent = staged.get(prev) if isinstance(prev, str) else None
-            if parent is None and isinstance(prev, str):
-                doc = self.stores.blocks.get(prev)
-                if doc is not None:
-                    if doc.get("invalid"):
-                        self.stores.blocks.add_many(new_docs)
-                        new_docs = []
-                        outcomes.append(Outcome(block_hash, "invalid", reason="invalid parent"))
-                        break
-                    parent = self._staged_from(doc)
-                    staged[prev] = parent
+            parent = self._parent(prev, staged)
             if parent is None:
                 if allow_root and position == 0 and self.rules.foreign_roots:
                     root = _Staged(block_hash, block, 0, 1, dumps(prev), root=True)
@@ -393,24 +481,31 @@ class ChainNode:
                     continue
                 outcomes.append(Outcome(block_hash, "orphan", reason="unknown parent"))
                 break
+            if parent.invalid:
+                outcomes.append(Outcome(block_hash, "invalid", reason="invalid parent"))
+                break
             ancestors = self._ancestors(parent, staged)
             try:
                 work = self.rules.check_header(block, parent.hash, ancestors, now)
             except InvalidBlock as exc:
                 outcomes.append(Outcome(block_hash, "invalid", reason=exc.message))
                 break
-            entry = _Staged(block_hash, block, parent.height + 1, parent.work + work, parent.hash)
+            doc = self._doc(block_hash, block, parent.height + 1, parent.work + work, parent.hash)
+            entry = _Staged(
+                block_hash, block, doc["height"], parent.work + work, parent.hash, raw=doc["raw"]
+            )
             staged[block_hash] = entry
-            new_docs.append(self._doc(block_hash, block, entry.height, entry.work, parent.hash))
+            new_docs.append(doc)
             outcomes.append(Outcome(block_hash, "side", entry.height))
+        # A block stored before (a side branch) is simply not inserted twice.
         self.stores.blocks.add_many(new_docs)
-        if staged:
-            best = max(staged.values(), key=lambda s: s.work)
+        new = [staged[doc["_id"]] for doc in new_docs]
+        if new:
+            best = max(new, key=lambda s: s.work)
             if best.work > self.tip_work:
                 self._reorganise(best, staged, outcomes)
-        on_main = {h: height for height, h in enumerate(self._hashes)}
         for outcome in outcomes:
-            if outcome.status == "side" and outcome.hash in on_main:
+            if outcome.status == "side" and outcome.hash in self._position:
                 outcome.status = "tip" if outcome.hash == self.tip_hash else "main"
         return outcomes
 
@@ -419,41 +514,36 @@ class ChainNode:
         chain: list[dict] = []
         current: _Staged | None = parent
         while current is not None and len(chain) < MEDIAN_SPAN:
-            height = current.height
-            if 0 <= height <= self.height and self._hashes[height] == current.hash:
+            height = self._position.get(current.hash)
+            if height is not None:
                 start = max(0, height - (MEDIAN_SPAN - len(chain)) + 1)
                 return self._headers[start : height + 1] + chain
             chain.insert(0, _header(current.block))
             if current.root:
                 break
-            current = staged.get(current.prev) or self._load(current.prev)
+            current = self._parent(current.prev, staged)
         return chain
-
-    def _load(self, block_hash: str) -> _Staged | None:
-        doc = self.stores.blocks.get(block_hash)
-        return self._staged_from(doc) if doc else None
 
     def _reorganise(self, best: _Staged, staged: dict[str, _Staged], outcomes) -> None:
         """Switch the main chain to end at ``best`` (more work than the tip)."""
         branch: list[_Staged] = []
         current: _Staged | None = best
-        while current is not None:
-            on_main = (
-                0 <= current.height <= self.height and self._hashes[current.height] == current.hash
-            )
-            if on_main:
-                break
+        while current is not None and current.hash not in self._position:
             branch.append(current)
             if current.root:
-                current = None
                 break
-            current = staged.get(current.prev) or self._load(current.prev)
-        fork_height = branch[-1].height - 1 if branch else self.height
+            current = staged.get(current.prev) or self._load_side(current.prev)
+        if branch and branch[-1].root:
+            fork_height = -1
+        elif current is not None:
+            fork_height = self._position[current.hash]
+        else:
+            log.warning("the branch of %s does not reach our chain; not switching", best.hash)
+            return
         branch.reverse()
         switch = _Switch((self.height, self.tip_hash), fork_height)
         while self.height > fork_height:
-            height = self.height
-            switch.disconnected.append((self._hashes[height], None))
+            switch.disconnected.append(self.tip_hash)
             self._pop()
         failed: tuple[_Staged, InvalidBlock] | None = None
         for entry in branch:
@@ -470,54 +560,38 @@ class ChainNode:
             for outcome in outcomes:
                 if outcome.hash == bad.hash:
                     outcome.status, outcome.reason = "invalid", exc.message
-            old_work = self._stored_work(switch.old_tip[1])
-            if self.tip_work <= old_work:
+            if self.tip_work <= self._work_of_old_tip(switch):
                 self._restore(switch)
                 return
         self._commit(switch)
 
-    def _stored_work(self, block_hash: str) -> int:
+    def _load_side(self, block_hash: str) -> _Staged | None:
         doc = self.stores.blocks.get(block_hash)
+        return self._staged_from(doc) if doc else None
+
+    def _work_of_old_tip(self, switch: _Switch) -> int:
+        doc = self.stores.blocks.get(switch.old_tip[1])
         return decode_work(doc["work"]) if doc else 0
 
     def _restore(self, switch: _Switch) -> None:
-        """Undo a failed switch: back to the old chain, nothing stored changes."""
+        """Undo a failed switch: back to the old chain; nothing stored changes."""
         while self.height > switch.fork_height:
             self._pop()
-        old_hashes = [h for h, _ in reversed(switch.disconnected)]
-        docs = self.stores.blocks.get_many(old_hashes)
-        for block_hash in old_hashes:
-            self._push(self._staged_from(docs[block_hash]))
+        for block_hash in reversed(switch.disconnected):
+            self._push(self._staged(block_hash))
 
     def _commit(self, switch: _Switch) -> None:
-        """Store the new main chain, the transaction index, the tip; fix the mempool."""
-        blocks = self.stores.blocks
-        disconnected_docs = blocks.get_many([h for h, _ in switch.disconnected])
-        dropped = [
-            json.loads(disconnected_docs[h]["raw"])
-            for h, _ in switch.disconnected
-            if h in disconnected_docs
-        ]
-        blocks.set_main(
-            [(entry.height, entry.hash) for entry in switch.connected], above=self.height
-        )
-        platform = self.rules.name == "platform"
-        if platform:
-            blocks.unindex_transactions([tx["id"] for b in dropped for tx in b["transactions"]])
+        """Store the transaction index and the tip; fix the mempool; tell everyone."""
+        dropped = [json.loads(self._raw_of(h)) for h in switch.disconnected]
+        if self.platform:
             rows = []
             for entry in switch.connected:
                 rows += self._tx_rows(entry.hash, entry.block, entry.height)
-            blocks.index_transactions(rows)
+            self.stores.blocks.index_transactions(rows)
         self.stores.meta.set_tip(self.height, self.tip_hash, self.tip_work)
         self.signals.set_tip_hint(self.tip_hash)
-        included = [
-            self.rules.pool_key(tx)
-            for entry in switch.connected
-            for tx in entry.block.get("transactions") or []
-            if isinstance(tx, dict)
-        ]
-        self.stores.mempool.remove(included)
-        returned = self._reinject(dropped, set(included)) if dropped else 0
+        included = self._drop_from_pool(switch.connected)
+        returned = self._reinject(dropped, included) if dropped else 0
         tip = {"height": self.height, "hash": self.tip_hash, "work": self.tip_work}
         if switch.disconnected:
             old_height, old_hash = switch.old_tip
@@ -540,6 +614,26 @@ class ChainNode:
         self.signals.publish("tip", tip)
         self.signals.wake("announce")
 
+    def _drop_from_pool(self, connected: Sequence[_Staged]) -> set[str]:
+        """Take the mined transactions out of the live mempool, and any pending one whose
+        nonce the new chain used (the durable rows are pruned later)."""
+        included, gone = set(), []
+        senders = set()
+        for entry in connected:
+            for tx in entry.block.get("transactions") or []:
+                if not isinstance(tx, dict):
+                    continue
+                key = self.rules.pool_key(tx)
+                included.add(key)
+                gone.append((key, tx.get("sender") if self.platform else None))
+                if self.platform and tx["sender"] != COINBASE_SENDER:
+                    senders.add(tx["sender"])
+        for sender in senders:
+            for stale in self.stores.pool.stale_ids(sender, self.state.nonce(sender)):
+                gone.append((stale, sender))
+        self.stores.pool.remove(gone)
+        return included
+
     def _tx_rows(self, block_hash: str, block: dict, height: int) -> list[dict]:
         return [
             {
@@ -547,8 +641,6 @@ class ChainNode:
                 "block": block_hash,
                 "height": height,
                 "position": position,
-                "sender": tx["sender"],
-                "recipient": tx["recipient"],
                 "raw": dumps(tx),
             }
             for position, tx in enumerate(block["transactions"])
@@ -563,7 +655,7 @@ class ChainNode:
                     continue
                 if self.rules.pool_key(tx) not in included:
                     candidates.append(tx)
-        if self.rules.name == "platform":
+        if self.platform:
             candidates.sort(key=lambda tx: (tx["sender"], tx["nonce"]))
         rows, pending_by_sender = [], {}
         for tx in candidates:
@@ -577,20 +669,21 @@ class ChainNode:
                 continue
             pending.append(admitted)
             rows.append(self._pool_row(admitted))
-        added = self.stores.mempool.add_many(rows)
-        if self.rules.name == "platform":
-            self.signals.queue_relay([row["raw"] for row in rows if row["_id"] in added])
-        return len(added)
+        self.stores.mempool.add_many(rows)  # a row still there (not pruned yet) stays
+        self.stores.pool.add(rows)
+        if self.platform:
+            self.signals.queue_relay([row["raw"] for row in rows])
+        return len(rows)
 
     def _pending_of(self, sender) -> list[dict]:
-        if self.rules.name != "platform":
+        if not self.platform or not isinstance(sender, str):
             return []
-        confirmed = self.state.nonce(sender)
-        return [tx for tx in self.stores.mempool.pending_of(sender) if tx["nonce"] > confirmed]
+        ids = self.stores.pool.pending_ids(sender, self.state.nonce(sender))
+        return self.stores.pool.get_many(ids)
 
     def _pool_row(self, tx: dict) -> dict:
         key = self.rules.pool_key(tx)
-        if self.rules.name == "platform":
+        if self.platform:
             sender, nonce, fee = tx["sender"], tx["nonce"], tx["fee"]
         else:
             sender, nonce, fee = f"dvf:{uuid.uuid4().hex}", 0, 0
@@ -603,61 +696,108 @@ class ChainNode:
             "raw": dumps(tx),
         }
 
+    def prune_pool(self) -> int:
+        """Delete durable mempool rows that are no longer pending (mined or replaced)."""
+        cutoff = time.time_ns() - PRUNE_AGE_NS
+        stale = [
+            row["_id"]
+            for row in self.stores.mempool.all()
+            if row.get("seq", 0) < cutoff and not self.stores.pool.contains(row["_id"])
+        ]
+        self.stores.mempool.remove(stale)
+        return len(stale)
+
+    def _ensure_pool(self) -> None:
+        if not self.stores.pool.ready():
+            with self.signals.lock(), self._mutex:
+                if not self.stores.pool.ready():
+                    self._rebuild_pool()
+
     # ----------------------------------------------------------- transactions
 
     def submit_transaction(self, tx: object) -> dict:
         """Admit a transaction to the mempool (dvf: as posted; platform: signed, with the
         sender's next nonce and the funds for amount and fee)."""
-        if self.rules.name == "platform":
-            sender = tx.get("sender") if isinstance(tx, dict) else None
-            with self._mutex:
-                self.refresh()
-                pending = self._pending_of(sender) if isinstance(sender, str) else []
-                try:
-                    admitted = self.rules.admit(self.state, tx, pending)
-                except InvalidTransaction:
-                    self._refuse_duplicate(tx)
-                    raise
-                next_block = self.height + 1
-        else:
-            admitted = self.rules.admit(self.state, tx, [])
-            next_block = self.height + 2  # dvf counts blocks from 1
-        if self.stores.mempool.count() >= self.settings.chain_mempool_max:
-            raise MempoolFull("the mempool is full; retry later")
-        row = self._pool_row(admitted)
+        if not self.platform:
+            return self._submit_dvf_transaction(tx)
+        # Form and signature first: CPU only, no lock, no round trip.
         try:
-            self.stores.mempool.add(
-                row["_id"], admitted, row["sender"], row["nonce"], row["fee"], row["seq"]
-            )
+            self.rules.check_alone(tx)
+        except InvalidTransaction:
+            self._refuse_duplicate(tx)
+            raise
+        sender = tx["sender"]
+        with self._mutex:
+            self.refresh()
+            confirmed = self.state.nonce(sender)
+        look = self.stores.pool.look(sender, confirmed)
+        if not look["ready"]:
+            self._ensure_pool()
+            look = self.stores.pool.look(sender, confirmed)
+        if look["count"] >= self.settings.chain_mempool_max:
+            raise MempoolFull("the mempool is full; retry later")
+        pending = self.stores.pool.get_many(look["ids"])
+        with self._mutex:
+            pending = [p for p in pending if p["nonce"] > self.state.nonce(sender)]
+            try:
+                admitted = self.rules.admit(self.state, tx, pending)
+            except InvalidTransaction:
+                self._refuse_duplicate(tx)
+                raise
+            next_block = self.height + 1
+        row = self._pool_row(admitted)
+        self._store_pool_row(row)
+        self.stores.pool.add(
+            [row],
+            then=[
+                self.signals.publish_command("tx", {k: admitted[k] for k in TX_SUMMARY}),
+                self.signals.relay_command([row["raw"]]),
+            ],
+        )
+        return {"message": f"Transaction will be added to Block {next_block}", "id": row["_id"]}
+
+    def _store_pool_row(self, row: dict) -> None:
+        """The durable insert: the unique (sender, nonce) index admits one per nonce."""
+        try:
+            self.stores.mempool.add(row)
         except DuplicateKeyError as exc:
-            if self.stores.mempool.contains(row["_id"]):
+            if self.stores.mempool.get(row["_id"]) is None:
+                raise DoubleSpend(
+                    f"the sender already has a pending transaction with nonce {row['nonce']}"
+                ) from exc
+            if self.stores.pool.contains(row["_id"]):
                 raise Conflict("this transaction is already in the mempool") from exc
-            raise Conflict(
-                f"the sender already has a pending transaction with nonce {row['nonce']}"
-            ) from exc
-        if self.rules.name == "platform":
-            self.signals.publish("tx", {k: admitted[k] for k in TX_SUMMARY})
-        else:
-            self.signals.publish("tx", {"transaction": admitted})
-        if self.rules.name == "platform":
-            self.signals.queue_relay([row["raw"]])
-        answer = {"message": f"Transaction will be added to Block {next_block}"}
-        if self.rules.name == "platform":
-            answer["id"] = admitted["id"]
-        return answer
+            # Stored but not indexed (a process died in between): index it now.
+
+    def _submit_dvf_transaction(self, tx: object) -> dict:
+        admitted = self.rules.admit(self.state, tx, [])
+        self._ensure_pool()
+        with self._mutex:
+            self.refresh()
+            next_block = self.height + 2  # dvf counts blocks from 1
+        row = self._pool_row(admitted)
+        self._store_pool_row(row)
+        self.stores.pool.add(
+            [row], then=[self.signals.publish_command("tx", {"transaction": admitted})]
+        )
+        return {"message": f"Transaction will be added to Block {next_block}"}
 
     def submit_transactions(self, txs: object) -> dict:
         """Admit a batch of transactions (relayed by a peer): each on its own merits, in
         nonce order per sender, stored with one bulk insert. Refusals are reported, not
         raised; what is admitted is relayed on (a duplicate is never relayed again)."""
-        if self.rules.name != "platform":
+        if not self.platform:
             raise InvalidInput("batches are for platform rules only")
         if not isinstance(txs, list) or len(txs) > BATCH_MAX:
             raise InvalidInput(f"transactions must be a list of at most {BATCH_MAX}")
+        self._ensure_pool()
         ordered = sorted(
             (tx for tx in txs if isinstance(tx, dict)),
-            key=lambda tx: (str(tx.get("sender")), tx.get("nonce") or 0),
+            key=lambda tx: (str(tx.get("sender")), _int_or(tx.get("nonce"), -1)),
         )
+        # Relays echo: what this node has already is skipped before any signature check.
+        known = self.stores.pool.known([tx.get("id") for tx in ordered])
+        ordered = [tx for tx in ordered if tx.get("id") not in known]
         refused: dict[str, str] = {}
         rows = []
         with self._mutex:
@@ -676,10 +816,11 @@ class ChainNode:
                     continue
                 pending[sender].append(admitted)
                 rows.append(self._pool_row(admitted))
-        if rows and self.stores.mempool.count() + len(rows) > self.settings.chain_mempool_max:
+        if rows and self.stores.pool.count() + len(rows) > self.settings.chain_mempool_max:
             raise MempoolFull("the mempool is full; retry later")
         added = self.stores.mempool.add_many(rows)
         accepted = [row for row in rows if row["_id"] in added]
+        self.stores.pool.add(accepted)
         self.signals.queue_relay([row["raw"] for row in accepted])
         for row in accepted:
             tx = json.loads(row["raw"])
@@ -703,37 +844,37 @@ class ChainNode:
     def _refuse_duplicate(self, tx: dict) -> None:
         """A transaction sent twice is a 409 that says so, not a nonce error."""
         tx_id = tx.get("id")
-        if not isinstance(tx_id, str):
+        if not isinstance(tx_id, str) or len(tx_id) != 64:
             return
-        if self.stores.mempool.contains(tx_id):
+        if self.stores.pool.contains(tx_id):
             raise Conflict("this transaction is already in the mempool")
         row = self.stores.blocks.find_transaction(tx_id)
-        if row is not None and self._is_main(row["block"]):
+        if row is not None and self._position.get(row["block"]) == row["height"]:
             raise Conflict("this transaction is already in a block")
 
     def pool(self, limit: int = 5000) -> dict:
-        txs = self.stores.mempool.all(limit)
-        if self.rules.name == "platform":
+        txs = self.stores.pool.all(limit)
+        if self.platform:
             txs.sort(key=lambda tx: (-tx["fee"], tx["sender"], tx["nonce"]))
-        return {"transactions": txs, "count": len(txs)}
+        return {"transactions": txs, "count": self.stores.pool.count()}
 
     # ------------------------------------------------------------------ mining
 
     def template(self, miner: str | None) -> dict:
         """A block to mine on the current tip, paying ``miner`` (default: this node)."""
-        if miner is not None and self.rules.name == "platform":
+        if miner is not None and self.platform:
             if not isinstance(miner, str) or not keys.ADDRESS.fullmatch(miner):
                 raise InvalidInput("miner must be an address (40 lower-case hex digits)")
+        self._ensure_pool()
         with self._mutex:
             self.refresh()
-            pool = self.stores.mempool.all(self.settings.chain_mempool_max)
-            parent = json.loads(self.stores.blocks.get(self.tip_hash)["raw"])
-            ancestors = self._headers[-MEDIAN_SPAN:]
+            pool = self.stores.pool.all()
+            parent = json.loads(self._raw_of(self.tip_hash))
             return self.rules.template(
                 self.state,
                 parent,
                 self.tip_hash,
-                ancestors,
+                self._headers[-MEDIAN_SPAN:],
                 pool,
                 miner or self._default_miner(),
                 self.clock_ms(),
@@ -741,8 +882,7 @@ class ChainNode:
 
     def _default_miner(self) -> str:
         """Rewards go to the node's own address (dvf: its uuid4 hex node id)."""
-        field = "address" if self.rules.name == "platform" else "node_id"
-        return self.identity()[field]
+        return self.identity()["address" if self.platform else "node_id"]
 
     def identity(self) -> dict:
         """This node's own key (platform: its rewards' address) and dvf node id."""
@@ -766,16 +906,15 @@ class ChainNode:
             self.refresh()
             return {"height": self.height, "hash": self.tip_hash, "work": self.tip_work}
 
+    def _raws(self, hashes: Sequence[str]) -> list[str]:
+        with self._mutex:
+            return [self._raw_of(h) for h in hashes]
+
     def chain_json(self) -> str:
         """``{"chain": [...], "length": n}`` as text, each block exactly as stored."""
         with self._mutex:
             self.refresh()
-            hashes = list(self._hashes)
-        raws = []
-        for start in range(0, len(hashes), 1000):
-            chunk = hashes[start : start + 1000]
-            docs = self.stores.blocks.get_many(chunk)
-            raws += [docs[h]["raw"] for h in chunk]
+            raws = self._raws(list(self._hashes))
         return '{"chain":[' + ",".join(raws) + '],"length":' + str(len(raws)) + "}"
 
     def getblocks_json(self, locator: Sequence[str], limit: int) -> str:
@@ -786,15 +925,12 @@ class ChainNode:
             self.refresh()
             start = 0
             if locator:
-                position = {h: height for height, h in enumerate(self._hashes)}
-                found = next((position[h] for h in locator if h in position), None)
+                found = next((self._position[h] for h in locator if h in self._position), None)
                 if found is None:
                     raise NotFound("none of these blocks is on this node's main chain")
                 start = found + 1
-            hashes = self._hashes[start : start + limit]
+            raws = self._raws(self._hashes[start : start + limit])
             tip = {"height": self.height, "hash": self.tip_hash, "work": self.tip_work}
-        docs = self.stores.blocks.get_many(hashes)
-        raws = [docs[h]["raw"] for h in hashes if h in docs]
         return '{"blocks":[' + ",".join(raws) + '],"tip":' + json.dumps(tip) + "}"
 
     def block(self, ref: str) -> dict:
@@ -807,7 +943,7 @@ class ChainNode:
                 ref = self._hashes[height]
             tip_height = self.height
             on_main = self._is_main(ref)
-        doc = self.stores.blocks.get(ref)
+        doc = self.stores.blocks.get(ref) if len(ref) <= 128 else None
         if doc is None:
             raise NotFound("no such block")
         return {
@@ -819,32 +955,23 @@ class ChainNode:
             "block": json.loads(doc["raw"]),
         }
 
-    def _is_main(self, block_hash: str) -> bool:
-        return any(h == block_hash for h in reversed(self._hashes))
-
     def transaction(self, tx_id: str) -> dict:
         if not isinstance(tx_id, str) or len(tx_id) != 64:
             raise NotFound("no such transaction")
         with self._mutex:
             self.refresh()
-            tip_height = self.height
-            hashes = self._hashes
             row = self.stores.blocks.find_transaction(tx_id)
-            if (
-                row is not None
-                and row["height"] <= tip_height
-                and hashes[row["height"]] == (row["block"])
-            ):
+            if row is not None and self._position.get(row["block"]) == row["height"]:
                 return {
                     "transaction": json.loads(row["raw"]),
                     "status": "confirmed",
                     "block": row["block"],
                     "height": row["height"],
-                    "confirmations": tip_height - row["height"] + 1,
+                    "confirmations": self.height - row["height"] + 1,
                 }
-        for tx in self.stores.mempool.all(self.settings.chain_mempool_max):
-            if tx.get("id") == tx_id:
-                return {"transaction": tx, "status": "pending", "confirmations": 0}
+        pending = self.stores.pool.get(tx_id)
+        if pending is not None:
+            return {"transaction": pending, "status": "pending", "confirmations": 0}
         raise NotFound("no such transaction")
 
     def address(self, address: str) -> dict:
@@ -856,11 +983,13 @@ class ChainNode:
             balances = {asset: format_units(state.balance(address, asset)) for asset in ASSETS}
             spendable = format_units(state.spendable(address, "DTC", tip_height + 1))
             nonce = state.nonce(address)
-            pending = self._pending_of(address)
-            hashes = list(self._hashes)
-        history = []
-        for row in self.stores.blocks.transactions_of(address, ADDRESS_HISTORY):
-            if row["height"] <= tip_height and hashes[row["height"]] == row["block"]:
+            pending = len(self._pending_of(address))
+            recent = list(reversed(self._address_txs.get(address, [])[-ADDRESS_HISTORY:]))
+            history = []
+            for tx_id in recent:
+                row = self.stores.blocks.find_transaction(tx_id)
+                if row is None or self._position.get(row["block"]) != row["height"]:
+                    continue
                 history.append(
                     {
                         **json.loads(row["raw"]),
@@ -874,8 +1003,8 @@ class ChainNode:
             "balances": balances,
             "spendable": {"DTC": spendable},
             "nonce": nonce,
-            "next_nonce": nonce + len(pending) + 1,
-            "pending": len(pending),
+            "next_nonce": nonce + pending + 1,
+            "pending": pending,
             "transactions": history,
         }
 
@@ -1033,9 +1162,12 @@ class ChainNode:
                 self.stores.meta.reset_tip()
                 self.stores.blocks.reset()
                 self.stores.mempool.reset()
-                self._reset_memory()
+                self.stores.pool.reset()
+                self._raw.clear()
+                self._raw_bytes = 0
                 self._store_genesis()
-                self._follow_db(force=True)
+                self._load_all()
+                self.stores.pool.mark_ready()
                 self.signals.set_tip_hint(self.tip_hash)
         except LockError as exc:
             raise Busy("the node is busy with another chain change; retry") from exc
@@ -1048,9 +1180,8 @@ class ChainNode:
 
     def mine_now(self, miner: str | None) -> dict:
         """Ask this node's miner worker for one block and wait for it (bounded)."""
-        if miner is not None and self.rules.name == "platform":
-            if not keys.ADDRESS.fullmatch(miner):
-                raise InvalidInput("miner must be an address (40 lower-case hex digits)")
+        if miner is not None and self.platform and not keys.ADDRESS.fullmatch(miner):
+            raise InvalidInput("miner must be an address (40 lower-case hex digits)")
         request_id = uuid.uuid4().hex
         self.signals.request_mine({"id": request_id, "miner": miner})
         answer = self.signals.wait_mined(request_id, self.settings.chain_mine_wait_s)
@@ -1061,12 +1192,5 @@ class ChainNode:
         return answer
 
 
-class _Inconsistent(Exception):
-    """The stored chain is being changed by another process."""
-
-
 def format_outcome(outcome: Outcome) -> dict:
     return {"hash": outcome.hash, "status": outcome.status, "height": outcome.height}
-
-
-__all__ = ["ChainNode", "InvalidBlock", "InvalidTransaction", "Stores", "check_peer_url"]

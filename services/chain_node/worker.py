@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import signal
 import threading
 import time
@@ -33,6 +34,7 @@ log = logging.getLogger("chain_node.worker")
 
 MINE_ATTEMPTS = 5
 RELAY_BATCH = 1000
+PRUNE_EVERY_S = 60.0
 
 
 def mine_one(node: ChainNode, client: ChainNodeClient, miner: str | None, stop) -> dict:
@@ -73,17 +75,21 @@ def mine_one(node: ChainNode, client: ChainNodeClient, miner: str | None, stop) 
 
 def miner_loop(node: ChainNode, settings: ChainNodeSettings, stop: threading.Event) -> None:
     client = ChainNodeClient(settings.chain_node_url, timeout=30)
+    # Each node waits a little longer than the interval, by a random amount drawn anew
+    # after every block, so the nodes rarely start on the same block at once.
     interval = settings.chain_miner_interval_s
+    patience = interval * (1 + random.random() / 2)
     last_tip, last_change = node.signals.tip_hint(), time.monotonic()
     while not stop.is_set():
         try:
             since = time.monotonic() - last_change
-            wait = 1.0 if interval == 0 else max(0.05, min(1.0, interval - since))
+            wait = 1.0 if interval == 0 else max(0.05, min(1.0, patience - since))
             request = node.signals.next_mine_request(wait)
             tip = node.signals.tip_hint()
             if tip != last_tip:
                 last_tip, last_change = tip, time.monotonic()
-            if request is None and (interval == 0 or time.monotonic() - last_change < interval):
+                patience = interval * (1 + random.random() / 2)
+            if request is None and (interval == 0 or time.monotonic() - last_change < patience):
                 continue
             answer = mine_one(node, client, (request or {}).get("miner"), stop)
             last_change = time.monotonic()
@@ -95,6 +101,7 @@ def miner_loop(node: ChainNode, settings: ChainNodeSettings, stop: threading.Eve
 
 
 def sync_loop(node: ChainNode, settings: ChainNodeSettings, stop: threading.Event) -> None:
+    next_prune = time.monotonic() + PRUNE_EVERY_S
     while not stop.is_set():
         try:
             reason = node.signals.next_wake(settings.chain_sync_interval_s)
@@ -102,6 +109,11 @@ def sync_loop(node: ChainNode, settings: ChainNodeSettings, stop: threading.Even
                 node.announce()
             else:
                 node.resolve(respect_backoff=reason is None)
+            if time.monotonic() > next_prune:
+                next_prune = time.monotonic() + PRUNE_EVERY_S
+                pruned = node.prune_pool()
+                if pruned:
+                    log.info("pruned %d mined transactions from the stored mempool", pruned)
         except Exception:  # a bad peer or a restarting dependency must not end the loop
             log.exception("sync loop error; retrying in 1s")
             stop.wait(1.0)

@@ -91,10 +91,25 @@ class Authenticator:
             raise Conflict(f"username {username} is taken")
 
     def login(self, username: str, password: str) -> dict:
-        """Check the password and return a token; Unauthorized on any mismatch."""
-        role = self._check_password(username, password)
+        """Check the password and return a token; Unauthorized on any mismatch.
+
+        The service credential does not sign in here (see ``service_login``).
+        """
+        role = (
+            None if RESERVED.get(username) == SERVICE else self._check_password(username, password)
+        )
         if role is None:
             raise Unauthorized("wrong username or password")
+        return self._token(username, role)
+
+    def service_login(self, username: str, password: str) -> dict:
+        """The service credential's own sign-in, on a path NGINX exposes only to the
+        operator's network: a token for the service role; Unauthorized otherwise."""
+        if RESERVED.get(username) != SERVICE or self._check_password(username, password) is None:
+            raise Unauthorized("wrong username or password")
+        return self._token(username, SERVICE)
+
+    def _token(self, username: str, role: str) -> dict:
         now = int(time.time())
         expires = now + self._settings.token_ttl_s
         token = jwt.encode(

@@ -7,6 +7,8 @@ missing one stops the process at start-up instead of running insecurely.
 
 from __future__ import annotations
 
+import ipaddress
+
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -36,6 +38,15 @@ class Settings(BaseSettings):
     # Sign-in and registration, per address: slows password guessing.
     rate_limit_auth: str = "30/minute"
     log_level: str = "INFO"
+    # Addresses (CIDR, comma-separated) of the proxy in front of the services (NGINX):
+    # only its X-Forwarded-For and X-Forwarded-Proto are believed.
+    trusted_proxies: str = "127.0.0.1/32,::1/128"
+    # How long the answer to a request with an Idempotency-Key is kept for its retries.
+    idempotency_window_s: int = Field(default=86_400, gt=0)
+    # Automatic buys and sells one user may hold (both sides counted), and the distinct
+    # symbols armed platform-wide: each armed symbol costs a billed quote per QUOTE_TTL_S.
+    max_setups_per_user: int = Field(default=100, gt=0)
+    max_armed_symbols: int = Field(default=1000, gt=0)
     # The events gateway (services/events): open streams per user and in all, how long
     # one lasts before the client reconnects, how often an idle one gets a keep-alive,
     # and the chain-node whose topic /api/chain/events follows.
@@ -50,6 +61,51 @@ class Settings(BaseSettings):
     market_price_max_age_s: float = Field(default=1.0, gt=0, le=60)
     # The fee of a coin order, in basis points of its value (25 = 0.25 %).
     exchange_fee_bp: int = Field(default=25, ge=0, le=1000)
+    # Mining (docs/architecture.md, "Mining"). Pools are "name:scheme:fee %" entries,
+    # their keys "name=<64 hex private key>" entries (generated into .env by `make up`).
+    mining_max_machines: int = Field(default=20, ge=1, le=1000)
+    mining_history_limit: int = Field(default=50, ge=1, le=1000)
+    pool_definitions: str = (
+        "atlas:PPLNS:1.5,boreal:PPS:2.5,cobalt:PPLNS:2,delta:PPS:4,ember:PPLNS:1"
+    )
+    pool_keys: SecretStr = SecretStr("")
+    pool_chain_url: str = "http://127.0.0.1:5001"
+    pool_chain_timeout_s: float = Field(default=5.0, gt=0)
+    pool_block_time_s: float = Field(default=10.0, gt=0)
+    pool_rest_hashrate: int = Field(default=10**14, ge=0, le=10**18)
+    pool_share_hashes: int = Field(default=2**32, ge=1)
+    pool_pplns_factor: float = Field(default=2.0, gt=0, le=100)
+    pool_tick_s: float = Field(default=1.0, gt=0)
+    pool_window_s: float = Field(default=10.0, gt=0)
+    pool_settle_ms: int = Field(default=2000, ge=0)
+    pool_seed: int = 13
+    pool_stats_interval_s: float = Field(default=5.0, gt=0)
+    pool_maturity: int = Field(default=10, ge=0)
+    pool_pow_max_s: float = Field(default=60.0, gt=0)
+    # Isolated margin: interest per hour begun (millionths of the amount borrowed), how
+    # often the checker looks for positions to call or liquidate (0 = off), and how many
+    # positions a user may hold.
+    margin_interest_ppm_hour: int = Field(default=10, ge=0, le=10_000)
+    margin_check_interval_s: float = Field(default=2.0, ge=0)
+    margin_max_positions: int = Field(default=10, ge=1, le=20)
+    # Stop orders (coin holdings and margin positions) a user may have.
+    stop_max_orders: int = Field(default=20, ge=1, le=100)
+    # Volatility-breakout strategies (live or paper) a user may run.
+    strategy_max: int = Field(default=5, ge=1, le=20)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip())  # ValueError: a clear start-up failure
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(
+            ipaddress.ip_network(part.strip()) for part in self.trusted_proxies.split(",") if part
+        )
 
 
 def load_settings(overrides: dict | None = None) -> Settings:

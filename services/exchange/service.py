@@ -6,11 +6,14 @@ them too). Each use case here takes the same ``CoinTrading`` context.
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_EVEN, Decimal
+
 from ..common.coin_trading import CoinTrading
+from ..common.domain import backtest as breakout
 from ..common.domain import exchange
 from ..common.domain.assets import BUY, SELL
 from ..common.domain.money import format_cents, format_price, format_units
-from ..common.errors import UpstreamUnavailable
+from ..common.errors import InvalidInput, UpstreamUnavailable
 from ..common.market import COIN_NAMES, CURRENCY, Board, Ticker, parse_scaled
 from ..common.presenters import coin_fields
 
@@ -146,3 +149,56 @@ def trades(
             }
         )
     return {"user": user, "trades": shown}
+
+
+def _decimal(value: Decimal | None, places: int = 6) -> str | None:
+    """A figure as a decimal string, rounded half to even to ``places`` decimals."""
+    if value is None:
+        return None
+    return str(value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN))
+
+
+def _figures(result: breakout.Result) -> dict:
+    return {
+        "k": _decimal(result.k, 2),
+        "total_return": _decimal(result.total_return),
+        "max_drawdown": _decimal(result.max_drawdown),
+        "trades": result.trades,
+        "wins": result.wins,
+        "win_rate": _decimal(result.win_rate),
+        "profit_factor": _decimal(result.profit_factor),
+        "market_change": _decimal(result.market_change),
+    }
+
+
+def backtest(coins: CoinTrading, coin: str, days: int, k: str) -> dict:
+    """The volatility breakout over ``coin``'s last ``days`` complete daily candles, with
+    ``k`` or "auto" (the best of 0.1 ... 0.9), fees included: the figures and the
+    equity curve (1 = the starting capital). Errors: UnknownCoin, InvalidInput (fewer
+    days of history than asked), UpstreamUnavailable."""
+    coins.market.board().ticker(coin)  # UnknownCoin before asking the feed
+    rows = coins.market.feed.candles(coin, "24h")[:-1]  # complete days only
+    if len(rows) < days:
+        raise InvalidInput(f"the market has {len(rows)} complete days of {coin}, not {days}")
+    candles = [
+        breakout.Candle(
+            t, parse_scaled(o, 4), parse_scaled(h, 4), parse_scaled(low, 4), parse_scaled(c, 4)
+        )
+        for t, o, c, h, low, _ in rows[-days:]
+    ]
+    fee = Decimal(coins.fee_bp) / 10_000
+    if k == "auto":
+        result, tried = breakout.best_k(candles, fee)
+    else:
+        result, tried = breakout.run(candles, Decimal(k), fee), []
+    return {
+        "coin": coin,
+        "days": days,
+        "from": candles[0].time,
+        "to": candles[-1].time,
+        "fee": _decimal(fee, 4),
+        "auto": k == "auto",
+        **_figures(result),
+        "tried": [{"k": _decimal(r.k, 2), "total_return": _decimal(r.total_return)} for r in tried],
+        "equity": [{"time": t, "equity": _decimal(e)} for t, e in result.equity],
+    }

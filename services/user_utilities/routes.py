@@ -20,6 +20,8 @@ from . import service
 from .batch import run_batch
 
 bp = Blueprint("user_utilities", __name__, url_prefix="/api/users")
+# One count per address across register, login and the service sign-in.
+SIGN_IN_LIMIT = limiter.shared_limit(auth_limit, scope="sign-in", key_func=address_key)
 
 # ADD, QUOTE and DISPLAY_SUMMARY; BATCH runs every command of the catalogue.
 for spec in commands.of_service("users"):
@@ -35,7 +37,7 @@ def ping():
 
 
 @bp.post("/register")
-@limiter.limit(auth_limit, key_func=address_key)
+@SIGN_IN_LIMIT
 @api_doc(
     "Create a login",
     body=CredentialsBody,
@@ -51,12 +53,28 @@ def register():
 
 
 @bp.post("/login")
-@limiter.limit(auth_limit, key_func=address_key)
+@SIGN_IN_LIMIT
 @api_doc("Get a token", body=CredentialsBody, errors=(400, 401, 413, 429, 503), public=True)
 def login():
     """Log in {username, password} -> {token, role, expires_at}. 401 on a mismatch."""
     body = parse_model(CredentialsBody, json_body())
     return ok(service.login(backend().auth, body.username, body.password))
+
+
+@bp.post("/service-login")
+@SIGN_IN_LIMIT
+@api_doc(
+    "Get a service token (operator network only)",
+    body=CredentialsBody,
+    errors=(400, 401, 403, 413, 429, 503),
+    public=True,
+)
+def service_login():
+    """The service credential (the workload replayer) signs in here, not at /login:
+    NGINX answers this path only to loopback (and the configured operator network).
+    {username, password} -> {token, role, expires_at}; 401 on a mismatch."""
+    body = parse_model(CredentialsBody, json_body())
+    return ok(service.service_login(backend().auth, body.username, body.password))
 
 
 @bp.post("/batch")
@@ -81,6 +99,7 @@ def batch():
         adapters.ledger,
         adapters.trading(),
         adapters.txns,
+        adapters.answers,
         caller,
         body.user,
         body.commands,

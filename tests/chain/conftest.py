@@ -84,6 +84,9 @@ class ChainNet:
             rpc.stopProcess(f"chain:{name}", True)
         else:
             rpc.startProcess(f"chain:{name}", True)
+            if name.startswith("chain-node-"):
+                url = self.urls[int(name.rsplit("-", 1)[1]) - 1]
+                wait_for(lambda: self.http.get(f"{url}/health", timeout=5).ok, 60, name)
 
 
 def start_network(base_dir: Path, env: dict, components=("mongo", "redis", "chain")) -> Stack:

@@ -21,6 +21,8 @@ from tests.chain.conftest import ChainNet, start_network, wait_for
 from tests.chain.test_network import PEER_SCRIPT
 from tools.stack import _free_ports
 
+pytestmark = pytest.mark.e2e
+
 DVF_KEYS = {"message", "index", "transactions", "proof", "previous_hash"}
 
 

@@ -22,6 +22,8 @@ from tests.chain.conftest import ADMIN, token, wait_for
 from tests.chain.helpers import EventLog, funded_key, mine_by_hand
 from tools.stack import _free_ports
 
+pytestmark = pytest.mark.e2e
+
 PEER_SCRIPT = Path(__file__).with_name("dvf_peer.py")
 SERVICE = {"Authorization": f"Bearer {token('service')}"}
 

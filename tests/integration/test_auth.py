@@ -266,6 +266,19 @@ def test_a_wrong_password_or_unknown_name_answers_401(platform, member, username
     assert assert_refused(resp, 401, "unauthorized") == "wrong username or password"
 
 
+def test_the_service_credential_signs_in_only_at_the_service_sign_in(platform):
+    credential = {"username": "replayer", "password": SECRETS["SERVICE_PASSWORD"]}
+    public = platform.post("/api/users/login", credential)
+    assert assert_refused(public, 401, "unauthorized") == "wrong username or password"
+    own = platform.post("/api/users/service-login", credential)
+    assert own.status_code == 200 and own.get_json()["data"]["role"] == "service"
+    for name, password in (("admin", SECRETS["ADMIN_PASSWORD"]), ("replayer", "wrong-pass")):
+        refused = platform.post(
+            "/api/users/service-login", {"username": name, "password": password}
+        )
+        assert_refused(refused, 401, "unauthorized")
+
+
 def test_the_whole_dumplog_is_refused_to_a_normal_user(member, store):
     _, as_member = member
     resp = as_member.post("/api/users/dumplog", {"filename": "all.xml"})

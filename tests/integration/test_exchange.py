@@ -130,6 +130,15 @@ def test_a_retry_with_the_same_idempotency_key_is_answered_once_and_charged_once
     assert assets_of(platform, user)["holdings"][0]["available"] == "10.00000000"
     reused = order(platform, "buy", headers=key, **{**body, "amount": "11"})
     assert reused[0] == 422 and reused[1]["error"]["code"] == "idempotency_key_reused"
+    # A refusal is an answer too: its retry gets it again, even once the cash is there.
+    poor = random_user()
+    platform.ok("ADD", user=poor, amount="1.00")
+    refusal = {"Idempotency-Key": "coin-order-2"}
+    first = order(platform, "buy", headers=refusal, user=poor, coin="ETH", amount="1")
+    platform.ok("ADD", user=poor, amount="100000.00")
+    again = order(platform, "buy", headers=refusal, user=poor, coin="ETH", amount="1")
+    assert first == again and first[0] == 409
+    assert assets_of(platform, poor)["holdings"] == []
 
 
 @pytest.mark.parametrize(
@@ -223,3 +232,25 @@ def test_the_board_ranks_the_top_20_by_traded_value_and_lists_their_last_day(
     assert len(candles) == 720
     assert platform.get("/api/exchange/coin/candles/ETH/2h").status_code == 400
     assert platform.get("/api/exchange/coin/candles/NOPE/1h").status_code == 400
+
+
+def test_a_backtest_chooses_k_and_shows_its_figures(platform, infra):
+    rows = requests.get(
+        f"{infra.market_feed_url}/public/candlestick/ETH_USD/24h", timeout=10
+    ).json()["data"][:-1][-365:]
+    auto = platform.post("/api/exchange/backtest", {"coin": "ETH", "days": 365, "k": "auto"})
+    data = auto.get_json()["data"]
+    assert auto.status_code == 200 and data["auto"] is True
+    assert [t["k"] for t in data["tried"]] == [f"0.{n}0" for n in range(1, 10)]
+    best = max(data["tried"], key=lambda t: Decimal(t["total_return"]))
+    assert (data["k"], data["total_return"]) == (best["k"], best["total_return"])
+    assert len(data["equity"]) == 364 and (data["from"], data["to"]) == (rows[0][0], rows[-1][0])
+    change = Decimal(rows[-1][2]) / Decimal(rows[0][1]) - 1
+    assert data["market_change"] == str(change.quantize(Decimal("0.000001")))
+    assert data["equity"][-1]["equity"] == str(Decimal(data["total_return"]) + 1)
+    assert 0 <= data["wins"] <= data["trades"] <= 364
+    fixed = platform.post("/api/exchange/backtest", {"coin": "ETH", "days": 365, "k": "0.5"})
+    same = next(t for t in data["tried"] if t["k"] == "0.50")
+    assert fixed.get_json()["data"]["total_return"] == same["total_return"]
+    for bad in ({"coin": "NOPE"}, {"coin": "ETH", "k": "3"}, {"coin": "ETH", "days": 2}):
+        assert platform.post("/api/exchange/backtest", bad).status_code == 400

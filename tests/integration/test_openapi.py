@@ -64,7 +64,7 @@ def auth(apps) -> dict:
         apps["users"]
         .test_client()
         .post(
-            "/api/users/login",
+            "/api/users/service-login",
             json={"username": "replayer", "password": SECRETS["SERVICE_PASSWORD"]},
         )
     )

@@ -100,6 +100,10 @@ class ChainRules(ABC):
         revert(state, undo)
 
     @abstractmethod
+    def check_alone(self, tx: object) -> None:
+        """What a transaction must be whatever the chain says (its form, its signature)."""
+
+    @abstractmethod
     def admit(self, state: ChainState, tx: object, pending: Sequence[dict]) -> dict:
         """The transaction as the mempool keeps it, if it may enter; ``pending`` are the
         sender's transactions already waiting (platform) in nonce order."""
@@ -310,6 +314,9 @@ class PlatformRules(ChainRules):
         writer.move_tip(0, block_hash)
         return writer.undo
 
+    def check_alone(self, tx: object) -> None:
+        self.signatures.check(tx, transactions.check_structure(tx))
+
     def admit(self, state: ChainState, tx: object, pending: Sequence[dict]) -> dict:
         message = transactions.check_structure(tx)
         self.signatures.check(tx, message)
@@ -454,6 +461,9 @@ class DvfRules(ChainRules):
         if not blocks.dvf_valid_proof(ancestors[-1].get("proof"), block["proof"], parent_hash):
             raise InvalidBlock("the proof does not give four leading zeros")
         return 1
+
+    def check_alone(self, tx: object) -> None:
+        self.admit(ChainState(), tx, [])
 
     def admit(self, state: ChainState, tx: object, pending: Sequence[dict]) -> dict:
         if not isinstance(tx, dict) or not {"sender", "recipient", "amount"} <= tx.keys():

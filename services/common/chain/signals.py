@@ -59,6 +59,14 @@ class NodeSignals:
     def publish(self, event: str, data: Mapping) -> None:
         events.publish(self.redis, self.topic, event, data)
 
+    def publish_command(self, event: str, data: Mapping) -> tuple:
+        """``publish`` as a command to send in another pipeline."""
+        return ("publish", self.topic, events.encode(event, data))
+
+    def relay_command(self, raw_transactions: list[str]) -> tuple:
+        """``queue_relay`` as a command to send in another pipeline."""
+        return ("rpush", f"{self._prefix}:relay", *raw_transactions)
+
     def wake(self, reason: str) -> None:
         try:
             self.redis.rpush(f"{self._prefix}:wake", reason)
