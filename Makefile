@@ -20,21 +20,27 @@ export SERVICE_REPLICAS
 # Placeholders so `compose-check` works without secrets; real runs need real ones.
 CHECK_SECRETS := JWT_SECRET="$${JWT_SECRET:-compose-check-jwt-secret}" \
 	ADMIN_PASSWORD="$${ADMIN_PASSWORD:-compose-check}" \
-	SERVICE_PASSWORD="$${SERVICE_PASSWORD:-compose-check}"
+	SERVICE_PASSWORD="$${SERVICE_PASSWORD:-compose-check}" \
+	REDIS_PASSWORD="$${REDIS_PASSWORD:-compose-check}" \
+	MONGO_PASSWORD="$${MONGO_PASSWORD:-compose-check}" \
+	WALLET_ENCRYPTION_KEY="$${WALLET_ENCRYPTION_KEY:-compose-check}"
 
-.PHONY: help deps system-deps venv ferretdb frontend up down status logs \
-	test test-unit test-integration test-e2e test-frontend faults bench lint audit compose-check
+.PHONY: help deps system-deps venv ferretdb frontend up down status logs reset \
+	test test-unit test-integration test-e2e test-frontend faults bench bench-mining lint audit \
+	compose-check
 
 help:
 	@echo "make deps              install what is missing (Debian packages, venv, FerretDB)"
 	@echo "make frontend          build the UI into frontend/dist (npm ci + vite, when stale)"
 	@echo "make up                start the stack (NGINX on http://127.0.0.1:8080/)"
 	@echo "make down | status | logs"
+	@echo "make reset             stop and delete every account, login and log entry (asks)"
 	@echo "make test              unit + integration + e2e + fault-injection tests"
 	@echo "make test-unit | test-integration | test-e2e"
 	@echo "make test-frontend     the UI's type and format checks and component tests (Vitest)"
 	@echo "make faults SEEDS=200  fault injection; writes docs/reliability.md"
 	@echo "make bench             throughput benchmark; writes docs/benchmarks.md + docs/bench/"
+	@echo "make bench-mining      1,000 machines in 5 pools, 100 blocks: block times, engine CPU"
 	@echo "make lint              ruff check + ruff format --check"
 	@echo "make audit             bandit (medium and up) and pip-audit"
 	@echo "make compose-check     validate docker-compose.yml"
@@ -95,6 +101,10 @@ status:
 logs:
 	$(BIN)/python -m tools.stack logs --dir $(STACK_DIR)
 
+# A fresh database: stops the stack and deletes its data after typing "reset".
+reset:
+	$(BIN)/python -m tools.stack reset --dir $(STACK_DIR)
+
 # ----------------------------------------------------------------------- tests
 
 test: deps frontend
@@ -109,10 +119,12 @@ test-integration: deps
 test-e2e: deps frontend
 	$(BIN)/pytest tests/e2e
 
-# More seeds than CI runs (tests/faults runs 20), with a report.
+# More seeds than CI runs (tests/faults runs 20, and 1 of the wallet's), with a report.
 SEEDS ?= 200
+WALLET_SEEDS ?= 10
 faults: deps
-	$(BIN)/python -m tools.faults --seeds $(SEEDS) --report docs/reliability.md
+	$(BIN)/python -m tools.faults --mining --seeds $(SEEDS) --report docs/reliability.md
+	$(BIN)/python -m tools.wallet_faults --seeds $(WALLET_SEEDS) --report docs/reliability.md
 
 # Type check and format check (prettier), then the component tests.
 test-frontend: $(FRONTEND_MODULES)
@@ -129,6 +141,10 @@ lint: venv
 bench: deps
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements-bench.txt
 	$(BIN)/python -m tools.bench --scenario all $(BENCH_ARGS)
+
+# The pool engine at scale on a real chain-node (docs/benchmarks.md, "Mining").
+bench-mining: deps
+	$(BIN)/python -m tools.bench_mining --machines 1000 --pools 5 --blocks 100 $(BENCH_ARGS)
 
 # pip-audit needs a vulnerability database (PyPI's JSON API or OSV); where neither is
 # reachable it lists every package as not audited, so its verdict is only as good as that.

@@ -53,6 +53,9 @@ from tenacity import (
 from tqdm import tqdm
 
 log = logging.getLogger("replay")
+#: Where `make up` writes `.env`: beside this script (the repo root), whatever the
+#: directory the replayer is run from.
+SCRIPT_DIR = Path(__file__).resolve().parent
 
 # Workload command -> (API path, names of its positional arguments).
 COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -281,7 +284,8 @@ class Replayer:
 
     async def _login(self) -> None:
         credentials = {"username": "replayer", "password": self.password}
-        async with self.sessions[0].post(f"{self.url}/api/users/login", json=credentials) as resp:
+        login = f"{self.url}/api/users/service-login"  # the service credential's own path
+        async with self.sessions[0].post(login, json=credentials) as resp:
             body = await resp.json(content_type=None)
             if resp.status != 200:
                 raise SystemExit(f"login failed ({resp.status}): {body}")
@@ -449,7 +453,9 @@ def _is_loopback(url: str) -> bool:
 
 def _service_password(explicit: str | None) -> str:
     password = explicit or os.environ.get("SERVICE_PASSWORD")
-    password = password or dotenv_values(".env").get("SERVICE_PASSWORD")
+    # The working directory's .env first, then the one beside the script.
+    for env_file in (Path(".env"), SCRIPT_DIR / ".env"):
+        password = password or dotenv_values(env_file).get("SERVICE_PASSWORD")
     if not password:
         raise SystemExit("no service credential: set SERVICE_PASSWORD (make up writes .env)")
     return password

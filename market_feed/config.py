@@ -1,4 +1,8 @@
-"""Market feed settings: the only place this component reads the environment."""
+"""Market feed settings: the only place this component reads the environment.
+
+With ``MARKET_FEED_FROZEN_MS`` the market stands still at that moment, and ``POST
+/mock/clock`` moves it to another (tests).
+"""
 
 from __future__ import annotations
 
@@ -19,4 +23,4 @@ class FeedSettings(BaseSettings):
     # How often the websocket stream sends each subscribed ticker.
     tick_ms: int = Field(default=1000, ge=50, le=60_000)
     # A fixed "now" (Unix ms): the market stands still there (tests). Unset: the clock.
-    frozen_ms: int | None = Field(default=None, ge=1_704_153_600_000)  # day 2 of the market
+    frozen_ms: int | None = Field(default=None, ge=1_704_153_600_000)  # from day 2 of the market

@@ -38,6 +38,7 @@ from aiohttp import WSMsgType, web
 
 from market_feed.config import FeedSettings
 from market_feed.model import (
+    ANCHOR_DAY,
     COINS,
     DAY_MS,
     INTERVALS_MIN,
@@ -55,6 +56,7 @@ CURRENCY = "USD"
 TICK_WINDOWS_MIN = {"30M": 30, "1H": 60, "12H": 720, "24H": 1_440}
 TICK_TYPES = (*TICK_WINDOWS_MIN, "MID")
 MAX_SUBSCRIPTIONS = 200  # symbol x tick type pairs per connection
+FIRST_MOMENT_MS = (ANCHOR_DAY + 1) * DAY_MS  # the first moment with a day behind it
 
 
 def price_text(value: int) -> str:
@@ -119,11 +121,27 @@ class FeedServer:
     def __init__(self, settings: FeedSettings) -> None:
         self.settings = settings
         self.market = Market(settings.seed)
+        self._frozen_ms = settings.frozen_ms
 
     def now_ms(self) -> int:
-        if self.settings.frozen_ms is not None:
-            return self.settings.frozen_ms
+        if self._frozen_ms is not None:
+            return self._frozen_ms
         return time.time_ns() // 1_000_000
+
+    async def set_clock(self, request: web.Request) -> web.Response:
+        """``POST /mock/clock {"now_ms": ...}``: move a frozen market to another moment of
+        its seeded path (tests walk a price path this way). Only when started frozen."""
+        if self._frozen_ms is None:
+            raise web.HTTPNotFound()
+        try:
+            body = await request.json()
+            now = body["now_ms"]
+        except (ValueError, KeyError, TypeError):
+            return _invalid()
+        if type(now) is not int or now < FIRST_MOMENT_MS or now > 4_102_444_800_000:
+            return _invalid()
+        self._frozen_ms = now
+        return web.json_response({"status": "0000", "now_ms": now})
 
     async def ticker(self, request: web.Request) -> web.Response:
         pair = request.match_info["pair"]
@@ -254,6 +272,7 @@ class FeedServer:
         app.router.add_get("/public/orderbook/{pair}", self.orderbook)
         app.router.add_get("/pub/ws", self.websocket)
         app.router.add_get("/health", self.health)
+        app.router.add_post("/mock/clock", self.set_clock)
         return app
 
 

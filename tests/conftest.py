@@ -18,8 +18,12 @@ SECRETS = {
     "JWT_SECRET": "test-jwt-secret-" + uuid.uuid4().hex,
     "ADMIN_PASSWORD": "test-admin-password",
     "SERVICE_PASSWORD": "test-service-password",
+    "REDIS_PASSWORD": "test-redis-password-" + uuid.uuid4().hex,
 }
 FIXED_PRICE = "10.00"  # every symbol costs this on the test quote servers
+# The integration tier's market feed stands still at this moment (2026-05-28 20:26:40
+# UTC), so its prices are the same for every read; the e2e stack's feed moves live.
+MARKET_FROZEN_MS = 1_780_000_000_000
 
 
 def _start(base_dir: Path, components, env: dict, replicas: int = 2) -> Stack:
@@ -32,7 +36,13 @@ def _start(base_dir: Path, components, env: dict, replicas: int = 2) -> Stack:
 def infra(tmp_path_factory):
     """MongoDB-wire server, Redis and a fixed-price quote server."""
     stack = _start(
-        tmp_path_factory.mktemp("infra"), INFRA, {**SECRETS, "QUOTE_FIXED_PRICE": FIXED_PRICE}
+        tmp_path_factory.mktemp("infra"),
+        INFRA,
+        {
+            **SECRETS,
+            "QUOTE_FIXED_PRICE": FIXED_PRICE,
+            "MARKET_FEED_FROZEN_MS": str(MARKET_FROZEN_MS),
+        },
     )
     yield stack
     stack.stop()
@@ -46,6 +56,7 @@ def overrides(infra) -> dict:
         "mongo_db": "it_" + uuid.uuid4().hex[:12],
         "redis_url": infra.redis_url,
         "quote_server_addr": infra.quote_addr,
+        "market_feed_url": infra.market_feed_url,
         "jwt_secret": SECRETS["JWT_SECRET"],
         "admin_password": SECRETS["ADMIN_PASSWORD"],
         "service_password": SECRETS["SERVICE_PASSWORD"],
@@ -69,8 +80,11 @@ def stack(tmp_path_factory):
         "QUOTE_TTL_S": "3600",
         "PENDING_TTL_S": "3600",
         "MONGO_DB": "e2e_" + uuid.uuid4().hex[:12],
+        # The chain-nodes run as under `make up`, mining only when asked.
+        "CHAIN_MINER_INTERVAL_S": "0",
+        "CHAIN_DIFFICULTY_BITS": "8",
     }
-    components = {*INFRA, "services", "triggers", "events", "nginx"}
+    components = {*INFRA, "services", "triggers", "relay", "coins", "events", "chain", "nginx"}
     stack = _start(tmp_path_factory.mktemp("stack"), components, env)
     yield stack
     stack.stop()

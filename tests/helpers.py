@@ -32,7 +32,12 @@ def login(session: requests.Session, base_url: str, username: str, password: str
 
 def service_headers(session: requests.Session, base_url: str) -> dict:
     """Headers of the replayer's service credential (may act for anyone)."""
-    return login(session, base_url, "replayer", SECRETS["SERVICE_PASSWORD"])
+    resp = session.post(
+        f"{base_url}/api/users/service-login",
+        json={"username": "replayer", "password": SECRETS["SERVICE_PASSWORD"]},
+    )
+    resp.raise_for_status()
+    return {"Authorization": f"Bearer {resp.json()['data']['token']}"}
 
 
 def admin_headers(session: requests.Session, base_url: str) -> dict:

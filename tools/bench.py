@@ -13,7 +13,10 @@ scenarios, in this order on one stack:
   validated against schema/logfile.xsd; the floor is measured first in the same run;
 - single: the floor, then a 100-user workload replayed one request per command with
   every user's next command in flight (its own stack);
-- locust: tools/locustfile.py headless (5,000 users, 100/s, 2 min by default).
+- locust: tools/locustfile.py headless (5,000 users, 100/s, 2 min by default);
+- chain: the chain-nodes on a stack of their own (tools/bench_chain.py): signed
+  transactions/s through NGINX, a 2,000-transaction block's validation, a fresh node
+  catching up 5,000 blocks. The other scenarios' stacks run without chain-nodes.
 
 Every stack process (and its children) is sampled with psutil for CPU time and RSS.
 Figures go to <out>/bench/results.json (merged with earlier runs per scenario), plots to
@@ -51,9 +54,9 @@ from lxml import etree
 
 from commands.generate import generate_workload, write_workload
 from services.common.cache import quote_fetches
+from tools import bench_chain, loadgen
 from tools import bench_report as report
-from tools import loadgen
-from tools.stack import SERVICES, Ports, Stack
+from tools.stack import ALL, SERVICES, Ports, Stack
 
 log = logging.getLogger("tools.bench")
 
@@ -729,9 +732,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--scenario",
-        choices=("replay", "latency", "single", "locust", "floor", "big", "all"),
+        choices=("replay", "latency", "single", "locust", "floor", "big", "chain", "all"),
         default="all",
-        help="all: floor, replay, single, latency and locust; big: the 1,200-user run",
+        help="all: floor, replay, single, latency, locust and chain; big: the 1,200-user run",
     )
     parser.add_argument(
         "--single-commands",
@@ -779,6 +782,7 @@ def _stack_env(args: argparse.Namespace, password: str) -> dict[str, str]:
         "JWT_SECRET": secrets.token_urlsafe(32),
         "ADMIN_PASSWORD": secrets.token_urlsafe(16),
         "SERVICE_PASSWORD": password,
+        "REDIS_PASSWORD": secrets.token_urlsafe(32),
         "QUOTE_LATENCY": "realistic",
         "QUOTE_SEED": str(args.seed),
         "TRIGGER_INTERVAL_S": "5",
@@ -796,6 +800,17 @@ def _terminate(signum, frame) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def run_chain(run: Run) -> dict:
+    """The chain-node figures (tools/bench_chain.py) on this group's chain stack."""
+    sizes = argparse.Namespace(**(CHAIN_QUICK if run.args.quick else CHAIN_FULL))
+    return {**run.label(), **bench_chain.run(run.stack, run.workdir, sizes)}
+
+
+CHAIN_FULL = {"txs": 20_000, "senders": 200, "block_txs": 2000, "blocks": 5000}
+CHAIN_QUICK = {"txs": 2000, "senders": 50, "block_txs": 2000, "blocks": 1000}
+CHAIN_COMPONENTS = frozenset({"mongo", "redis", "chain", "nginx"})
+
+
 PHASES = {
     "floor": run_floor,
     "replay": run_replay,
@@ -803,6 +818,7 @@ PHASES = {
     "single": run_single,
     "big": run_big,
     "locust": run_locust,
+    "chain": run_chain,
 }
 
 
@@ -841,17 +857,24 @@ def main(argv: list[str] | None = None) -> int:
     # had 134 answers past NGINX's timeout; on a fresh stack none). The share of the floor
     # needs the floor and the replay from one stack.
     groups = {
-        "all": [["floor", "replay"], ["single"], ["latency"], ["locust"]],
+        "all": [["floor", "replay"], ["single"], ["latency"], ["locust"], ["chain"]],
         "replay": [["floor", "replay"]],
     }.get(args.scenario, [[args.scenario]])
     ok = False
     try:
         for number, names in enumerate(groups, 1):
+            chain = names == ["chain"]
+            env = _stack_env(args, password)
+            if chain:
+                env |= {
+                    k: v for k, v in bench_chain.stack_env(password).items() if k != "JWT_SECRET"
+                }
             stack = Stack(
                 workdir / f"stack-{number}",
                 Ports.free(args.replicas),
-                _stack_env(args, password),
+                env,
                 replicas=args.replicas,
+                components=CHAIN_COMPONENTS if chain else ALL - {"chain"},
             )
             run = Run(args, stack, ProcessSampler(stack), workdir, password, command)
             _run_group(run, names, results)

@@ -536,6 +536,13 @@ def render(results: Mapping, plots: Mapping[str, str]) -> str:
         out += _render_scale_out(replay, floor, locust)
     if locust:
         out += _render_locust(locust, plots, machine)
+    if results.get("chain"):
+        from tools.bench_chain import render as render_chain  # only when there is one
+
+        out += [
+            "#" + line if line.startswith("## ") else line
+            for line in render_chain(results["chain"])
+        ]
     if plots.get("cpu") or plots.get("memory"):
         out += ["### CPU and memory per process", ""]
         out += [f"![{name}]({plots[name]})" for name in ("cpu", "memory") if plots.get(name)]

@@ -41,6 +41,7 @@ from lxml import etree
 from commands.generate import generate_workload
 from input_script import parse_workload
 from services.common.domain.money import format_cents, parse_cents
+from tools.faults_mining import check_mining, mining_env, start_miner
 from tools.reference import reference_run
 from tools.stack import INFRA, Ports, Stack, StackError
 
@@ -58,6 +59,7 @@ FAULTS = (
     "restart_quote",
     "pause",
     "kill_persister",
+    "kill_pool_engine",
 )
 
 
@@ -67,6 +69,7 @@ def stack_env() -> dict[str, str]:
         "JWT_SECRET": uuid.uuid4().hex + uuid.uuid4().hex,
         "ADMIN_PASSWORD": uuid.uuid4().hex,
         "SERVICE_PASSWORD": uuid.uuid4().hex,
+        "REDIS_PASSWORD": uuid.uuid4().hex,
         "QUOTE_FIXED_PRICE": PRICE,
         "TRIGGER_INTERVAL_S": "0",
         "QUOTE_TTL_S": "3600",
@@ -75,11 +78,13 @@ def stack_env() -> dict[str, str]:
     }
 
 
-def start_stack(base_dir: Path) -> Stack:
-    stack = Stack(
-        base_dir, Ports.free(2), stack_env(), replicas=2, components={*INFRA, "services", "nginx"}
-    )
-    stack.start(timeout=120)
+def start_stack(base_dir: Path, mining: bool = False) -> Stack:
+    """The stack under test; with ``mining``, also a chain-node and the pool engine
+    (tools/faults_mining.py)."""
+    components = {*INFRA, "services", "nginx"} | ({"chain", "pools"} if mining else set())
+    env = {**stack_env(), **(mining_env() if mining else {})}
+    stack = Stack(base_dir, Ports.free(2), env, replicas=2, components=components)
+    stack.start(timeout=180 if mining else 120)
     return stack
 
 
@@ -150,6 +155,11 @@ class Injector:
             # A crash: supervisord starts it again, as it would after a real one.
             if targets and _signal(targets[0].pid, signal.SIGKILL):
                 return name
+        elif fault == "kill_pool_engine":
+            # Mid-round, mid-payout: it must pay nothing twice and lose nothing.
+            engines = self._running(("pool-engine",))
+            if engines and _signal(engines[0].pid, signal.SIGKILL):
+                return "pool-engine"
         elif fault == "pause":
             candidates = self._running(services + ("redis", "mongo"))
             if candidates:
@@ -274,7 +284,7 @@ def check_outcome(stack: Stack, workload, dump: Path) -> list[str]:
 
     session = requests.Session()
     token = session.post(
-        f"{stack.nginx_url}/api/users/login",
+        f"{stack.nginx_url}/api/users/service-login",
         json={"username": "replayer", "password": stack.env["SERVICE_PASSWORD"]},
         timeout=30,
     ).json()["data"]["token"]
@@ -380,11 +390,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=4)
     parser.add_argument("--dir", default="var/faults", help="stack and work files")
     parser.add_argument("--report", default=None, help="write a Markdown report here")
+    parser.add_argument(
+        "--mining", action="store_true", help="a miner digs throughout; payouts checked"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     base = Path(args.dir).resolve()
-    stack = start_stack(base / "stack")
+    stack = start_stack(base / "stack", mining=args.mining)
+    miner = start_miner(stack) if args.mining else None
     results = []
+    mining_problems: list[str] = []
     try:
         for seed in range(args.first, args.first + args.seeds):
             result = run_seed(stack, seed, base / f"seed-{seed}", args.users, args.commands)
@@ -398,13 +413,18 @@ def main(argv: list[str] | None = None) -> int:
             for problem in result.problems:
                 log.error("seed %d: %s", seed, problem)
             results.append(result)
+        if miner is not None:
+            mining_problems = check_mining(stack, miner)
+            for problem in mining_problems:
+                log.error("mining: %s", problem)
+            log.info("mining: %s", "FAIL" if mining_problems else "pass")
     finally:
         stack.stop()
     if args.report:
         write_report(
             results, Path(args.report), "python -m tools.faults " + " ".join(argv or sys.argv[1:])
         )
-    return 0 if all(r.ok for r in results) else 1
+    return 0 if all(r.ok for r in results) and not mining_problems else 1
 
 
 if __name__ == "__main__":

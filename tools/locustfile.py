@@ -95,7 +95,10 @@ class Trader(HttpUser):
             if self.source not in _tokens:
                 body = {"username": "replayer", "password": os.environ["SERVICE_PASSWORD"]}
                 resp = self.client.post(
-                    "/api/users/login", json=body, name="login", timeout=REQUEST_TIMEOUT_S
+                    "/api/users/service-login",
+                    json=body,
+                    name="login",
+                    timeout=REQUEST_TIMEOUT_S,
                 )
                 resp.raise_for_status()
                 _tokens[self.source] = resp.json()["data"]["token"]

@@ -19,8 +19,11 @@ Only the CLI reads ``os.environ``; a `Stack` gets everything it passes on in ``e
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
+import dataclasses
 import hashlib
+import ipaddress
 import logging
 import os
 import pwd
@@ -34,6 +37,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import xmlrpc.client  # nosec B411: only our own supervisord, over its 0700 unix socket
 from collections.abc import Callable, Iterable, Mapping
@@ -43,7 +47,11 @@ from pathlib import Path
 import jinja2
 import pymongo
 import redis
+from coincurve import PrivateKey
 from supervisor.xmlrpc import SupervisorTransport
+
+from services.common.config import Settings
+from services.common.domain.mining import parse_pools
 
 log = logging.getLogger("tools.stack")
 
@@ -55,33 +63,78 @@ ENV_FILE = REPO_ROOT / ".env"
 
 #: Every component a stack can run; `Stack(components=...)` picks a subset.
 ALL = frozenset(
-    {"mongo", "redis", "quote", "market", "services", "triggers", "relay", "events", "nginx"}
+    {
+        "mongo",
+        "redis",
+        "quote",
+        "market",
+        "services",
+        "triggers",
+        "relay",
+        "coins",
+        "events",
+        "pools",
+        "chain",
+        "wallet",
+        "nginx",
+    }
 )
 #: Just the servers the integration tests need.
 INFRA = frozenset({"mongo", "redis", "quote", "market"})
 
 #: Service packages run by gunicorn, and the NGINX upstream each one sits behind.
-SERVICES = ("buy", "sell", "user_utilities", "exchange")
+SERVICES = ("buy", "sell", "user_utilities", "exchange", "wallet", "mining")
 UPSTREAMS = {
     "buy": "api_buy",
     "sell": "api_sell",
     "user_utilities": "api_users",
     "exchange": "api_exchange",
+    "wallet": "api_wallet",
+    "mining": "api_mining",
 }
-SERVICE_BASE_PORTS = {"buy": 8101, "sell": 8201, "user_utilities": 8301, "exchange": 8401}
+SERVICE_BASE_PORTS = {
+    "buy": 8101,
+    "sell": 8201,
+    "user_utilities": 8301,
+    "exchange": 8401,
+    "wallet": 8501,
+    "mining": 8601,
+}
 #: Gunicorn workers per instance. On a full machine each busy worker gets about an equal
 #: share of the CPU, so the counts follow each service's share of the work: user-
 #: utilities answers every new trader's ADD, every QUOTE and DISPLAY_SUMMARY and every
 #: BATCH; sell's commands mostly find their quote cached (docs/benchmarks.md, Locust).
 #: docker-compose.yml has the same defaults.
-DEFAULT_WORKERS = {"buy": 2, "sell": 1, "user_utilities": 3, "exchange": 2}
+DEFAULT_WORKERS = {
+    "buy": 2,
+    "sell": 1,
+    "user_utilities": 3,
+    "exchange": 2,
+    "wallet": 2,
+    "mining": 1,
+}
 #: The events gateway (one asyncio process): every Server-Sent Events stream.
 EVENTS_UPSTREAM = "api_events"
 MAX_LOCAL_REPLICAS = 99
+#: Chain-nodes (CHAIN_NODES, default 3) on CHAIN_NODE_PORTS (default 5001,5002,5003), each
+#: with its own database and a worker process (miner and peer sync); node 1 is the one
+#: behind NGINX at /api/chain/. Gunicorn workers per node: WEB_CONCURRENCY_CHAIN_NODE.
+DEFAULT_CHAIN_NODES = 3
+CHAIN_BASE_PORT = 5001
+DEFAULT_CHAIN_WORKERS = "2"
 
 DEFAULT_MONGO_DB = "daytrading"
 #: Secrets that `make up` generates into `.env` on first run.
-SECRET_KEYS = ("JWT_SECRET", "ADMIN_PASSWORD", "SERVICE_PASSWORD")
+#: (MONGO_PASSWORD is for docker-compose's mongod; the local one listens on loopback.)
+SECRET_KEYS = (
+    "JWT_SECRET",
+    "ADMIN_PASSWORD",
+    "SERVICE_PASSWORD",
+    "REDIS_PASSWORD",
+    "MONGO_PASSWORD",
+)
+#: The key sealing the wallet's private keys (a Fernet key: 32 url-safe base64 bytes).
+WALLET_KEY = "WALLET_ENCRYPTION_KEY"
 #: Settings the CLI passes from the caller's environment to the programs (on top of `.env`).
 PASSTHROUGH_KEYS = frozenset(
     {
@@ -107,13 +160,38 @@ PASSTHROUGH_KEYS = frozenset(
         "EVENTS_CHAIN_NODE",
         "EXCHANGE_FEE_BP",
         "LEDGER_STORE",
+        "TRUSTED_PROXIES",
+        "SERVICE_LOGIN_NETWORKS",
+        "MAX_SETUPS_PER_USER",
+        "MAX_ARMED_SYMBOLS",
+        "STOP_MAX_ORDERS",
+        "STRATEGY_MAX",
+        "IDEMPOTENCY_WINDOW_S",
     }
 )
-PASSTHROUGH_PREFIXES = ("QUOTE_", "WEB_CONCURRENCY_", "MARKET_")
+PASSTHROUGH_PREFIXES = (
+    "QUOTE_",
+    "WEB_CONCURRENCY_",
+    "MARKET_",
+    "CHAIN_",
+    "MARGIN_",
+    "WALLET_",
+    "GAS_KEEPER_",
+    "POOL_",
+    "MINING_",
+)
 
 #: supervisord groups in start order. It stops one group at a time, highest priority
 #: first, but every program within a group at once: grouping keeps `stop` quick.
-GROUP_PRIORITIES = {"infra": 10, "services": 20, "triggers": 30, "nginx": 40}
+GROUP_PRIORITIES = {
+    "infra": 10,
+    "services": 20,
+    "chain": 25,
+    "triggers": 30,
+    "wallet": 30,
+    "pools": 35,
+    "nginx": 40,
+}
 
 LOG_TAIL_LINES = 40
 _POLL_S = 0.2
@@ -165,6 +243,8 @@ class Ports:
     sell: tuple[int, ...] = (8201, 8202)
     user_utilities: tuple[int, ...] = (8301, 8302)
     exchange: tuple[int, ...] = (8401, 8402)
+    wallet: tuple[int, ...] = (8501, 8502)
+    mining: tuple[int, ...] = (8601, 8602)
     market_feed: int = 4490
     quote_tcp: int = 4444
     quote_http: int = 4480
@@ -172,6 +252,7 @@ class Ports:
     mongo: int = 27018
     postgres: int = 27019  # only with FERRETDB_BACKEND=postgresql
     events: int = 8090
+    chain: tuple[int, ...] = tuple(CHAIN_BASE_PORT + i for i in range(DEFAULT_CHAIN_NODES))
 
     @classmethod
     def local(cls, replicas: int = 2) -> Ports:
@@ -189,10 +270,11 @@ class Ports:
         """Free loopback ports chosen by the kernel, for tests that run side by side."""
         if replicas < 1:
             raise ValueError(f"replicas must be at least 1, not {replicas}")
-        singles = [f.name for f in fields(cls) if f.name not in SERVICES]
-        ports = iter(_free_ports(len(singles) + replicas * len(SERVICES)))
+        singles = [f.name for f in fields(cls) if f.name not in (*SERVICES, "chain")]
+        ports = iter(_free_ports(len(singles) + replicas * len(SERVICES) + DEFAULT_CHAIN_NODES))
         per_service = {name: tuple(next(ports) for _ in range(replicas)) for name in SERVICES}
-        return cls(**{name: next(ports) for name in singles}, **per_service)
+        chain = tuple(next(ports) for _ in range(DEFAULT_CHAIN_NODES))
+        return cls(chain=chain, **{name: next(ports) for name in singles}, **per_service)
 
     def service(self, service: str) -> tuple[int, ...]:
         """The instance ports of one service (`buy`, `sell`, `user_utilities`)."""
@@ -219,18 +301,62 @@ def load_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def new_wallet_key() -> str:
+    """A fresh WALLET_ENCRYPTION_KEY: what cryptography's Fernet.generate_key() makes."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def ensure_cold_wallet(path: Path = ENV_FILE) -> str | None:
+    """Give a `.env` without a WALLET_COLD_ADDRESS a fresh cold wallet: only its address
+    is written; its private key is returned, for the operator to keep offline (printed
+    once, stored nowhere). None when the file has one (or does not exist)."""
+    if not path.is_file() or "WALLET_COLD_ADDRESS" in load_env_file(path):
+        return None
+    from services.common.chain.keys import generate_key
+
+    pair = generate_key()
+    with path.open("a") as fh:
+        fh.write(f"WALLET_COLD_ADDRESS={pair.address}\n")
+    return pair.private_key
+
+
+def _new_secret(key: str) -> str:
+    return new_wallet_key() if key == WALLET_KEY else secrets.token_urlsafe(32)
+
+
 def ensure_env_file(path: Path = ENV_FILE) -> bool:
-    """Create `path` with random secrets unless it exists; return whether it was created."""
+    """Create `path` with random secrets unless it exists; return whether it was created.
+
+    A file from before a secret was added (REDIS_PASSWORD, WALLET_ENCRYPTION_KEY) gets
+    the missing ones appended."""
+    generated = (*SECRET_KEYS, WALLET_KEY)
     if path.exists():
+        missing = [key for key in generated if key not in load_env_file(path)]
+        if missing:
+            with path.open("a") as fh:
+                fh.write("".join(f"{key}={_new_secret(key)}\n" for key in missing))
         return False
     lines = [
         "# Local secrets, generated by `make up` on first run. Never commit this file.",
-        *(f"{key}={secrets.token_urlsafe(32)}" for key in SECRET_KEYS),
+        *(f"{key}={_new_secret(key)}" for key in generated),
     ]
     # O_EXCL: never overwrite a file that appeared in the meantime.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(lines) + "\n")
+    return True
+
+
+def ensure_pool_keys(path: Path = ENV_FILE) -> bool:
+    """Add POOL_KEYS (a fresh secp256k1 key for each default pool) to `path` unless it
+    has them; return whether it was added. An `.env` from before mining gets them too."""
+    if "POOL_KEYS" in load_env_file(path):
+        return False
+    default_pools = Settings.model_fields["pool_definitions"].default
+    names = [pool.id for pool in parse_pools(default_pools)]
+    keys = ",".join(f"{name}={PrivateKey().to_hex()}" for name in names)
+    with path.open("a") as fh:
+        fh.write(f"# The pools' payout keys (their coinbases and payouts).\nPOOL_KEYS={keys}\n")
     return True
 
 
@@ -315,6 +441,12 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
 
 
 # ---------------------------------------------------------------- config rendering
+
+
+def _redis_quoted(value: str) -> str:
+    if any(ch in value for ch in '"\\\n\r'):
+        raise StackError("REDIS_PASSWORD cannot hold quotes, backslashes or line breaks")
+    return value
 
 
 def _sv_escape(value: object) -> str:
@@ -405,6 +537,7 @@ class _Program:
     startsecs: int = 1
     stopsignal: str = "TERM"
     user: str | None = None
+    umask: str | None = None  # octal, e.g. "077" for files only their owner reads
 
 
 @dataclass(frozen=True)
@@ -417,8 +550,9 @@ class _Check:
 class Stack:
     """The platform's processes under one supervisord, rooted at `base_dir`.
 
-    `components` picks what runs: any of "mongo", "redis", "quote", "services" (every
-    service × `replicas` gunicorn instances), "triggers" and "nginx".
+    `components` picks what runs: any of "mongo", "redis", "quote", "market" (the market
+    feed), "services" (every service × `replicas` gunicorn instances), "triggers",
+    "relay" (the market relay), "coins" (the coin checker), "events", "chain" and "nginx".
     """
 
     def __init__(
@@ -442,6 +576,12 @@ class Stack:
         for service in SERVICES:
             if len(ports.service(service)) < replicas:
                 raise ValueError(f"ports has fewer than {replicas} ports for {service}")
+        self.chain_nodes = int(self.env.get("CHAIN_NODES") or DEFAULT_CHAIN_NODES)
+        if "chain" in self.components and not 1 <= self.chain_nodes <= len(ports.chain):
+            raise ValueError(
+                f"CHAIN_NODES must be 1..{len(ports.chain)} (the chain ports), "
+                f"not {self.chain_nodes}"
+            )
 
         self.logs_dir = self.base_dir / "logs"
         self.conf_path = self.base_dir / "supervisord.conf"
@@ -469,7 +609,9 @@ class Stack:
 
     @property
     def redis_url(self) -> str:
-        return f"redis://127.0.0.1:{self.ports.redis}/0"
+        password = self.env.get("REDIS_PASSWORD")
+        auth = f":{urllib.parse.quote(password, safe='')}@" if password else ""
+        return f"redis://{auth}127.0.0.1:{self.ports.redis}/0"
 
     @property
     def quote_addr(self) -> str:
@@ -490,10 +632,25 @@ class Stack:
         """Base URL of the market feed (Bithumb-style public API)."""
         return f"http://127.0.0.1:{self.ports.market_feed}"
 
+    @property
+    def service_login_networks(self) -> list[str]:
+        """Who may reach the service sign-in through NGINX (SERVICE_LOGIN_NETWORKS,
+        CIDRs separated by commas; loopback by default)."""
+        text = self.env.get("SERVICE_LOGIN_NETWORKS") or "127.0.0.0/8,::1/128"
+        try:
+            return [str(ipaddress.ip_network(part.strip())) for part in text.split(",") if part]
+        except ValueError as exc:
+            raise StackError(f"SERVICE_LOGIN_NETWORKS: {exc}") from None
+
     def instance_urls(self, service: str) -> list[str]:
         """Base URLs of the gunicorn instances of `service` (`buy`, `sell`, ...)."""
         ports = self.ports.service(service)[: self.replicas]
         return [f"http://127.0.0.1:{port}" for port in ports]
+
+    @property
+    def chain_urls(self) -> list[str]:
+        """Base URLs of the chain-nodes (node 1 first; it is the one behind NGINX)."""
+        return [f"http://127.0.0.1:{port}" for port in self.ports.chain[: self.chain_nodes]]
 
     @property
     def supervisord_pid(self) -> int | None:
@@ -525,7 +682,49 @@ class Stack:
         env["SERVER_NAME"] = server_name
         env["LEDGER_STORE"] = self.ledger_store  # what Redis was configured for
         env["PYTHONUNBUFFERED"] = "1"
+        env[WALLET_KEY] = self.wallet_encryption_key()
+        if self.chain_node_url is not None:
+            env["WALLET_CHAIN_NODE_URL"] = self.chain_node_url
+            if "chain" in self.components and not self.env.get("WALLET_CHAIN_NODE_URL"):
+                env["WALLET_CHAIN_NODE_NAME"] = "node1"  # its event topic is chain:node1
         return env
+
+    def wallet_encryption_key(self) -> str:
+        """The WALLET_ENCRYPTION_KEY of this stack's wallet: the env's, else (test stacks)
+        one of its own kept in the stack dir, so a restarted stack still opens the keys
+        it sealed."""
+        if self.env.get(WALLET_KEY):
+            return self.env[WALLET_KEY]
+        path = self.base_dir / "wallet-encryption.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(new_wallet_key())
+        return path.read_text().strip()
+
+    @property
+    def chain_node_url(self) -> str | None:
+        """The chain-node the wallet follows and sends through: WALLET_CHAIN_NODE_URL, else
+        this stack's node 1 when it runs chain-nodes."""
+        if self.env.get("WALLET_CHAIN_NODE_URL"):
+            return self.env["WALLET_CHAIN_NODE_URL"]
+        return self.chain_urls[0] if "chain" in self.components else None
+
+    def _wallet_programs(self, python: str) -> list[_Program]:
+        """The wallet's block analyser and collection worker: only with a chain-node to
+        follow (never the default port's, which may be another stack's)."""
+        if self.chain_node_url is None:
+            return []
+        return [
+            _Program(
+                f"wallet-{role}",
+                "wallet",
+                (python, "-m", f"services.wallet.{role}"),
+                self._service_env(f"wallet-{role}"),
+            )
+            for role in ("analyser", "worker")
+        ]
 
     def _mongo_program(self) -> _Program:
         data_dir = self.base_dir / "mongo"
@@ -568,7 +767,8 @@ class Stack:
             # Its live heap is a few MiB, so at Go's default (100) it collected 40 times
             # a second under load, a tenth of its CPU; 400 collects a quarter as often
             # for a few MiB more.
-            return _Program("mongo", "infra", tuple(argv), env={"GOGC": "400"})
+            # umask 077: the SQLite files hold every account and log entry (0600).
+            return _Program("mongo", "infra", tuple(argv), env={"GOGC": "400"}, umask="077")
         return _Program("mongo", "infra", tuple(argv))
 
     @property
@@ -659,6 +859,13 @@ class Stack:
             "--logfile",
             "",
         ]
+        password = self.env.get("REDIS_PASSWORD")
+        if password:
+            # In a 0600 file, not on the command line where `ps` shows it.
+            conf = self.base_dir / "redis" / "auth.conf"
+            conf.parent.mkdir(parents=True, exist_ok=True)
+            _write_if_changed(conf, f'requirepass "{_redis_quoted(password)}"\n', 0o600)
+            argv.insert(1, str(conf))
         return _Program("redis", "infra", tuple(argv))
 
     def workers(self, service: str) -> str:
@@ -730,6 +937,8 @@ class Stack:
         if "events" in self.components:
             argv = (python, "-m", "services.events", "--bind", f"127.0.0.1:{self.ports.events}")
             programs.append(_Program("events", "services", argv, self._service_env("events")))
+        if "chain" in self.components:
+            programs += self._chain_programs(bin_dir)
         if "triggers" in self.components:
             programs.append(
                 _Program(
@@ -737,6 +946,15 @@ class Stack:
                     "triggers",
                     (python, "-m", "services.trigger_checker"),
                     self._service_env("trigger-checker"),
+                )
+            )
+        if "coins" in self.components:  # the coin checker
+            programs.append(
+                _Program(
+                    "coin-checker",
+                    "triggers",
+                    (python, "-m", "services.coin_checker"),
+                    self._service_env("coin-checker"),
                 )
             )
         if "relay" in self.components:
@@ -748,6 +966,14 @@ class Stack:
                     self._service_env("market-relay"),
                 )
             )
+        if "wallet" in self.components:
+            programs += self._wallet_programs(python)
+        if "pools" in self.components:
+            engine_env = self._service_env("pool-engine")
+            if "chain" in self.components:
+                engine_env["POOL_CHAIN_URL"] = self.chain_urls[0]
+            argv = (python, "-m", "services.pool_engine")
+            programs.append(_Program("pool-engine", "pools", argv, engine_env))
         if "nginx" in self.components:
             nginx = _find_binary("nginx")
             if not nginx:
@@ -755,6 +981,42 @@ class Stack:
             argv = (nginx, "-p", f"{self.nginx_dir}/", "-c", str(self.nginx_conf), "-e", "stderr")
             # TERM is NGINX's fast shutdown; supervisord waits for it.
             programs.append(_Program("nginx", "nginx", argv))
+        return programs
+
+    def chain_env(self, number: int) -> dict[str, str]:
+        """The environment of chain-node ``number`` (1-based) and of its worker: its own
+        database, name and URL, and every other node as a peer."""
+        env = self._service_env(f"chain-node-{number}")
+        urls = self.chain_urls
+        env["MONGO_DB"] = f"{env['MONGO_DB']}_chain{number}"
+        env["CHAIN_NODE_NAME"] = f"node{number}"
+        env["CHAIN_NODE_URL"] = urls[number - 1]
+        env["CHAIN_PEERS"] = ",".join(url for url in urls if url != urls[number - 1])
+        if "pools" in self.components:
+            # The pool engine is the network's block clock (it asks for the rest of the
+            # network's blocks with /mine): the nodes' own timer would add more.
+            env.setdefault("CHAIN_MINER_INTERVAL_S", "0")
+        return env
+
+    def _chain_programs(self, bin_dir: Path) -> list[_Program]:
+        workers = self.env.get("WEB_CONCURRENCY_CHAIN_NODE") or DEFAULT_CHAIN_WORKERS
+        programs = []
+        for number, port in enumerate(self.ports.chain[: self.chain_nodes], start=1):
+            env = self.chain_env(number)
+            argv = (
+                str(bin_dir / "gunicorn"),
+                "--config",
+                str(REPO_ROOT / "services" / "gunicorn.conf.py"),
+                "services.chain_node:create_app()",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--workers",
+                workers,
+            )
+            programs.append(_Program(f"chain-node-{number}", "chain", argv, env))
+            worker_argv = (str(bin_dir / "python"), "-m", "services.chain_node.worker")
+            worker_env = {**env, "SERVER_NAME": f"chain-worker-{number}"}
+            programs.append(_Program(f"chain-worker-{number}", "chain", worker_argv, worker_env))
         return programs
 
     def _instance_names(self, service: str) -> list[str]:
@@ -779,6 +1041,8 @@ class Stack:
                 ports += self.ports.service(service)[: self.replicas]
         if "events" in self.components:
             ports.append(self.ports.events)
+        if "chain" in self.components:
+            ports += self.ports.chain[: self.chain_nodes]
         if "nginx" in self.components:
             ports.append(self.ports.nginx)
         return ports
@@ -802,8 +1066,11 @@ class Stack:
                 upstreams={
                     **{UPSTREAMS[s]: self.ports.service(s)[: self.replicas] for s in SERVICES},
                     EVENTS_UPSTREAM: (self.ports.events,),
+                    # Node 1 only: a chain-node is one node, not a replica of the others.
+                    "chain_node": self.ports.chain[:1],
                 },
                 routes_conf=NGINX_DIR / "routes.conf",
+                service_login_networks=self.service_login_networks,
                 frontend_root=REPO_ROOT / "frontend" / "dist",
                 mime_types=mime_types if mime_types.is_file() else None,
                 user=pwd.getpwuid(os.geteuid()).pw_name if os.geteuid() == 0 else None,
@@ -940,6 +1207,10 @@ class Stack:
         if "events" in self.components:
             url = f"{self.events_url}/health"
             checks.append(_Check("events", f"GET {url}", _http_probe(url)))
+        if "chain" in self.components:
+            for number, base in enumerate(self.chain_urls, start=1):
+                url = f"{base}/health"
+                checks.append(_Check(f"chain-node-{number}", f"GET {url}", _http_probe(url)))
         if "nginx" in self.components:
             url = f"{self.nginx_url}/health"
             checks.append(_Check("nginx", f"GET {url}", _http_probe(url)))
@@ -1066,6 +1337,21 @@ class Stack:
                     os.killpg(child, signal.SIGKILL)
         _wait_gone(started, 5)
 
+    #: What `reset` deletes: the stored data of the database servers and Redis.
+    DATA_DIRS = ("mongo", "postgres", "redis")
+
+    def reset(self) -> list[Path]:
+        """Stop the stack if it runs and delete its data (every account, login and log
+        entry); configs, logs and `.env` stay. Returns the directories deleted."""
+        self.stop()
+        deleted = []
+        for name in self.DATA_DIRS:
+            path = self.base_dir / name
+            if path.exists():
+                shutil.rmtree(path)
+                deleted.append(path)
+        return deleted
+
     def __enter__(self) -> Stack:
         self.start()
         return self
@@ -1156,6 +1442,19 @@ def _cmd_logs(stack: Stack, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reset(stack: Stack, args: argparse.Namespace) -> int:
+    if not args.yes:
+        _out(f"This deletes every account, login and log entry of the stack in {stack.base_dir}.")
+        sys.stdout.write("Type 'reset' to go on: ")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip() != "reset":
+            _out("Nothing deleted.")
+            return 1
+    deleted = ", ".join(map(str, stack.reset())) or "nothing (no data yet)"
+    _out(f"Deleted {deleted}; `make up` starts afresh.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     # The shared options work before or after the command (`--dir var up` or `up --dir
     # var`); SUPPRESS keeps a subcommand from resetting a value given before it.
@@ -1184,6 +1483,10 @@ def main(argv: list[str] | None = None) -> int:
     logs.add_argument("programs", nargs="*", help="program names (default: all)")
     logs.add_argument("-n", "--lines", type=int, default=50)
     logs.add_argument("-f", "--follow", action="store_true")
+    reset = commands.add_parser(
+        "reset", parents=[common], help="stop and delete the stack's data (asks first)"
+    )
+    reset.add_argument("--yes", action="store_true", help="do not ask")
     args = parser.parse_args(argv)
     base_dir = getattr(args, "dir", DEFAULT_DIR)
     verbose = getattr(args, "verbose", False)
@@ -1194,10 +1497,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "up" and ensure_env_file(ENV_FILE):
         _out(f"Created {ENV_FILE} with random secrets.")
+    cold_key = ensure_cold_wallet(ENV_FILE) if args.command == "up" else None
+    if cold_key:
+        _out(
+            f"Created a cold wallet; its address is WALLET_COLD_ADDRESS in {ENV_FILE}. Its "
+            f"private key, shown this once and stored nowhere (keep it offline):\n{cold_key}"
+        )
+    if args.command == "up" and ensure_pool_keys(ENV_FILE):
+        _out(f"Added the pools' keys (POOL_KEYS) to {ENV_FILE}.")
     env, default_replicas = _caller_settings()
     replicas = getattr(args, "replicas", None) or default_replicas
-    stack = Stack(base_dir, Ports.local(replicas), env, replicas=replicas)
-    handlers = {"up": _cmd_up, "down": _cmd_down, "status": _cmd_status, "logs": _cmd_logs}
+    ports = Ports.local(replicas)
+    if env.get("CHAIN_NODE_PORTS"):
+        chain_ports = tuple(int(p) for p in env["CHAIN_NODE_PORTS"].split(",") if p.strip())
+        ports = dataclasses.replace(ports, chain=chain_ports)
+    stack = Stack(base_dir, ports, env, replicas=replicas)
+    handlers = {
+        "up": _cmd_up,
+        "down": _cmd_down,
+        "status": _cmd_status,
+        "logs": _cmd_logs,
+        "reset": _cmd_reset,
+    }
     return handlers[args.command](stack, args)
 
 

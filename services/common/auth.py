@@ -21,6 +21,25 @@ from .repositories import AccountRepository, CredentialRepository
 
 USER, ADMIN, SERVICE = "user", "admin", "service"
 RESERVED = {"admin": ADMIN, "replayer": SERVICE}
+# Characters a reader takes for one another in a user id (A-Z a-z 0-9 _ -), mapped to
+# one of them; separators vanish. "ADMIN", "Adm1n", "adrnin" and "ad_min" all read
+# "admin" to a person, so none may be registered.
+_LOOK_ALIKES = str.maketrans({"0": "o", "1": "l", "i": "l", "5": "s", "_": None, "-": None})
+
+
+def skeleton(username: str) -> str:
+    """What ``username`` looks like to a reader: lower case, look-alikes folded."""
+    return username.lower().replace("rn", "m").replace("vv", "w").translate(_LOOK_ALIKES)
+
+
+_RESERVED_SKELETONS = frozenset(skeleton(name) for name in RESERVED)
+
+
+def is_reserved(username: str) -> bool:
+    """Whether ``username`` is, or reads like, the admin or the service login."""
+    return skeleton(username) in _RESERVED_SKELETONS
+
+
 _ALGORITHM = "HS256"
 VERIFIED_TOKENS = 4096  # verified tokens remembered per process
 _hasher = PasswordHasher()
@@ -67,18 +86,34 @@ class Authenticator:
         """Create a login. Raises Conflict when the name is reserved or taken.
 
         A trading account created by a workload's ADD has no login; it may not be
-        claimed by registering its name.
+        claimed by registering its name. Nor may any name that reads like a reserved
+        one, in any case (``is_reserved``).
         """
-        if username in RESERVED or self._accounts.exists(username):
+        if is_reserved(username) or self._accounts.exists(username):
             raise Conflict(f"username {username} is taken")
         if not self._credentials.add(username, _hasher.hash(password), USER):
             raise Conflict(f"username {username} is taken")
 
     def login(self, username: str, password: str) -> dict:
-        """Check the password and return a token; Unauthorized on any mismatch."""
-        role = self._check_password(username, password)
+        """Check the password and return a token; Unauthorized on any mismatch.
+
+        The service credential does not sign in here (see ``service_login``).
+        """
+        role = (
+            None if RESERVED.get(username) == SERVICE else self._check_password(username, password)
+        )
         if role is None:
             raise Unauthorized("wrong username or password")
+        return self._token(username, role)
+
+    def service_login(self, username: str, password: str) -> dict:
+        """The service credential's own sign-in, on a path NGINX exposes only to the
+        operator's network: a token for the service role; Unauthorized otherwise."""
+        if RESERVED.get(username) != SERVICE or self._check_password(username, password) is None:
+            raise Unauthorized("wrong username or password")
+        return self._token(username, SERVICE)
+
+    def _token(self, username: str, role: str) -> dict:
         now = int(time.time())
         expires = now + self._settings.token_ttl_s
         token = jwt.encode(

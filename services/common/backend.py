@@ -13,8 +13,17 @@ import pymongo
 import redis
 
 from .auth import Authenticator
-from .cache import OutboxMarks, QuoteCache, TransactionNumbers, UserLocks
+from .cache import (
+    Answers,
+    ArmedSymbols,
+    CoinWatch,
+    OutboxMarks,
+    QuoteCache,
+    TransactionNumbers,
+    UserLocks,
+)
 from .clients import QuoteServerClient
+from .coin_trading import CoinTrading
 from .config import Settings
 from .journal import (
     Journal,
@@ -108,6 +117,14 @@ class Backend:
         )
 
     @cached_property
+    def answers(self) -> Answers:
+        return Answers(self.redis, self.settings.idempotency_window_s, self.settings.mongo_db)
+
+    @cached_property
+    def armed_symbols(self) -> ArmedSymbols:
+        return ArmedSymbols(self.redis, self.settings.max_armed_symbols, self.settings.mongo_db)
+
+    @cached_property
     def txns(self) -> TransactionNumbers:
         return TransactionNumbers(self.redis)
 
@@ -127,8 +144,13 @@ class Backend:
             pending_ttl_s=self.settings.pending_ttl_s,
             marks=OutboxMarks(self.redis),
             wallet=self.wallet_ledger,
+            watch=self.coin_watch,
             journaled=self.journaled,
         )
+
+    @cached_property
+    def coin_watch(self) -> CoinWatch:
+        return CoinWatch(self.redis, self.settings.mongo_db)
 
     def trading(self, ledger: CommandRunner | None = None) -> Trading:
         """What the trading use cases work with: commands run by ``ledger`` (one
@@ -139,6 +161,23 @@ class Backend:
             clock_ms=self.clock_ms,
             quote_ttl_ms=int(self.settings.quote_ttl_s * 1000),
             pending_ttl_ms=int(self.settings.pending_ttl_s * 1000),
+            armed_symbols=self.armed_symbols,
+            max_setups=self.settings.max_setups_per_user,
+        )
+
+    def coin_trading(self, ledger: CommandRunner | None = None) -> CoinTrading:
+        """What the coin use cases work with: orders run by ``ledger`` (one account's
+        session), or by this process's ledger."""
+        return CoinTrading(
+            ledger=ledger or self.ledger,
+            market=self.market,
+            wallet_ledger=self.wallet_ledger,
+            fee_bp=self.settings.exchange_fee_bp,
+            clock_ms=self.clock_ms,
+            interest_ppm=self.settings.margin_interest_ppm_hour,
+            max_positions=self.settings.margin_max_positions,
+            max_stops=self.settings.stop_max_orders,
+            max_strategies=self.settings.strategy_max,
         )
 
     @cached_property

@@ -15,7 +15,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 
@@ -26,7 +26,7 @@ from redis.lock import Lock
 
 from . import events
 from .clients import QuoteServerClient, RawQuote
-from .errors import UpstreamUnavailable
+from .errors import IdempotencyKeyReused, UpstreamUnavailable
 from .timing import phase
 
 log = logging.getLogger(__name__)
@@ -457,6 +457,107 @@ class UserLocks:
                 log.warning("the lock on %s expired before it was let go: %r", user, exc)
 
 
+# Admits ``symbol`` to the set of symbols the trigger checker watches if it is there
+# already or the set has room; one atomic step, so concurrent armings cannot overfill it.
+_ADMIT = """
+if redis.call('sismember', KEYS[1], ARGV[1]) == 1 then
+    return 1
+end
+if redis.call('scard', KEYS[1]) < tonumber(ARGV[2]) then
+    redis.call('sadd', KEYS[1], ARGV[1])
+    return 1
+end
+return 0
+"""
+
+
+class ArmedSymbols:
+    """The distinct symbols with an armed trigger, bounded platform-wide: each one costs
+    a billed quote per QUOTE_TTL_S while armed (the trigger checker's).
+
+    A Redis set per database (``armed-symbols:<database>``): a SET_*_TRIGGER admits its
+    symbol (if there is room), and every trigger-checker pass replaces the set with the
+    symbols armed in the database, so disarmed ones leave it. Without Redis, or between a
+    Redis restart and the next pass, arming is admitted.
+    """
+
+    def __init__(self, client: redis.Redis, limit: int, namespace: str):
+        self._redis = client
+        self._limit = limit
+        self._key = f"armed-symbols:{namespace}"
+
+    def admit(self, symbol: str) -> bool:
+        """Whether ``symbol`` may be armed: already watched, or room for one more."""
+        try:
+            return bool(self._redis.eval(_ADMIT, 1, self._key, symbol, self._limit))
+        except RedisError:
+            return True
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    def replace(self, symbols: Iterable[str]) -> None:
+        """The set becomes ``symbols`` (the armed ones, as the trigger checker read them)."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(self._key)
+        symbols = list(symbols)
+        if symbols:
+            pipe.sadd(self._key, *symbols)
+        try:
+            pipe.execute()
+        except RedisError:
+            pass
+
+
+class Answers:
+    """The answer to each request sent with an Idempotency-Key, kept for a window
+    (IDEMPOTENCY_WINDOW_S, 24 h by default) whatever it was: a success or a refusal
+    (4xx). A retry within the window gets the same answer and runs nothing.
+
+    ``answer:<database>:<user>:<key>`` holds ``{fp, status, body}`` and expires with the
+    window. The account keeps its newest answers too, in the same write as the change
+    they answer (``Ledger``): that short guard is exact; this one is long and could be
+    lost with Redis, which then only shortens the window.
+    """
+
+    def __init__(self, client: redis.Redis, window_s: int, namespace: str):
+        self._redis = client
+        self._window_s = window_s
+        self._namespace = namespace
+
+    def _key(self, user: str, key: str) -> str:
+        return f"answer:{self._namespace}:{user}:{key}"
+
+    def first(self, user: str, key: str | None, fingerprint: str) -> dict | None:
+        """The kept ``{"status", "body"}`` for ``key``, or None; IdempotencyKeyReused if
+        the key came with a different request."""
+        if not key:
+            return None
+        try:
+            kept = self._redis.get(self._key(user, key))
+        except RedisError:
+            return None  # the account's own guard still holds
+        if kept is None:
+            return None
+        record = json.loads(kept)
+        if record["fp"] != fingerprint:
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {key} was already used for a different request"
+            )
+        return {"status": record["status"], "body": record["body"]}
+
+    def keep(self, user: str, key: str | None, fingerprint: str, status: int, body) -> None:
+        """Keep the answer to ``key`` for the window (the first one kept stays)."""
+        if not key:
+            return
+        record = json.dumps({"fp": fingerprint, "status": status, "body": body})
+        try:
+            self._redis.set(self._key(user, key), record, ex=self._window_s, nx=True)
+        except RedisError:
+            pass
+
+
 class TransactionNumbers:
     """Hands out transaction numbers for commands that do not bring their own."""
 
@@ -515,3 +616,72 @@ class OutboxMarks:
         except RedisError:
             return users
         return [u for u, m in zip(users, marks, strict=True) if m != str(versions[u]).encode()]
+
+
+# Writes ``<version>|<watch JSON>`` (empty JSON: nothing watched) for a user unless the
+# stored entry is of the same or a newer version, so no write, however late, goes back.
+_SET_NEWER = """
+local current = redis.call('hget', KEYS[1], ARGV[1])
+if current then
+    local version = tonumber(string.match(current, '^(%d+)|'))
+    if version and version >= tonumber(ARGV[2]) then
+        return 0
+    end
+end
+redis.call('hset', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
+return 1
+"""
+
+
+class CoinWatch:
+    """The coin checker's view of what to watch, in Redis: for each user with a margin
+    position, a stop order or a strategy, the version of their account and those parts
+    of it (``coin-watch:<database>``, a hash).
+
+    The ledger records an account's parts after each write that has or had some, so a
+    pass reads one hash instead of every such account from the database. Entries only
+    move forward in version. The view is rebuilt from the database when its marker
+    (``coin-watch-ready:<database>``, which expires after ``REBUILD_S``) is missing, so a
+    write whose record was lost (a crash between the two, a Redis restart) is caught up
+    within minutes; the checker's rules read the account as stored under the lock, so
+    a stale view can only delay an action, never make a wrong one.
+    """
+
+    REBUILD_S = 300
+
+    def __init__(self, client: redis.Redis, namespace: str):
+        self._redis = client
+        self._key = f"coin-watch:{namespace}"
+        self._ready = f"coin-watch-ready:{namespace}"
+
+    def record(self, user: str, version: int, watch_json: str | None) -> None:
+        """Note ``user``'s watched parts as of account ``version`` (None: nothing)."""
+        try:
+            self._redis.eval(_SET_NEWER, 1, self._key, user, version, watch_json or "")
+        except RedisError:
+            pass  # the next rebuild catches up
+
+    def view(self) -> dict[str, str] | None:
+        """User -> watch JSON of every user with something watched; None when the view
+        must be rebuilt first."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.exists(self._ready)
+        pipe.hgetall(self._key)
+        ready, entries = pipe.execute()
+        if not ready:
+            return None
+        view = {}
+        for user, entry in entries.items():
+            _, _, watch = entry.decode().partition("|")
+            if watch:
+                view[user.decode()] = watch
+        return view
+
+    def rebuild(self, stored: list[tuple[str, int, str | None]]) -> None:
+        """Record every (user, version, watch JSON) read from the database, then mark the
+        view ready for ``REBUILD_S`` seconds."""
+        pipe = self._redis.pipeline(transaction=False)
+        for user, version, watch_json in stored:
+            pipe.eval(_SET_NEWER, 1, self._key, user, version, watch_json or "")
+        pipe.set(self._ready, 1, ex=self.REBUILD_S)
+        pipe.execute()

@@ -72,6 +72,18 @@ class NoSetup(Conflict):
     code = "no_setup"
 
 
+class TooManySetups(Conflict):
+    """A user already holds as many automatic buys and sells as allowed."""
+
+    code = "too_many_setups"
+
+
+class TooManyArmedSymbols(Conflict):
+    """The platform already watches as many symbols for triggers as allowed."""
+
+    code = "too_many_armed_symbols"
+
+
 class ZeroShares(Conflict):
     code = "zero_shares"
 

@@ -30,12 +30,17 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from . import auditlog
-from .cache import HeldLock, LockLost, OutboxMarks, Quote, UserLocks
+from .cache import CoinWatch, HeldLock, LockLost, OutboxMarks, Quote, UserLocks
 from .domain import account as rules
 from .domain.account import Account, Change
 from .domain.assets import AssetMove
 from .errors import IdempotencyKeyReused, NotFound, PlatformError
-from .repositories import AccountRepository, LogRepository, WalletLedgerRepository
+from .repositories import (
+    AccountRepository,
+    LogRepository,
+    WalletLedgerRepository,
+    watch_json,
+)
 
 Rule = Callable[[Account], Change]
 RECENT_ENTRIES = 20  # how many of an account's own transactions it keeps to show
@@ -57,6 +62,7 @@ class Command:
     quotes: tuple[Quote, ...] = field(default=())
     key: str | None = None  # the client's Idempotency-Key, if it sent one
     units: int | None = None  # a coin amount (coin orders), in units of 10^-8
+    terms: str | None = None  # the rest of a platform command's request (margin: side:lev)
 
     def with_quote(self, quote: Quote) -> Command:
         return replace(self, quotes=self.quotes + (quote,))
@@ -67,6 +73,8 @@ class Command:
         fields = [self.name, self.user, self.symbol, self.funds, self.filename]
         if self.units is not None:  # (so fingerprints of the stock commands are unchanged)
             fields.append(self.units)
+        if self.terms is not None:
+            fields.append(self.terms)
         return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:32]
 
 
@@ -118,12 +126,14 @@ class Ledger(CommandRunner):
         pending_ttl_s: float,
         marks: OutboxMarks,
         wallet: WalletLedgerRepository,
+        watch: CoinWatch | None = None,
         announce: bool = True,
         journaled: bool = False,
     ):
         self.accounts = accounts
         self.log = log
         self.wallet = wallet
+        self._watch = watch  # the coin checker's view, kept current after each write
         self._locks = locks
         self.clock_ms = clock_ms
         self._server = server
@@ -285,19 +295,33 @@ class Ledger(CommandRunner):
             self._publish(account.outbox)
             lock.mark_logged(account.version)
 
-    def flush_pending_outboxes(self) -> None:
-        """Before a dump: log the last change of every account whose entries may be missing.
+    def flush_pending_outboxes(self, user: str | None = None) -> None:
+        """Before a dump: log the last change of every account (or only ``user``'s, for
+        a dump of one user's log) whose entries may be missing.
 
         An account whose mark says its last change was logged is skipped (one Redis
         round trip for all of them); the others are inserted again, harmlessly (also
-        when a command changed the account since).
+        when a command changed the account since). A user's own dump reads one account,
+        not every account's version.
         """
-        versions = self.accounts.outbox_versions()
-        for user in sorted(self._marks.unlogged(versions)):
+        if user is not None:
             account = self.accounts.get(user)
+            if (
+                account is not None
+                and account.outbox
+                and self._marks.unlogged({user: account.version})
+            ):
+                self._log_outbox(account)
+            return
+        versions = self.accounts.outbox_versions()
+        for name in sorted(self._marks.unlogged(versions)):
+            account = self.accounts.get(name)
             if account is not None and account.outbox:
-                self._publish(account.outbox)
-                self._marks.logged(user, account.version)
+                self._log_outbox(account)
+
+    def _log_outbox(self, account: Account) -> None:
+        self._publish(account.outbox)
+        self._marks.logged(account.user, account.version)
 
     def change_entries(self, user: str, change: Change, txn: int | None) -> list[dict]:
         """The systemEvents and accountTransactions of what ``change`` moved."""
@@ -361,7 +385,9 @@ class Ledger(CommandRunner):
         else:
             self.log.append(entries)
 
-    def store(self, account: Account, entries: list[dict], lock: HeldLock) -> None:
+    def store(
+        self, account: Account, entries: list[dict], lock: HeldLock, was_watched: bool = False
+    ) -> None:
         """Save a changed account together with its log entries, then log them.
 
         The entries are written with the account (its outbox), then go to the log under
@@ -382,9 +408,13 @@ class Ledger(CommandRunner):
             saved = replace(account, outbox=(), version=version)
             announce = version if self._announce else None
             lock.commit(self.accounts.encode(saved), list(outbox), announce)
+        else:
+            stored = self.accounts.save(replace(account, outbox=outbox), before_write=lock.renew)
+            lock.leave_cached(stored[1])  # what the database now holds
+        if self._watch is not None and (was_watched or account.watched_coins):
+            self._watch.record(user, version, watch_json(account))
+        if self._journaled:
             return
-        _, stored = self.accounts.save(replace(account, outbox=outbox), before_write=lock.renew)
-        lock.leave_cached(stored)  # what the database now holds
         self._publish(outbox)
         lock.mark_logged(version, announce=self._announce)
 
@@ -544,4 +574,5 @@ class AccountSession(CommandRunner):
             answers = len(answer["results"])
             applied = _remember(account.applied, key, fingerprint, answer, answers)
             account = replace(account, applied=MappingProxyType(applied))
-        self._ledger.store(account, self._entries + self._movements, self._lock)
+        was_watched = self._stored is not None and bool(self._stored.watched_coins)
+        self._ledger.store(account, self._entries + self._movements, self._lock, was_watched)

@@ -71,7 +71,11 @@ limiter = Limiter(
     application_limits_exempt_when=_trusted,
     key_prefix="ratelimit",
 )
-SIGN_IN_PATHS = ("/api/users/login", "/api/users/register")  # limited per address for all
+SIGN_IN_PATHS = (
+    "/api/users/login",
+    "/api/users/register",
+    "/api/users/service-login",
+)  # limited per address for all
 
 
 @limiter.request_filter

@@ -9,7 +9,8 @@ import dataclasses
 import json
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass
 from types import MappingProxyType
 
 import orjson
@@ -19,6 +20,9 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from .domain.account import Account, BuySetup, Pending, SellSetup
 from .domain.assets import AssetBalance
+from .domain.breakout import Strategy
+from .domain.margin import MarginPosition
+from .domain.stops import StopOrder
 from .errors import Conflict
 from .timing import phase
 
@@ -66,6 +70,10 @@ def _account_to_doc(account: Account) -> dict:
         "outbox_tail": account.outbox[-1]["_id"] if account.outbox else None,
         # Lets the trigger checker find armed setups with an index instead of a scan.
         "armed": list(account.armed_symbols),
+        # Lets the coin checker find positions, stop orders and strategies the same way,
+        # and read only them (``watch``, a small JSON string), not the whole state.
+        "watched": list(account.watched_coins),
+        "watch": _watch_json(account),
         # The rest of the aggregate is always read and written whole, so it is stored as
         # one JSON string: FerretDB's cost grows with every nested field it converts
         # (a find 2.3 -> 0.8 ms, an update 4.1 -> 1.4 ms; docs/benchmarks.md).
@@ -74,12 +82,50 @@ def _account_to_doc(account: Account) -> dict:
     }
 
 
+def watch_json(account: Account) -> str | None:
+    """The parts of ``account`` the coin checker watches, as JSON (None: nothing)."""
+    return _watch_json(account)
+
+
+def _watch_json(account: Account) -> str | None:
+    if not account.watched_coins:
+        return None
+    watch = {
+        "positions": {k: asdict(v) for k, v in account.positions.items()},
+        "stops": {k: asdict(v) for k, v in account.stops.items()},
+        "strategies": {k: asdict(v) for k, v in account.strategies.items()},
+    }
+    return json.dumps(watch, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What the coin checker reads of an account: its margin positions, stop orders and
+    strategies (the rules that act on them read the whole account under the lock)."""
+
+    user: str
+    positions: Mapping[str, MarginPosition]
+    stops: Mapping[str, StopOrder]
+    strategies: Mapping[str, Strategy]
+
+
+def _watched_from(user: str, text: str | None) -> Watched:
+    watch = json.loads(text) if text else {}
+    return Watched(
+        user,
+        MappingProxyType({k: MarginPosition(**v) for k, v in watch.get("positions", {}).items()}),
+        MappingProxyType({k: StopOrder(**v) for k, v in watch.get("stops", {}).items()}),
+        MappingProxyType({k: Strategy(**v) for k, v in watch.get("strategies", {}).items()}),
+    )
+
+
 def _encoded(user: str, version: int, doc: dict) -> bytes:
     return orjson.dumps({"_id": user, "v": version, **doc})
 
 
 def _doc_to_account(doc: dict) -> Account:
     state = orjson.loads(doc["state"])
+    watched = _watched_from(doc["_id"], doc.get("watch"))
     return Account(
         user=doc["_id"],
         cash=doc["cash"],
@@ -90,6 +136,9 @@ def _doc_to_account(doc: dict) -> Account:
         sell_setups=MappingProxyType({k: SellSetup(**v) for k, v in state["sell_setups"].items()}),
         # Accounts stored before coins existed have no "assets".
         assets=MappingProxyType({k: AssetBalance(**v) for k, v in state.get("assets", {}).items()}),
+        positions=watched.positions,
+        stops=watched.stops,
+        strategies=watched.strategies,
         recent=tuple(state["recent"]),
         applied=MappingProxyType(state.get("applied", {})),
         outbox=tuple(state.get("outbox", ())),
@@ -105,6 +154,7 @@ class AccountRepository:
 
     def ensure_indexes(self) -> None:
         self._users.create_index("armed")
+        self._users.create_index("watched")
 
     def get(self, user: str) -> Account | None:
         with phase("read"):
@@ -193,6 +243,17 @@ class AccountRepository:
         """User -> version, of every account whose last change has log entries."""
         cursor = self._users.find({"outbox_tail": {"$ne": None}}, {"v": 1})
         return {doc["_id"]: doc["v"] for doc in cursor}
+
+    def watched_stored(self) -> list[tuple[str, int, str | None]]:
+        """(user, version, watch JSON) of every account with something the coin checker
+        watches, read in one query (what rebuilds its view, ``cache.CoinWatch``)."""
+        cursor = self._users.find({"watched.0": {"$exists": True}}, {"watch": 1, "v": 1})
+        return [(doc["_id"], doc["v"], doc.get("watch")) for doc in cursor]
+
+    @staticmethod
+    def watched_from(user: str, watch: str | None) -> Watched:
+        """A user's watched parts from their watch JSON."""
+        return _watched_from(user, watch)
 
     def armed(self) -> dict[str, list[Account]]:
         """Symbol -> the accounts with an armed buy or sell setup on it, read in one query.

@@ -13,7 +13,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from .domain.money import parse_cents, parse_units
+from .domain.money import parse_cents, parse_price, parse_units
 from .errors import InvalidInput
 
 
@@ -31,6 +31,13 @@ def _coins(value: object) -> int:
         raise ValueError(exc.message) from None
 
 
+def _price(value: object) -> int:
+    try:
+        return parse_price(value)
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
+
+
 UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}$")]
 # Dollars travel as strings ("12.50") so no float ever touches money; inside, cents.
@@ -41,6 +48,12 @@ Cents = Annotated[
 ]
 TxnNum = Annotated[int, Field(gt=0, lt=2**62)]
 Coin = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,10}$")]
+# Market prices travel as strings with at most 4 decimals ("1466.6813").
+Price = Annotated[
+    int,
+    BeforeValidator(_price),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,11}(\.[0-9]{1,4})?$"}),
+]
 # Coin amounts travel as strings with at most 8 decimals ("0.5"); inside, units of 1e-8.
 Units = Annotated[
     int,
@@ -84,6 +97,82 @@ class CoinOrderBody(Body):
     user: UserId
     coin: Coin
     amount: Units
+    transactionNum: TxnNum | None = None
+
+
+class MarginTermsBody(Body):
+    """What a margin position would be: coin, side, leverage (2-5) and margin (dollars)."""
+
+    coin: Coin
+    side: Literal["long", "short"]
+    leverage: Annotated[int, Field(ge=2, le=5)]
+    margin: Cents
+
+
+class MarginOpenBody(MarginTermsBody):
+    """Open an isolated margin position for ``user``."""
+
+    user: UserId
+    transactionNum: TxnNum | None = None
+
+
+class MarginCloseBody(Body):
+    """Close ``user``'s position in ``coin`` at market."""
+
+    user: UserId
+    coin: Coin
+    transactionNum: TxnNum | None = None
+
+
+class StopOrderBody(Body):
+    """A stop order: ``price`` for stop-loss and take-profit, ``trail_bp`` for a
+    trailing stop; ``amount`` (coins) for a holding, none for a position."""
+
+    user: UserId
+    coin: Coin
+    kind: Literal["stop_loss", "take_profit", "trailing"]
+    target: Literal["holding", "position"] = "holding"
+    amount: Units | None = None
+    price: Price | None = None
+    trail_bp: Annotated[int, Field(ge=10, le=5000)] | None = None
+    transactionNum: TxnNum | None = None
+
+
+class StopCancelBody(Body):
+    user: UserId
+    id: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,19}$")]
+    transactionNum: TxnNum | None = None
+
+
+class BacktestBody(Body):
+    """A volatility-breakout backtest: the last ``days`` daily candles of ``coin`` with
+    ``k`` (a decimal, 0.01-2.00) or "auto" (k = 0.1 ... 0.9, the best return kept)."""
+
+    coin: Coin
+    days: Annotated[int, Field(ge=3, le=1000)] = 365
+    k: Annotated[str, StringConstraints(pattern=r"^(auto|[0-1](\.[0-9]{1,2})?|2(\.0{1,2})?)$")] = (
+        "auto"
+    )
+
+
+class StrategyBody(Body):
+    """Run the volatility breakout on ``coin``: ``k`` ("0.5" or "auto"), ``budget``
+    (dollars per trade), ``mode`` (live or paper), ``period_s`` (a day by default)."""
+
+    user: UserId
+    coin: Coin
+    k: Annotated[str, StringConstraints(pattern=r"^(auto|[0-1](\.[0-9]{1,2})?|2(\.0{1,2})?)$")] = (
+        "auto"
+    )
+    budget: Cents
+    mode: Literal["live", "paper"] = "paper"
+    period_s: Annotated[int, Field(ge=1, le=31_536_000)] = 86_400
+    transactionNum: TxnNum | None = None
+
+
+class StrategyStopBody(Body):
+    user: UserId
+    coin: Coin
     transactionNum: TxnNum | None = None
 
 
@@ -133,3 +222,11 @@ class HistoryQuery(BaseModel):
         | None
     ) = None
     before: Annotated[int, Field(gt=0, lt=2**63)] | None = None
+
+
+class AccountQuery(BaseModel):
+    """Query string of the plain account read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    user: UserId | None = None

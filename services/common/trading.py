@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from . import presenters
-from .cache import QuoteCache
+from .cache import ArmedSymbols, QuoteCache
 from .domain import account as rules
+from .errors import TooManyArmedSymbols
 from .ledger import Command, CommandRunner
 from .presenters import money_fields
 
@@ -32,6 +33,8 @@ class Trading:
     clock_ms: Callable[[], int]
     quote_ttl_ms: int
     pending_ttl_ms: int
+    armed_symbols: ArmedSymbols  # the platform-wide bound on symbols with a trigger
+    max_setups: int  # automatic buys and sells per user
 
     def within(self, session: CommandRunner) -> Trading:
         """This context with commands run by ``session`` (a batch's account session)."""
@@ -71,14 +74,24 @@ def cancel_buy(trading: Trading, cmd: Command) -> dict:
 
 
 def set_buy_amount(trading: Trading, cmd: Command) -> dict:
-    """SET_BUY_AMOUNT: reserve cash for an automatic buy. Errors: InsufficientFunds."""
-    return money_fields(
-        trading.ledger.run(cmd, lambda a: rules.set_buy_amount(a, cmd.symbol, cmd.funds)).result
-    )
+    """SET_BUY_AMOUNT: reserve cash for an automatic buy.
+
+    Errors: InsufficientFunds, TooManySetups (a new one beyond MAX_SETUPS_PER_USER).
+    """
+
+    def rule(account: rules.Account) -> rules.Change:
+        rules.check_room_for_setup(account, cmd.symbol, "buy", trading.max_setups)
+        return rules.set_buy_amount(account, cmd.symbol, cmd.funds)
+
+    return money_fields(trading.ledger.run(cmd, rule).result)
 
 
 def set_buy_trigger(trading: Trading, cmd: Command) -> dict:
-    """SET_BUY_TRIGGER: arm the automatic buy at a price. Errors: NoSetup."""
+    """SET_BUY_TRIGGER: arm the automatic buy at a price.
+
+    Errors: NoSetup, TooManyArmedSymbols (a new symbol beyond MAX_ARMED_SYMBOLS).
+    """
+    _admit_symbol(trading, cmd)
     return money_fields(
         trading.ledger.run(
             cmd, lambda a: rules.set_buy_trigger(a, cmd.symbol, cmd.funds, cmd.txn)
@@ -126,14 +139,24 @@ def cancel_sell(trading: Trading, cmd: Command) -> dict:
 
 
 def set_sell_amount(trading: Trading, cmd: Command) -> dict:
-    """SET_SELL_AMOUNT: create or change an automatic sell. Errors: InsufficientShares."""
-    return money_fields(
-        trading.ledger.run(cmd, lambda a: rules.set_sell_amount(a, cmd.symbol, cmd.funds)).result
-    )
+    """SET_SELL_AMOUNT: create or change an automatic sell.
+
+    Errors: InsufficientShares, TooManySetups (a new one beyond MAX_SETUPS_PER_USER).
+    """
+
+    def rule(account: rules.Account) -> rules.Change:
+        rules.check_room_for_setup(account, cmd.symbol, "sell", trading.max_setups)
+        return rules.set_sell_amount(account, cmd.symbol, cmd.funds)
+
+    return money_fields(trading.ledger.run(cmd, rule).result)
 
 
 def set_sell_trigger(trading: Trading, cmd: Command) -> dict:
-    """SET_SELL_TRIGGER: set shares aside, arm the automatic sell. Errors: NoSetup, ZeroShares."""
+    """SET_SELL_TRIGGER: set shares aside, arm the automatic sell.
+
+    Errors: NoSetup, ZeroShares, TooManyArmedSymbols (a new symbol beyond the bound).
+    """
+    _admit_symbol(trading, cmd)
     return money_fields(
         trading.ledger.run(
             cmd, lambda a: rules.set_sell_trigger(a, cmd.symbol, cmd.funds, cmd.txn)
@@ -146,6 +169,18 @@ def cancel_set_sell(trading: Trading, cmd: Command) -> dict:
     return money_fields(
         trading.ledger.run(cmd, lambda a: rules.cancel_set_sell(a, cmd.symbol)).result
     )
+
+
+def _admit_symbol(trading: Trading, cmd: Command) -> None:
+    """Refuse to arm a symbol nobody has armed once the platform watches as many as it
+    may: every armed symbol is a billed quote per QUOTE_TTL_S (logged as the command's
+    failure)."""
+    with trading.ledger.logging_failures(cmd):
+        if not trading.armed_symbols.admit(cmd.symbol):
+            raise TooManyArmedSymbols(
+                f"the platform watches {trading.armed_symbols.limit} symbols for triggers "
+                f"already; {cmd.symbol} cannot be armed now"
+            )
 
 
 # --- the account ---------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 
@@ -20,7 +21,7 @@ from .backend import Backend
 from .commands import CommandSpec, command_from, record_invalid, valid_txn
 from .config import load_settings
 from .current import backend, principal, request_json
-from .errors import InvalidInput, PlatformError, UpstreamUnavailable
+from .errors import IdempotencyKeyReused, InvalidInput, PlatformError, UpstreamUnavailable
 from .ledger import Command
 from .logs import configure_logging
 from .openapi import api_doc, build_spec
@@ -76,8 +77,7 @@ def create_service_app(name: str, blueprint: Blueprint, overrides: dict | None =
     backend.wait_until_ready()
     backend.ensure_indexes()
     app.extensions["backend"] = backend
-    # Exactly one proxy (NGINX) sits in front of every service.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    app.wsgi_app = TrustedProxyFix(app.wsgi_app, settings.trusted_proxy_networks)
     register_error_handlers(app)
 
     limiter.init_app(app)
@@ -116,6 +116,31 @@ def create_service_app(name: str, blueprint: Blueprint, overrides: dict | None =
         return app.extensions["openapi"]
 
     return app
+
+
+class TrustedProxyFix:
+    """Exactly one proxy (NGINX) sits in front of every service: the client address and
+    scheme it forwards are taken only from a request that comes from it (an address in
+    TRUSTED_PROXIES). A client that reaches a service port directly keeps its own
+    address, whatever X-Forwarded-For it sends. X-Forwarded-Host is never trusted: NGINX
+    passes the client's Host on as it is."""
+
+    def __init__(self, app, trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]):
+        self._app = app
+        self._forwarded = ProxyFix(app, x_for=1, x_proto=1, x_host=0)
+        self._trusted = trusted
+
+    def __call__(self, environ, start_response):
+        if self._from_proxy(environ.get("REMOTE_ADDR")):
+            return self._forwarded(environ, start_response)
+        return self._app(environ, start_response)
+
+    def _from_proxy(self, address: str | None) -> bool:
+        try:
+            ip = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        return any(ip in network for network in self._trusted)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -209,10 +234,27 @@ def add_command_route(bp: Blueprint, spec: CommandSpec) -> None:
     def view():
         cmd = parse_command(spec.name, spec.body)
         adapters = backend()
-        # Under the user's lock from the first read to the write: the checks made
-        # before paying for a quote read the same account the rule then changes.
-        with adapters.ledger.session(cmd.user, (cmd,)) as session:
-            return ok(use_case(adapters.trading(session), cmd))
+        answers = adapters.answers
+        kept = None
+        try:
+            # Under the user's lock from the first read to the write: the checks made
+            # before paying for a quote read the same account the rule then changes.
+            with adapters.ledger.session(cmd.user, (cmd,)) as session:
+                with session.logging_failures(cmd):
+                    kept = answers.first(cmd.user, cmd.key, cmd.fingerprint)
+                if kept is None:
+                    result = use_case(adapters.trading(session), cmd)
+        except PlatformError as error:
+            # A refusal is an answer too; a 5xx is not (the retry should run).
+            if error.status_code < 500 and not isinstance(error, IdempotencyKeyReused):
+                body = {"ok": False, "error": error.to_dict()}
+                answers.keep(cmd.user, cmd.key, cmd.fingerprint, error.status_code, body)
+            raise
+        if kept is not None:
+            return jsonify(kept["body"]), kept["status"]
+        # Kept once the run is stored: a success is never kept for a change not made.
+        answers.keep(cmd.user, cmd.key, cmd.fingerprint, 200, {"ok": True, "data": result})
+        return ok(result)
 
     view.__doc__ = f"{spec.name}: {use_case.__doc__}"
     bp.add_url_rule(spec.path, endpoint=spec.name.lower(), view_func=view, methods=["POST"])

@@ -9,28 +9,53 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, request
+from flask import Blueprint, jsonify, request
 
-from ..common.backend import Backend
+from ..common import coin_trading
+from ..common.coin_trading import CoinTrading
 from ..common.commands import parse_model
 from ..common.domain.identifiers import check_user_id
-from ..common.errors import InvalidInput
+from ..common.errors import IdempotencyKeyReused, InvalidInput, PlatformError
 from ..common.ledger import Command
 from ..common.openapi import api_doc
-from ..common.schemas import CoinHistoryQuery, CoinOrderBody
-from ..common.web import (
-    backend,
-    idempotency_key,
-    json_body,
-    ok,
-    principal,
+from ..common.schemas import (
+    BacktestBody,
+    CoinHistoryQuery,
+    CoinOrderBody,
+    MarginCloseBody,
+    MarginOpenBody,
+    MarginTermsBody,
+    StopCancelBody,
+    StopOrderBody,
+    StrategyBody,
+    StrategyStopBody,
 )
+from ..common.web import backend, idempotency_key, json_body, ok, principal
 from . import service
 
 bp = Blueprint("exchange", __name__, url_prefix="/api/exchange")
 
 
-def _coin_order(name: str, use_case: Callable[[Backend, Command], dict]) -> dict:
+def _keyed(command: Command, run: Callable[[], dict]):
+    """Answer ``command`` as the stock commands are answered with an Idempotency-Key: a
+    retry within the window gets the first answer (a success or a 4xx refusal) and runs
+    nothing; a 5xx is not kept, so its retry runs."""
+    answers = backend().answers
+    kept = answers.first(command.user, command.key, command.fingerprint)
+    if kept is not None:
+        return jsonify(kept["body"]), kept["status"]
+    try:
+        result = run()
+    except PlatformError as error:
+        if error.status_code < 500 and not isinstance(error, IdempotencyKeyReused):
+            body = {"ok": False, "error": error.to_dict()}
+            answers.keep(command.user, command.key, command.fingerprint, error.status_code, body)
+        raise
+    answers.keep(command.user, command.key, command.fingerprint, 200, {"ok": True, "data": result})
+    return ok(result)
+
+
+def _coin_order(name: str, use_case: Callable[[CoinTrading, Command], dict]):
     """Authenticate, validate and authorise a coin order, then run it.
 
     Coin orders are not course commands: a refused one leaves no log entry (the course
@@ -48,7 +73,7 @@ def _coin_order(name: str, use_case: Callable[[Backend, Command], dict]) -> dict
         units=body.amount,
         key=idempotency_key(),
     )
-    return use_case(adapters, command)
+    return _keyed(command, lambda: use_case(adapters.coin_trading(), command))
 
 
 @bp.post("/buy")
@@ -57,7 +82,7 @@ def buy():
     """Buy {user, coin, amount} at the market price: cost rounded up to the cent plus a
     fee (0.25 % by default) rounded up. 400 unknown coin or bad amount, 409 not enough
     cash, 503 the market feed is down (nothing changed)."""
-    return ok(_coin_order(service.BUY_COIN, service.buy_coin))
+    return _coin_order(coin_trading.BUY_COIN, coin_trading.buy_coin)
 
 
 @bp.post("/sell")
@@ -66,30 +91,35 @@ def sell():
     """Sell {user, coin, amount} at the market price: proceeds rounded down to the cent
     less the fee rounded up. 400 unknown coin or bad amount, 409 not enough coins, 503
     the market feed is down (nothing changed)."""
-    return ok(_coin_order(service.SELL_COIN, service.sell_coin))
+    return _coin_order(coin_trading.SELL_COIN, coin_trading.sell_coin)
 
 
 @bp.get("/coin/tickers_20")
 @api_doc("The top 20 coins, live", errors=(429, 503), public=True)
 def tickers_20():
     """The top 20 coins by traded value over 24 hours, live (seed's /coin/tickers_20)."""
-    return ok(service.tickers_20(backend()))
+    return ok(service.tickers_20(backend().coin_trading()))
 
 
 @bp.get("/coin/tickers_db")
 @api_doc("The top 20 coins' last complete day", errors=(429, 503), public=True)
 def tickers_db():
     """The top 20 coins' last complete daily candle (seed's /coin/tickers_db)."""
-    return ok(service.tickers_db(backend()))
+    return ok(service.tickers_db(backend().coin_trading()))
 
 
 @bp.get("/coin/candles/<coin>/<interval>")
 @api_doc("A coin's candles", errors=(400, 429, 503), public=True)
 def candles(coin: str, interval: str):
-    """Candles of a coin: interval 1m, 1h or 24h, oldest first. 400 unknown coin/interval."""
+    """Candles of a coin: interval 1m, 1h or 24h, oldest first; ``?limit=n`` keeps the
+    newest n (a sparkline needs a day, not a month). 400 unknown coin/interval, bad limit."""
     if interval not in service.CANDLE_INTERVALS:
         raise InvalidInput(f"interval must be one of {', '.join(service.CANDLE_INTERVALS)}")
-    return ok(service.candles(backend(), coin, interval))
+    limit = request.args.get("limit")
+    if limit is not None and not (limit.isdigit() and 1 <= int(limit) <= service.CANDLES_MAX):
+        raise InvalidInput(f"limit must be an integer from 1 to {service.CANDLES_MAX}")
+    newest = int(limit) if limit is not None else None
+    return ok(service.candles(backend().coin_trading(), coin, interval, newest))
 
 
 @bp.get("/coin/clientassets")
@@ -99,7 +129,7 @@ def client_assets():
     profit or loss (seed's /coin/clientassets). 403 someone else's, 404 no account."""
     user = check_user_id(request.args.get("user") or principal().name)
     principal().require_act_for(user)
-    return ok(service.client_assets(backend(), user))
+    return ok(service.client_assets(backend().coin_trading(), user))
 
 
 @bp.get("/trades")
@@ -109,4 +139,205 @@ def trades():
     query = parse_model(CoinHistoryQuery, request.args.to_dict())
     user = query.user or principal().name
     principal().require_act_for(user)
-    return ok(service.trades(backend(), user, query.limit, query.coin, query.before))
+    return ok(service.trades(backend().coin_trading(), user, query.limit, query.coin, query.before))
+
+
+# --- margin ------------------------------------------------------------------------
+
+
+def _terms(body: MarginTermsBody) -> coin_trading.MarginTerms:
+    return coin_trading.MarginTerms(body.coin, body.side, body.leverage, body.margin)
+
+
+@bp.post("/margin/preview")
+@api_doc("What a margin position would be, its liquidation price first", body=MarginTermsBody)
+def margin_preview():
+    """Preview {coin, side, leverage 2-5, margin}: the position, its fee, liquidation and
+    margin-call prices at the price now. Changes nothing."""
+    principal()
+    body = parse_model(MarginTermsBody, json_body())
+    return ok(coin_trading.preview_position(backend().coin_trading(), _terms(body)))
+
+
+@bp.post("/margin/open")
+@api_doc("Open an isolated margin position", body=MarginOpenBody)
+def margin_open():
+    """Open {user, coin, side long|short, leverage 2-5, margin}: margin and fee leave
+    cash. 409 when a position in the coin is open, too many are, or cash is short; 503
+    when the market feed is down (nothing changed)."""
+    caller = principal()
+    adapters = backend()
+    body = parse_model(MarginOpenBody, json_body())
+    caller.require_act_for(body.user)
+    command = Command(
+        coin_trading.OPEN_POSITION,
+        body.transactionNum or adapters.txns.next(),
+        user=body.user,
+        symbol=body.coin,
+        funds=body.margin,
+        terms=f"{body.side}:{body.leverage}",
+        key=idempotency_key(),
+    )
+    return _keyed(
+        command, lambda: coin_trading.open_position(adapters.coin_trading(), command, _terms(body))
+    )
+
+
+@bp.post("/margin/close")
+@api_doc("Close a margin position at market", body=MarginCloseBody)
+def margin_close():
+    """Close {user, coin}: debt and interest repaid, the remainder to cash. 404 when no
+    position in the coin is open."""
+    caller = principal()
+    adapters = backend()
+    body = parse_model(MarginCloseBody, json_body())
+    caller.require_act_for(body.user)
+    command = Command(
+        coin_trading.CLOSE_POSITION,
+        body.transactionNum or adapters.txns.next(),
+        user=body.user,
+        symbol=body.coin,
+        key=idempotency_key(),
+    )
+    return _keyed(command, lambda: coin_trading.close_position(adapters.coin_trading(), command))
+
+
+@bp.get("/margin/positions")
+@api_doc("A user's margin positions", errors=(400, 401, 403, 404, 429, 503))
+def margin_positions():
+    """The caller's open positions (or ?user= for admin/service) with level, interest,
+    liquidation and margin-call prices at the live price."""
+    user = check_user_id(request.args.get("user") or principal().name)
+    principal().require_act_for(user)
+    return ok(coin_trading.positions(backend().coin_trading(), user))
+
+
+# --- stop orders -------------------------------------------------------------------
+
+
+@bp.post("/stops")
+@api_doc("Place a stop order", body=StopOrderBody)
+def place_stop():
+    """Place {user, coin, kind stop_loss|take_profit|trailing, target holding|position,
+    amount (a holding's coins), price (stop-loss, take-profit) or trail_bp (trailing)}.
+    400 for a stop price on the wrong side of the market; 409 beyond the per-user bound."""
+    caller = principal()
+    adapters = backend()
+    body = parse_model(StopOrderBody, json_body())
+    caller.require_act_for(body.user)
+    if body.kind == "trailing" and body.trail_bp is None:
+        raise InvalidInput("a trailing stop needs trail_bp (10-5000 basis points)")
+    if body.kind != "trailing" and body.price is None:
+        raise InvalidInput(f"a {body.kind} needs a price")
+    if body.target == "holding" and body.amount is None:
+        raise InvalidInput("a stop on a holding needs an amount of coins")
+    terms = coin_trading.StopTerms(
+        body.coin, body.kind, body.target, body.amount or 0, body.price, body.trail_bp or 0
+    )
+    command = Command(
+        coin_trading.PLACE_STOP,
+        body.transactionNum or adapters.txns.next(),
+        user=body.user,
+        symbol=body.coin,
+        units=body.amount,
+        terms=f"{body.kind}:{body.target}:{body.price}:{body.trail_bp}",
+        key=idempotency_key(),
+    )
+    return _keyed(command, lambda: coin_trading.place_stop(adapters.coin_trading(), command, terms))
+
+
+@bp.post("/stops/cancel")
+@api_doc("Cancel a stop order", body=StopCancelBody)
+def cancel_stop():
+    """Cancel {user, id}. 404 when the user has no stop order with that id."""
+    caller = principal()
+    adapters = backend()
+    body = parse_model(StopCancelBody, json_body())
+    caller.require_act_for(body.user)
+    command = Command(
+        coin_trading.CANCEL_STOP,
+        body.transactionNum or adapters.txns.next(),
+        user=body.user,
+        terms=body.id,
+        key=idempotency_key(),
+    )
+    return _keyed(
+        command, lambda: coin_trading.cancel_stop(adapters.coin_trading(), command, body.id)
+    )
+
+
+@bp.get("/stops")
+@api_doc("A user's stop orders", errors=(400, 401, 403, 404, 429, 503))
+def list_stops():
+    """The caller's stop orders (or ?user= for admin/service), oldest first."""
+    user = check_user_id(request.args.get("user") or principal().name)
+    principal().require_act_for(user)
+    return ok(coin_trading.list_stops(backend().coin_trading(), user))
+
+
+@bp.post("/backtest")
+@api_doc("Backtest the volatility breakout", body=BacktestBody, errors=(400, 401, 413, 429, 503))
+def backtest():
+    """Backtest {coin, days (3-1000, default 365), k ("0.5", or "auto": 0.1 ... 0.9, the
+    best kept)} over the coin's daily candles, fees included: total return, max
+    drawdown, trades, win rate, profit factor, the market's change and the equity curve."""
+    principal()
+    body = parse_model(BacktestBody, json_body())
+    return ok(service.backtest(backend().coin_trading(), body.coin, body.days, body.k))
+
+
+# --- volatility breakout -------------------------------------------------------------
+
+
+@bp.post("/strategies")
+@api_doc("Run the volatility breakout on a coin", body=StrategyBody)
+def start_strategy():
+    """Start {user, coin, k ("0.5" or "auto": chosen by a backtest of the last year),
+    budget, mode live|paper, period_s}. 409 for a live budget above the cash or beyond
+    the per-user bound."""
+    caller = principal()
+    adapters = backend()
+    body = parse_model(StrategyBody, json_body())
+    caller.require_act_for(body.user)
+    command = Command(
+        coin_trading.START_STRATEGY,
+        body.transactionNum or adapters.txns.next(),
+        user=body.user,
+        symbol=body.coin,
+        funds=body.budget,
+        terms=f"{body.k}:{body.mode}:{body.period_s}",
+        key=idempotency_key(),
+    )
+    terms = coin_trading.StrategyTerms(
+        body.coin, body.k, body.budget, body.mode == "paper", body.period_s
+    )
+    return _keyed(
+        command, lambda: coin_trading.start_strategy(adapters.coin_trading(), command, terms)
+    )
+
+
+@bp.post("/strategies/stop")
+@api_doc("Stop a strategy", body=StrategyStopBody)
+def stop_strategy():
+    """Stop {user, coin}'s strategy; coins it bought stay with the user."""
+    caller = principal()
+    adapters = backend()
+    body = parse_model(StrategyStopBody, json_body())
+    caller.require_act_for(body.user)
+    command = Command(
+        coin_trading.STOP_STRATEGY,
+        body.transactionNum or adapters.txns.next(),
+        user=body.user,
+        symbol=body.coin,
+        key=idempotency_key(),
+    )
+    return _keyed(command, lambda: coin_trading.stop_strategy(adapters.coin_trading(), command))
+
+
+@bp.get("/strategies")
+@api_doc("A user's strategies", errors=(400, 401, 403, 404, 429, 503))
+def list_strategies():
+    """The caller's strategies (or ?user= for admin/service) with where each stands."""
+    user = check_user_id(request.args.get("user") or principal().name)
+    principal().require_act_for(user)
+    return ok(coin_trading.list_strategies(backend().coin_trading(), user))

@@ -1,61 +1,26 @@
-"""Use cases of the exchange service: the board, holdings and coin orders.
+"""Use cases of the exchange service: the board, candles, holdings and trades.
 
-Coin orders are commands like the stock ones: the price is read from the market feed
-first (a feed that is down fails the order with a 503 before anything is touched), then
-the pure rule of ``domain/exchange.py`` runs under the user's lock in the ledger's unit
-of work, which stores the account, the accountTransactions of the cash and the
-wallet-ledger entry of the coins in one write.
+The coin orders themselves are ``common/coin_trading.py``'s (the automatic traders run
+them too). Each use case here takes the same ``CoinTrading`` context.
 """
 
 from __future__ import annotations
 
-from ..common.backend import Backend
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from ..common.coin_trading import CoinTrading
+from ..common.domain import backtest as breakout
 from ..common.domain import exchange
 from ..common.domain.assets import BUY, SELL
 from ..common.domain.money import format_cents, format_price, format_units
-from ..common.errors import UpstreamUnavailable
-from ..common.ledger import Command
+from ..common.errors import InvalidInput, UpstreamUnavailable
 from ..common.market import COIN_NAMES, CURRENCY, Board, Ticker, parse_scaled
 from ..common.presenters import coin_fields
 
-BUY_COIN = "COIN_BUY"
-SELL_COIN = "COIN_SELL"
 TOP = 20
 CANDLE_INTERVALS = ("1m", "1h", "24h")
-
-
-def buy_coin(backend: Backend, command: Command) -> dict:
-    """Market buy of ``command.units`` of ``command.symbol`` for cash, at the feed's price.
-
-    Errors: UnknownCoin (400), OrderTooSmall (400), NotFound (404), InsufficientFunds
-    (409), UpstreamUnavailable (503: the feed is down; nothing changed).
-    """
-    price = backend.market.price(command.symbol)
-    fee_bp = backend.settings.exchange_fee_bp
-    change = backend.ledger.run(
-        command,
-        lambda account: exchange.buy_coin(
-            account, command.symbol, command.units, price, fee_bp, str(command.txn)
-        ),
-    )
-    return coin_fields(change.result)
-
-
-def sell_coin(backend: Backend, command: Command) -> dict:
-    """Market sell of ``command.units`` of ``command.symbol`` for cash, at the feed's price.
-
-    Errors: UnknownCoin (400), OrderTooSmall (400), NotFound (404), InsufficientAssets
-    (409), UpstreamUnavailable (503: the feed is down; nothing changed).
-    """
-    price = backend.market.price(command.symbol)
-    fee_bp = backend.settings.exchange_fee_bp
-    change = backend.ledger.run(
-        command,
-        lambda account: exchange.sell_coin(
-            account, command.symbol, command.units, price, fee_bp, str(command.txn)
-        ),
-    )
-    return coin_fields(change.result)
+#: The most candles ``?limit=`` may ask for (more than any interval has).
+CANDLES_MAX = 100_000
 
 
 def _board_line(rank: int, ticker: Ticker) -> dict:
@@ -74,24 +39,25 @@ def _board_line(rank: int, ticker: Ticker) -> dict:
     }
 
 
-def tickers_20(backend: Backend) -> dict:
+def tickers_20(coins: CoinTrading) -> dict:
     """The seed's ``/coin/tickers_20``: the top 20 coins by traded value over 24 h, live,
     keyed ``<COIN>_USD`` in rank order. Errors: UpstreamUnavailable."""
-    board = backend.market.board()
+    board = coins.market.board()
     lines = {
         f"{ticker.coin}_{CURRENCY}": _board_line(rank, ticker)
         for rank, ticker in enumerate(board.top(TOP), start=1)
     }
-    return {"as_of": board.as_of_ms, "tickers": lines}
+    # The fee is on the board so a client can show an order's total before it is placed.
+    return {"as_of": board.as_of_ms, "fee_bp": coins.fee_bp, "tickers": lines}
 
 
-def tickers_db(backend: Backend) -> dict:
+def tickers_db(coins: CoinTrading) -> dict:
     """The seed's ``/coin/tickers_db``: the top 20 coins' last complete day (open, high,
     low, close, volume), from the feed's daily candles. Errors: UpstreamUnavailable."""
-    board = backend.market.board()
+    board = coins.market.board()
     rows = []
     for ticker in board.top(TOP):
-        candles = backend.market.feed.candles(ticker.coin, "24h")
+        candles = coins.market.feed.candles(ticker.coin, "24h")
         if len(candles) < 2:
             raise UpstreamUnavailable(f"the market feed has no complete day of {ticker.coin}")
         start, opening, closing, high, low, volume = candles[-2]
@@ -110,16 +76,16 @@ def tickers_db(backend: Backend) -> dict:
     return {"tickers": rows}
 
 
-def client_assets(backend: Backend, user: str) -> dict:
+def client_assets(coins: CoinTrading, user: str) -> dict:
     """The seed's ``/coin/clientassets``: each coin the user holds valued at the live
     price, with its cost and profit or loss; cash beside them. When the feed is down the
     balances are still shown, without values (``market_available`` false).
 
     Errors: NotFound.
     """
-    account = backend.ledger.current(user)
+    account = coins.ledger.current(user)
     try:
-        board: Board | None = backend.market.board()
+        board: Board | None = coins.market.board()
     except UpstreamUnavailable:
         board = None
     prices = board.prices() if board is not None else {}
@@ -148,13 +114,16 @@ def client_assets(backend: Backend, user: str) -> dict:
     }
 
 
-def candles(backend: Backend, coin: str, interval: str) -> dict:
-    """``coin``'s candles of ``interval`` (1m, 1h, 24h), oldest first, for charts.
+def candles(coins: CoinTrading, coin: str, interval: str, newest: int | None = None) -> dict:
+    """``coin``'s candles of ``interval`` (1m, 1h, 24h), oldest first, for charts; only
+    the ``newest`` ones when given.
 
     Errors: UnknownCoin, UpstreamUnavailable.
     """
-    backend.market.board().ticker(coin)  # UnknownCoin before asking the feed
-    rows = backend.market.feed.candles(coin, interval)
+    coins.market.board().ticker(coin)  # UnknownCoin before asking the feed
+    rows = coins.market.feed.candles(coin, interval)
+    if newest is not None:
+        rows = rows[-newest:]
     return {
         "coin": coin,
         "interval": interval,
@@ -166,10 +135,10 @@ def candles(backend: Backend, coin: str, interval: str) -> dict:
 
 
 def trades(
-    backend: Backend, user: str, limit: int, coin: str | None, before_ms: int | None
+    coins: CoinTrading, user: str, limit: int, coin: str | None, before_ms: int | None
 ) -> dict:
     """``user``'s coin buys and sells from the wallet ledger, newest first."""
-    entries = backend.wallet_ledger.history(user, limit, coin, before_ms, reasons=(BUY, SELL))
+    entries = coins.wallet_ledger.history(user, limit, coin, before_ms, reasons=(BUY, SELL))
     shown = []
     for entry in entries:
         detail = entry.get("detail", {})
@@ -186,3 +155,56 @@ def trades(
             }
         )
     return {"user": user, "trades": shown}
+
+
+def _decimal(value: Decimal | None, places: int = 6) -> str | None:
+    """A figure as a decimal string, rounded half to even to ``places`` decimals."""
+    if value is None:
+        return None
+    return str(value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN))
+
+
+def _figures(result: breakout.Result) -> dict:
+    return {
+        "k": _decimal(result.k, 2),
+        "total_return": _decimal(result.total_return),
+        "max_drawdown": _decimal(result.max_drawdown),
+        "trades": result.trades,
+        "wins": result.wins,
+        "win_rate": _decimal(result.win_rate),
+        "profit_factor": _decimal(result.profit_factor),
+        "market_change": _decimal(result.market_change),
+    }
+
+
+def backtest(coins: CoinTrading, coin: str, days: int, k: str) -> dict:
+    """The volatility breakout over ``coin``'s last ``days`` complete daily candles, with
+    ``k`` or "auto" (the best of 0.1 ... 0.9), fees included: the figures and the
+    equity curve (1 = the starting capital). Errors: UnknownCoin, InvalidInput (fewer
+    days of history than asked), UpstreamUnavailable."""
+    coins.market.board().ticker(coin)  # UnknownCoin before asking the feed
+    rows = coins.market.feed.candles(coin, "24h")[:-1]  # complete days only
+    if len(rows) < days:
+        raise InvalidInput(f"the market has {len(rows)} complete days of {coin}, not {days}")
+    candles = [
+        breakout.Candle(
+            t, parse_scaled(o, 4), parse_scaled(h, 4), parse_scaled(low, 4), parse_scaled(c, 4)
+        )
+        for t, o, c, h, low, _ in rows[-days:]
+    ]
+    fee = Decimal(coins.fee_bp) / 10_000
+    if k == "auto":
+        result, tried = breakout.best_k(candles, fee)
+    else:
+        result, tried = breakout.run(candles, Decimal(k), fee), []
+    return {
+        "coin": coin,
+        "days": days,
+        "from": candles[0].time,
+        "to": candles[-1].time,
+        "fee": _decimal(fee, 4),
+        "auto": k == "auto",
+        **_figures(result),
+        "tried": [{"k": _decimal(r.k, 2), "total_return": _decimal(r.total_return)} for r in tried],
+        "equity": [{"time": t, "equity": _decimal(e)} for t, e in result.equity],
+    }

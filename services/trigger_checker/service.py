@@ -22,7 +22,9 @@ def check_triggers(backend: Backend) -> int:
     (a setup cancelled since is not fired). Returns how many setups fired.
     """
     fired = 0
-    for symbol, accounts in backend.accounts.armed().items():
+    armed = backend.accounts.armed()
+    backend.armed_symbols.replace(armed)  # the platform-wide bound counts these
+    for symbol, accounts in armed.items():
         first = accounts[0]
         txn = _trigger_txn(first, symbol)
         try:

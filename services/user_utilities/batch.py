@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ..common.auth import Principal
-from ..common.cache import TransactionNumbers
+from ..common.cache import Answers, TransactionNumbers
 from ..common.commands import CATALOGUE, UseCase, command_from, record_invalid, valid_txn
 from ..common.errors import InvalidInput, PlatformError, UpstreamUnavailable
 from ..common.ledger import Command, Ledger
@@ -44,6 +44,7 @@ def run_batch(
     ledger: Ledger,
     trading: Trading,
     txns: TransactionNumbers,
+    answers: Answers,
     caller: Principal,
     user: str,
     raw_items: list[dict],
@@ -52,7 +53,8 @@ def run_batch(
     """Run ``raw_items`` for ``user`` in order: {"user", "results": [answer per item]}.
 
     ``ledger`` holds the user's account for the whole batch; each command's use case
-    runs with ``trading`` on that hold.
+    runs with ``trading`` on that hold. With ``key``, the answer is kept (``answers``)
+    for the idempotency window, and a retry gets it without running anything.
     """
     brought = [valid_txn(raw) for raw in raw_items]
     fresh = iter(txns.take(brought.count(None)))
@@ -63,11 +65,15 @@ def run_batch(
     with ledger.session(user, [item.cmd for item in items if item.cmd]) as session:
         inside = trading.within(session)
         first = session.first_answer(key, fingerprint)
+        if first is None:
+            kept_answer = answers.first(user, key, fingerprint)
+            first = kept_answer["body"] if kept_answer is not None else None
         if first is not None:
             return {"user": user, "results": [_reread(inside, user, r) for r in first["results"]]}
         results = _run(inside, caller, items)
         kept = [_kept(item, result) for item, result in zip(items, results, strict=True)]
         session.remember(key, fingerprint, {"results": kept})
+    answers.keep(user, key, fingerprint, 200, {"results": kept})  # once stored
     return {"user": user, "results": results}
 
 

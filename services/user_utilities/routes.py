@@ -13,12 +13,15 @@ from ..common.errors import InvalidInput
 from ..common.ledger import Command
 from ..common.openapi import api_doc
 from ..common.ratelimit import address_key, auth_limit, limiter
-from ..common.schemas import BatchBody, CredentialsBody, DumplogBody, HistoryQuery
+from ..common.schemas import AccountQuery, BatchBody, CredentialsBody, DumplogBody, HistoryQuery
+from ..common.trading import account_view
 from ..common.web import add_command_route, idempotency_key, json_body, ok, record_rejected
 from . import service
 from .batch import run_batch
 
 bp = Blueprint("user_utilities", __name__, url_prefix="/api/users")
+# One count per address across register, login and the service sign-in.
+SIGN_IN_LIMIT = limiter.shared_limit(auth_limit, scope="sign-in", key_func=address_key)
 
 # ADD, QUOTE and DISPLAY_SUMMARY; BATCH runs every command of the catalogue.
 for spec in commands.of_service("users"):
@@ -34,7 +37,7 @@ def ping():
 
 
 @bp.post("/register")
-@limiter.limit(auth_limit, key_func=address_key)
+@SIGN_IN_LIMIT
 @api_doc(
     "Create a login",
     body=CredentialsBody,
@@ -50,12 +53,28 @@ def register():
 
 
 @bp.post("/login")
-@limiter.limit(auth_limit, key_func=address_key)
+@SIGN_IN_LIMIT
 @api_doc("Get a token", body=CredentialsBody, errors=(400, 401, 413, 429, 503), public=True)
 def login():
     """Log in {username, password} -> {token, role, expires_at}. 401 on a mismatch."""
     body = parse_model(CredentialsBody, json_body())
     return ok(service.login(backend().auth, body.username, body.password))
+
+
+@bp.post("/service-login")
+@SIGN_IN_LIMIT
+@api_doc(
+    "Get a service token (operator network only)",
+    body=CredentialsBody,
+    errors=(400, 401, 403, 413, 429, 503),
+    public=True,
+)
+def service_login():
+    """The service credential (the workload replayer) signs in here, not at /login:
+    NGINX answers this path only to loopback (and the configured operator network).
+    {username, password} -> {token, role, expires_at}; 401 on a mismatch."""
+    body = parse_model(CredentialsBody, json_body())
+    return ok(service.service_login(backend().auth, body.username, body.password))
 
 
 @bp.post("/batch")
@@ -80,6 +99,7 @@ def batch():
         adapters.ledger,
         adapters.trading(),
         adapters.txns,
+        adapters.answers,
         caller,
         body.user,
         body.commands,
@@ -102,6 +122,21 @@ def transactions():
     kinds = (query.type,) if query.type else service.RECENT_KINDS
     entries = service.recent_transactions(backend().log, user, query.limit, kinds, query.before)
     return ok({"user": user, "transactions": entries})
+
+
+@bp.get("/account")
+@api_doc("The account, read only", query=AccountQuery, errors=(400, 401, 403, 404, 429, 503))
+def account():
+    """The account as DISPLAY_SUMMARY shows it (?user=, the caller's by default), read
+    without the user's lock and without logging a command: the UI's fallback polling.
+
+    DISPLAY_SUMMARY stays the logged command. 403 for someone else's account, 404 when
+    there is none.
+    """
+    query = parse_model(AccountQuery, request.args.to_dict())
+    user = query.user or principal().name
+    principal().require_act_for(user)
+    return ok(account_view(backend().trading(), user))
 
 
 @bp.get("/quotes/<symbol>/history")

@@ -38,6 +38,11 @@ def login(auth: Authenticator, username: str, password: str) -> dict:
     return auth.login(username, password)
 
 
+def service_login(auth: Authenticator, username: str, password: str) -> dict:
+    """Exchange the service credential for a service token. Errors: Unauthorized."""
+    return auth.service_login(username, password)
+
+
 def recent_transactions(
     log: LogRepository,
     user: str,
@@ -62,7 +67,7 @@ def dumplog(ledger: Ledger, log: LogRepository, cmd: Command) -> Iterator[str]:
     acknowledged before it.
     """
     ledger.record(cmd)
-    ledger.flush_pending_outboxes()
+    ledger.flush_pending_outboxes(cmd.user)  # a user's dump: that account only
     return auditlog.render_log(log.iter_all(cmd.user))
 
 

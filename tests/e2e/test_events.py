@@ -192,7 +192,7 @@ def test_events_published_on_a_topic_reach_its_followers_as_server_sent_events(g
         events.publish(client, events.user_topic(events.WALLET, alice), "deposit", {"n": 1})
         events.publish(client, events.POOLS, "stats", {"n": 2})
         events.publish(client, events.user_topic(events.MINING, alice), "share", {"n": 3})
-        events.publish(client, events.chain_topic("chain-node-1"), "tip", {"n": 4})
+        events.publish(client, events.chain_topic("node1"), "tip", {"n": 4})
         assert streams["wallet"].next("deposit") == {"n": 1}  # Alice's, not Bob's
         assert streams["mining"].next("stats") == {"n": 2}
         assert streams["mining"].next("share") == {"n": 3}

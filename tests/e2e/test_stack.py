@@ -70,6 +70,28 @@ def test_infra_stack_answers_and_stop_leaves_no_process(tmp_path):
     assert (stack.logs_dir / "redis.log").exists()
 
 
+def test_the_database_files_and_the_cache_are_closed_to_others(tmp_path):
+    """FerretDB's SQLite files are 0600, and Redis answers only with REDIS_PASSWORD."""
+    env = {"REDIS_PASSWORD": "a-redis-password-" + os.urandom(8).hex()}
+    stack = Stack(tmp_path / "stack", Ports.free(), env=env, components=INFRA)
+    stack.start(timeout=90)
+    try:
+        mongo = pymongo.MongoClient(stack.mongo_uri, serverSelectionTimeoutMS=5000)
+        try:
+            mongo["closed"]["users"].insert_one({"_id": "u1", "cash": 1})
+        finally:
+            mongo.close()
+        files = [p for p in (stack.base_dir / "mongo").rglob("*") if p.is_file()]
+        assert any(p.suffix == ".sqlite" for p in files)  # FerretDB's (no mongod here)
+        assert {oct(p.stat().st_mode & 0o777) for p in files} == {oct(0o600)}
+
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(host="127.0.0.1", port=stack.ports.redis).ping()
+        assert redis.Redis.from_url(stack.redis_url).ping() is True  # the URL carries it
+    finally:
+        stack.stop()
+
+
 def test_supervisord_restarts_redis_after_sigkill(infra_stack):
     old_pid = _program_pid(infra_stack, "redis")
     assert old_pid

@@ -39,6 +39,7 @@ def post_from(source: str, base_url: str, path: str, body: dict, headers: dict) 
         ("user_utilities", "/api/users/stats"),
         ("buy", "/api/buy/commit-buy"),
         ("sell", "/api/sell/commit-sell"),
+        ("exchange", "/api/exchange/buy"),
     ],
 )
 def test_clients_on_different_hosts_reach_every_replica(stack, service, path):

@@ -16,7 +16,7 @@ import redis
 import requests
 
 from input_script import COMMANDS
-from services import buy, sell, user_utilities
+from services import buy, exchange, sell, user_utilities
 from services.common.backend import Backend
 from services.common.config import load_settings
 from services.common.journal import Journal
@@ -24,11 +24,21 @@ from services.persister.service import Persister
 from tests.conftest import SECRETS
 from tests.helpers import random_symbol
 
-FACTORIES = {"buy": buy.create_app, "sell": sell.create_app, "users": user_utilities.create_app}
+FACTORIES = {
+    "buy": buy.create_app,
+    "sell": sell.create_app,
+    "users": user_utilities.create_app,
+    "exchange": exchange.create_app,
+}
 
 #: Trading command -> its route (the replayer's table is the one source).
 ROUTES = {command: path for command, (path, _) in COMMANDS.items() if command != "DUMPLOG"}
-PREFIXES = {"/api/buy/": "buy", "/api/sell/": "sell", "/api/users/": "users"}
+PREFIXES = {
+    "/api/buy/": "buy",
+    "/api/sell/": "sell",
+    "/api/users/": "users",
+    "/api/exchange/": "exchange",
+}
 
 
 def new_txn() -> int:
@@ -95,7 +105,8 @@ class Platform:
         return self.run(command, **fields).data
 
     def login(self, username: str, password: str) -> dict:
-        resp = self.post("/api/users/login", {"username": username, "password": password})
+        path = "/api/users/service-login" if username == "replayer" else "/api/users/login"
+        resp = self.post(path, {"username": username, "password": password})
         assert resp.status_code == 200, resp.get_json()
         return {"Authorization": f"Bearer {resp.get_json()['data']['token']}"}
 

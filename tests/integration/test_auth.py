@@ -201,13 +201,36 @@ def test_a_user_cannot_read_another_users_transactions_or_log(member, victim):
     assert_refused(resp, 403, "forbidden")
 
 
-@pytest.mark.parametrize("username", ["admin", "replayer"])
+@pytest.mark.parametrize(
+    "username",
+    # The names themselves in any case (all registered with 201 before), and look-alikes.
+    [
+        "admin",
+        "replayer",
+        "Admin",
+        "ADMIN",
+        "REPLAYER",
+        "Replayer",
+        "Adm1n",
+        "adrnin",
+        "ad_min",
+        "-ADMlN-",
+        "rep1ayer",
+        "REPLAY-ER",
+    ],
+)
 def test_registering_a_reserved_name_answers_409(platform, username):
     assert_refused(register(platform, username), 409, "conflict")
     assert (
         platform.post("/api/users/login", {"username": username, "password": PASSWORD}).status_code
         == 401
     )
+
+
+@pytest.mark.parametrize("username", ["administrator", "admins", "replayers", "badmin"])
+def test_names_that_only_contain_a_reserved_one_may_register(platform, username):
+    name = f"{username}{random_user()[1:6]}"
+    assert register(platform, name).status_code == 201
 
 
 def test_registering_a_taken_name_answers_409_and_keeps_the_first_password(platform, member):
@@ -241,6 +264,19 @@ def test_a_wrong_password_or_unknown_name_answers_401(platform, member, username
         username = random_user()
     resp = platform.post("/api/users/login", {"username": username, "password": password})
     assert assert_refused(resp, 401, "unauthorized") == "wrong username or password"
+
+
+def test_the_service_credential_signs_in_only_at_the_service_sign_in(platform):
+    credential = {"username": "replayer", "password": SECRETS["SERVICE_PASSWORD"]}
+    public = platform.post("/api/users/login", credential)
+    assert assert_refused(public, 401, "unauthorized") == "wrong username or password"
+    own = platform.post("/api/users/service-login", credential)
+    assert own.status_code == 200 and own.get_json()["data"]["role"] == "service"
+    for name, password in (("admin", SECRETS["ADMIN_PASSWORD"]), ("replayer", "wrong-pass")):
+        refused = platform.post(
+            "/api/users/service-login", {"username": name, "password": password}
+        )
+        assert_refused(refused, 401, "unauthorized")
 
 
 def test_the_whole_dumplog_is_refused_to_a_normal_user(member, store):

@@ -11,6 +11,7 @@ import pytest
 from services.common.cache import account_channel
 from services.common.domain import account as rules
 from services.common.ledger import Command
+from services.user_utilities.service import dumplog
 from tests.helpers import random_user
 
 pytestmark = pytest.mark.integration
@@ -75,6 +76,31 @@ def test_a_dump_writes_the_missing_entries_first(backend, store, dies_before_log
     assert len(store.user_log(user, "userCommand")) == 1
     dumped = [e for e in backend.log.iter_all() if e.get("user") == user]  # what DUMPLOG reads
     assert [e["type"] for e in dumped] == ["userCommand", "accountTransaction"]
+
+
+def test_a_users_own_dump_repairs_only_that_users_account(backend, store, dies_before_logging):
+    """DUMPLOG of one user's log reads that account alone (issue 18, item 7): another
+    account's missing entries wait for its next command or a whole-log dump."""
+    mine, theirs = random_user(), random_user()
+    dies_before_logging.update({mine, theirs})
+    for user in (mine, theirs):
+        with pytest.raises(ProcessDied):
+            add(backend, user, 300)
+    reads = []
+    real_get = backend.accounts.get
+    backend.accounts.get = lambda user: reads.append(user) or real_get(user)
+    try:
+        dumped = list(
+            dumplog(backend.ledger, backend.log, Command("DUMPLOG", 1, user=mine, filename="f"))
+        )
+    finally:
+        del backend.accounts.get
+    assert reads == [mine]
+    assert "<funds>3.00</funds>" in "".join(dumped)  # the dump has the repaired entries
+    assert store.cash_by_the_log(mine) == 300
+    assert store.cash_by_the_log(theirs) == 0  # not read, not repaired
+    backend.ledger.flush_pending_outboxes()  # the whole log's dump repairs every account
+    assert store.cash_by_the_log(theirs) == 300
 
 
 def test_a_logged_change_is_marked_and_announced_as_its_lock_is_let_go(backend, rds, monkeypatch):

@@ -81,3 +81,31 @@ def test_a_malformed_key_is_bad_input(platform):
     )
     assert status == 400
     assert "Idempotency-Key" in body["error"]["message"]
+
+
+def test_a_retry_after_a_refusal_gets_the_refusal_and_runs_nothing(platform, store):
+    """Issue 18, item 8: a 409 is an answer too, kept for the window."""
+    user, symbol, same = random_user(), random_symbol(), key()
+    platform.ok("ADD", user=user, amount="5.00")
+    first = post(platform, "BUY", same, user=user, symbol=symbol, amount="30.00")
+    assert first[0] == 409 and first[1]["error"]["code"] == "insufficient_funds"
+    platform.ok("ADD", user=user, amount="100.00")  # the BUY would pass now
+    logged = store.user_log(user)
+
+    assert post(platform, "BUY", same, user=user, symbol=symbol, amount="30.00") == first
+    assert store.user_log(user) == logged  # not run, not logged
+    assert platform.summary(user)["pending_buys"] == []
+
+
+def test_a_late_retry_gets_its_first_answer_after_many_other_keys(platform, store):
+    """Issue 18, item 8: the account keeps its newest 16 answers; the window keeps the
+    rest. 20 keyed commands later, the first one's retry still changes nothing."""
+    user, first_key = random_user(), key()
+    first = post(platform, "ADD", first_key, user=user, amount="1.00")
+    assert first[0] == 200
+    for _ in range(20):
+        assert post(platform, "ADD", key(), user=user, amount="0.01")[0] == 200
+
+    assert post(platform, "ADD", first_key, user=user, amount="1.00") == first
+    assert platform.summary(user)["cash"] == "1.20"  # $1.00 once, and 20 cents
+    assert store.cash_by_the_log(user) == 120

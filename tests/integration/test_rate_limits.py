@@ -60,4 +60,4 @@ def test_password_guessing_from_one_address_is_slowed_down(limited):
     assert statuses == [401, 401, 429]
     # Even the right password waits out the window: the limit is per address.
     good = {"username": "replayer", "password": SECRETS["SERVICE_PASSWORD"]}
-    assert second.post("/api/users/login", good).status_code == 429
+    assert second.post("/api/users/service-login", good).status_code == 429

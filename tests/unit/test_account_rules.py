@@ -788,3 +788,15 @@ def test_random_rule_sequences_conserve_cash_and_shares(seed):
     for error in (InsufficientFunds, InsufficientShares, NothingPending, NoSetup, ZeroShares):
         assert outcomes[error.__name__] > 0, outcomes
     assert tracker.bought and tracker.sold
+
+
+def test_a_new_setup_needs_room_both_sides_counted_and_a_change_never_does():
+    account = rules.Account("u", cash=10_000, holdings=MappingProxyType({"S": 3}))
+    account = rules.set_buy_amount(account, "B", 100).account
+    account = rules.set_sell_amount(account, "S", 100).account  # 2 setups in all
+    for symbol, side in (("C", "buy"), ("C", "sell"), ("S", "buy"), ("B", "sell")):
+        with pytest.raises(rules.TooManySetups, match="already has 2"):
+            rules.check_room_for_setup(account, symbol, side, max_setups=2)
+    rules.check_room_for_setup(account, "B", "buy", max_setups=2)  # changes an existing one
+    rules.check_room_for_setup(account, "S", "sell", max_setups=2)
+    rules.check_room_for_setup(account, "C", "buy", max_setups=3)

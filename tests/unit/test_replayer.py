@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import input_script
 from input_script import Line, requests_for
 
 
@@ -32,3 +33,17 @@ def test_every_line_is_sent_exactly_once():
     for size in (1, 2, 7, 100):
         sent = [line.txn for group in requests_for(workload, size) for line in group]
         assert sent == [line.txn for line in workload]
+
+
+def test_the_service_password_is_found_in_the_env_file_beside_the_script(tmp_path, monkeypatch):
+    beside, elsewhere = tmp_path / "repo", tmp_path / "elsewhere"
+    beside.mkdir()
+    elsewhere.mkdir()
+    (beside / ".env").write_text("SERVICE_PASSWORD=from-beside-the-script\n")
+    monkeypatch.delenv("SERVICE_PASSWORD", raising=False)
+    monkeypatch.chdir(elsewhere)  # no .env in the working directory
+    monkeypatch.setattr(input_script, "SCRIPT_DIR", beside)
+    assert input_script._service_password(None) == "from-beside-the-script"
+    (elsewhere / ".env").write_text("SERVICE_PASSWORD=from-the-working-dir\n")
+    assert input_script._service_password(None) == "from-the-working-dir"  # it comes first
+    assert input_script._service_password("given") == "given"

@@ -2,7 +2,17 @@
 
 import pytest
 
-from tools.stack import Ports, Stack
+from tools.stack import SERVICES, Ports, Stack
+
+#: What each service gets with no setting: its share of the work (tools/stack.py).
+DEFAULTS = {
+    "buy": "2",
+    "sell": "1",
+    "user_utilities": "3",
+    "exchange": "2",
+    "wallet": "2",
+    "mining": "1",
+}
 
 
 def workers_by_instance(tmp_path, env: dict) -> dict[str, str]:
@@ -11,24 +21,28 @@ def workers_by_instance(tmp_path, env: dict) -> dict[str, str]:
     return {p.name: p.argv[p.argv.index("--workers") + 1] for p in programs}
 
 
+def expected(counts: dict[str, str]) -> dict[str, str]:
+    """Both instances of every service with ``counts`` (a service's name -> workers)."""
+    return {
+        f"{service.replace('_', '-')}-{n}": counts[service] for service in SERVICES for n in (1, 2)
+    }
+
+
 @pytest.mark.parametrize(
-    ("env", "buy", "sell", "users", "exchange"),
+    ("env", "changed"),
     [
-        ({}, "2", "1", "3", "2"),  # the defaults, by each service's share of the work
-        ({"WEB_CONCURRENCY": "4"}, "4", "4", "4", "4"),  # one count for every service
-        ({"WEB_CONCURRENCY": "4", "WEB_CONCURRENCY_SELL": "2"}, "4", "2", "4", "4"),
-        ({"WEB_CONCURRENCY": "", "WEB_CONCURRENCY_USER_UTILITIES": "5"}, "2", "1", "5", "2"),
-        ({"WEB_CONCURRENCY_EXCHANGE": "3"}, "2", "1", "3", "3"),
+        ({}, {}),  # the defaults, by each service's share of the work
+        ({"WEB_CONCURRENCY": "4"}, dict.fromkeys(SERVICES, "4")),  # one count for every one
+        (
+            {"WEB_CONCURRENCY": "4", "WEB_CONCURRENCY_SELL": "2"},
+            {**dict.fromkeys(SERVICES, "4"), "sell": "2"},
+        ),
+        ({"WEB_CONCURRENCY": "", "WEB_CONCURRENCY_USER_UTILITIES": "5"}, {"user_utilities": "5"}),
+        ({"WEB_CONCURRENCY_EXCHANGE": "3"}, {"exchange": "3"}),
+        ({"WEB_CONCURRENCY_WALLET": "1"}, {"wallet": "1"}),
+        ({"WEB_CONCURRENCY_MINING": "2"}, {"mining": "2"}),
     ],
 )
-def test_each_service_gets_its_own_worker_count(tmp_path, env, buy, sell, users, exchange):
-    assert workers_by_instance(tmp_path, env) == {
-        "buy-1": buy,
-        "buy-2": buy,
-        "sell-1": sell,
-        "sell-2": sell,
-        "user-utilities-1": users,
-        "user-utilities-2": users,
-        "exchange-1": exchange,
-        "exchange-2": exchange,
-    }
+def test_each_service_gets_its_own_worker_count(tmp_path, env, changed):
+    assert set(DEFAULTS) == set(SERVICES)
+    assert workers_by_instance(tmp_path, env) == expected({**DEFAULTS, **changed})

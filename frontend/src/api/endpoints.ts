@@ -27,7 +27,8 @@ export const login = (username: string, password: string) =>
 export const addFunds = (user: string, amount: string) =>
   api<{ cash: string }>('/api/users/add', { body: { user, amount } })
 
-export const displaySummary = (user: string) => api<Summary>('/api/users/display-summary', { body: { user } })
+/** The account as DISPLAY_SUMMARY shows it, read without logging a command (polling). */
+export const accountView = (user: string) => api<Summary>('/api/users/account', { query: { user } })
 
 export const getQuote = (user: string, symbol: string) =>
   api<QuoteResult>('/api/users/quote', { body: { user, symbol } })

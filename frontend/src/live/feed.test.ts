@@ -47,21 +47,23 @@ describe('AccountFeed', () => {
     expect(feed.getState()).toMatchObject({ mode: 'live', status: 'ready' })
     expect(quotes).toHaveBeenCalledWith({ symbol: 'ABC', price: '10.00', quoted_at: 5 })
     expect(calls[0].headers.Authorization).toBe('Bearer token-alice')
-    expect(calls.some((c) => c.path === '/api/users/display-summary')).toBe(false)
+    expect(calls.some((c) => c.path === '/api/users/account')).toBe(false)
   })
 
-  it('polls DISPLAY_SUMMARY when the server has no event stream', async () => {
+  it('polls the account read (no logged command) when the server has no event stream', async () => {
     signInAs()
     let cash = 0
     const calls = fakeFetch({
-      'POST /api/users/display-summary': () => envelope(summary({ cash: `${++cash}.00` })),
+      'GET /api/users/account': () => envelope(summary({ cash: `${++cash}.00` })),
     })
     feed = new AccountFeed('alice', { pollMs: 10 })
     feed.start()
     await vi.waitFor(() => expect(Number(feed!.getState().summary?.cash)).toBeGreaterThanOrEqual(3), WAIT)
     expect(feed.getState().mode).toBe('polling')
     expect(calls[0].path).toBe('/api/users/events')
-    expect(calls[1]).toMatchObject({ path: '/api/users/display-summary', body: { user: 'alice' } })
+    expect(calls[1]).toMatchObject({ path: '/api/users/account', method: 'GET' })
+    expect(calls[1].query.get('user')).toBe('alice')
+    expect(calls.some((c) => c.path === '/api/users/display-summary')).toBe(false)
   })
 
   it('says there is no account without polling for one', async () => {

@@ -1,10 +1,10 @@
 // Keeps one user's account summary up to date without reloading: Server-Sent Events from
-// GET /api/users/events when the server streams them, else DISPLAY_SUMMARY every few
-// seconds (trying the stream again now and then). Also passes fresh quotes on and notices
+// GET /api/users/events when the server streams them, else a plain read of the account
+// (GET /api/users/account, which logs no command) every few seconds (trying the stream again now and then). Also passes fresh quotes on and notices
 // when an automatic buy or sell has fired.
 
 import { ApiError, apiStream } from '../api/client'
-import { displaySummary } from '../api/endpoints'
+import { accountView } from '../api/endpoints'
 import type { LogEntry, QuotePoint, Summary } from '../api/types'
 import { readEvents } from '../lib/sse'
 
@@ -180,7 +180,7 @@ export class AccountFeed {
       }
       if (err instanceof ApiError && err.code === 'not_found' && /does not exist/i.test(err.message)) {
         // The stream is there but the account is not (an admin before any ADD): say
-        // so without polling DISPLAY_SUMMARY, which would log a failed command.
+        // so without polling for an account that is not there.
         this.set({ status: 'no-account', summary: null, error: null, mode: 'polling' })
         this.retryStreamSoon(this.sseRetryMs)
         return
@@ -222,8 +222,8 @@ export class AccountFeed {
 
   private async poll(): Promise<void> {
     if (!this.polling || this.stopped) return
-    // DISPLAY_SUMMARY is a logged command: not while the tab is hidden, nor for an
-    // account that does not exist (refresh() looks again after funds are added).
+    // Not while the tab is hidden, nor for an account that does not exist (refresh()
+    // looks again after funds are added).
     const hidden = typeof document !== 'undefined' && document.hidden
     if (!hidden && this.state.status !== 'no-account') await this.fetchSummary()
     if (!this.polling || this.stopped) return
@@ -232,7 +232,7 @@ export class AccountFeed {
 
   private async fetchSummary(): Promise<void> {
     try {
-      this.receive(await displaySummary(this.user))
+      this.receive(await accountView(this.user))
     } catch (err) {
       if (this.stopped) return
       if (err instanceof ApiError && err.code === 'not_found') {

@@ -20,7 +20,7 @@ describe('history', () => {
   it('pages with the before cursor and filters by type on the server', async () => {
     signInAs()
     const calls = fakeFetch({
-      'POST /api/users/display-summary': () => envelope({}),
+      'GET /api/users/account': () => envelope({}),
       'GET /api/users/transactions': ({ query }) => {
         const before = query.get('before') ? Number(query.get('before')) : Infinity
         const limit = Number(query.get('limit'))

@@ -31,7 +31,7 @@ describe('buy and sell', () => {
   it('shows the server refusal next to the Buy form', async () => {
     signInAs()
     const calls = fakeFetch({
-      'POST /api/users/display-summary': () => envelope(account()),
+      'GET /api/users/account': () => envelope(account()),
       'POST /api/buy/buy': () =>
         apiError(409, 'insufficient_funds', 'insufficient funds: cash 50.00 < 100.00'),
     })
@@ -55,7 +55,7 @@ describe('buy and sell', () => {
 
   it('catches a bad amount before asking the server', async () => {
     signInAs()
-    const calls = fakeFetch({ 'POST /api/users/display-summary': () => envelope(account()) })
+    const calls = fakeFetch({ 'GET /api/users/account': () => envelope(account()) })
     renderSignedIn(<TradePage />, '/trade')
     const sell = form('Sell now')
     await userEvent.type(within(sell).getByLabelText('Stock symbol'), 'ABC')
@@ -78,7 +78,7 @@ describe('buy and sell', () => {
       transactionNum: 9,
     }
     fakeFetch({
-      'POST /api/users/display-summary': () => envelope(account({ pending_buys: [pending] })),
+      'GET /api/users/account': () => envelope(account({ pending_buys: [pending] })),
       'POST /api/buy/commit-buy': () =>
         envelope({ symbol: 'ABC', shares: 4, price: '10.00', amount: '40.00' }),
     })
@@ -101,7 +101,7 @@ describe('buy and sell', () => {
       transactionNum: 9,
     }
     fakeFetch({
-      'POST /api/users/display-summary': () => envelope(account({ pending_buys: [pending] })),
+      'GET /api/users/account': () => envelope(account({ pending_buys: [pending] })),
       'POST /api/buy/cancel-buy': () => apiError(409, 'nothing_pending', 'no pending buy'),
     })
     renderSignedIn(<TradePage />, '/trade')
@@ -115,7 +115,7 @@ describe('automatic trades', () => {
   it('sets amount then trigger, and shows a refused trigger in words', async () => {
     signInAs()
     const calls = fakeFetch({
-      'POST /api/users/display-summary': () =>
+      'GET /api/users/account': () =>
         envelope(account({ buy_setups: [{ symbol: 'XYZ', reserve: '20.00', trigger: null }] })),
       'POST /api/buy/set-buy-amount': () => envelope({ reserve: '20.00' }),
       'POST /api/buy/set-buy-trigger': () => apiError(400, 'invalid_input', 'amount must be more than 0.00'),
@@ -138,7 +138,7 @@ describe('automatic trades', () => {
   it('cancels a setup from its row', async () => {
     signInAs()
     const calls = fakeFetch({
-      'POST /api/users/display-summary': () =>
+      'GET /api/users/account': () =>
         envelope(
           account({
             sell_setups: [{ symbol: 'ABC', amount: '30.00', shares_reserved: 3, trigger: '11.00' }],

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import Any
 
 from ..errors import (
     InsufficientFunds,
     InsufficientShares,
     NoSetup,
     NothingPending,
+    TooManySetups,
     ZeroShares,
 )
 from .assets import EMPTY, AssetBalance, AssetMove
@@ -100,6 +102,12 @@ class Account:
     # Changed only by the rules of domain/assets.py and the modules built on it
     # (wallet.py, exchange.py), each change with its AssetMoves (the wallet ledger).
     assets: Mapping[str, AssetBalance] = field(default_factory=_frozen)
+    # Isolated margin positions by coin (domain/margin.py: MarginPosition).
+    positions: Mapping[str, Any] = field(default_factory=_frozen)
+    # Stop orders by id (domain/stops.py: StopOrder).
+    stops: Mapping[str, Any] = field(default_factory=_frozen)
+    # Volatility-breakout strategies by coin (domain/breakout.py: Strategy).
+    strategies: Mapping[str, Any] = field(default_factory=_frozen)
     # The newest log entries that moved this account's money or shares, newest first;
     # no rule reads them. They make DISPLAY_SUMMARY a one-document read.
     recent: tuple[Mapping, ...] = field(default=(), compare=False)
@@ -127,6 +135,13 @@ class Account:
 
     def shares(self, symbol: str) -> int:
         return self.holdings.get(symbol, 0)
+
+    @property
+    def watched_coins(self) -> tuple[str, ...]:
+        """Coins with a margin position, a stop order or a strategy: what the coin checker
+        watches."""
+        stop_coins = {s.coin for s in self.stops.values()}
+        return tuple(sorted({*self.positions, *stop_coins, *self.strategies}))
 
     def asset(self, name: str) -> AssetBalance:
         """The holding of coin ``name`` (an empty one if there is none)."""
@@ -340,6 +355,21 @@ def _pending_result(pending: Pending) -> dict:
 
 
 # --- automatic buying ----------------------------------------------------------
+
+
+def check_room_for_setup(account: Account, symbol: str, side: str, max_setups: int) -> None:
+    """A new automatic buy or sell (``side``) on ``symbol`` must leave the account with at
+    most ``max_setups`` of them, both sides counted; changing an existing one always may.
+
+    Raises TooManySetups.
+    """
+    setups = account.buy_setups if side == "buy" else account.sell_setups
+    if symbol in setups:
+        return
+    if len(account.buy_setups) + len(account.sell_setups) >= max_setups:
+        raise TooManySetups(
+            f"{account.user} already has {max_setups} automatic buys and sells; cancel one first"
+        )
 
 
 def set_buy_amount(account: Account, symbol: str, amount: int) -> Change:

@@ -81,7 +81,27 @@ def format_units(units: int) -> str:
 
 PRICE_SCALE = 10_000  # price units per dollar: USD to 1/10,000 of a dollar
 # units x price is in 10^-8 coin x 10^-4 dollar = 10^-12 dollar; a cent is 10^-2.
-_VALUE_PER_CENT = UNITS_PER_COIN * PRICE_SCALE // 100  # 10^10
+VALUE_PER_CENT = UNITS_PER_COIN * PRICE_SCALE // 100  # 10^10
+
+
+_PRICE = re.compile(r"([0-9]{1,11})(?:\.([0-9]{1,4}))?")
+
+
+def parse_price(text: object, field: str = "price") -> int:
+    """Parse a price such as ``"1466.68"`` into ten-thousandths of a dollar (14666800).
+
+    Raises InvalidInput unless it is a plain decimal string with at most four decimals,
+    greater than zero."""
+    if not isinstance(text, str):
+        raise InvalidInput(f'{field} must be a string of dollars such as "1466.68"')
+    match = _PRICE.fullmatch(text.strip())
+    if match is None:
+        raise InvalidInput(f"{field} must be dollars with at most four decimals")
+    whole, frac = match.groups()
+    price = int(whole) * PRICE_SCALE + int((frac or "").ljust(4, "0"))
+    if price <= 0:
+        raise InvalidInput(f"{field} must be greater than 0")
+    return price
 
 
 def format_price(price: int) -> str:
@@ -93,15 +113,15 @@ def format_price(price: int) -> str:
 
 def value_cents_down(units: int, price: int) -> int:
     """What ``units`` are worth at ``price``, in cents rounded down (proceeds)."""
-    return units * price // _VALUE_PER_CENT
+    return units * price // VALUE_PER_CENT
 
 
 def value_cents_up(units: int, price: int) -> int:
     """What ``units`` cost at ``price``, in cents rounded up (a cost)."""
-    return -(-units * price // _VALUE_PER_CENT)
+    return -(-units * price // VALUE_PER_CENT)
 
 
 def fee_cents_up(units: int, price: int, fee_bp: int) -> int:
     """``fee_bp`` basis points of the exact value of ``units`` at ``price``, in cents
     rounded up (taken from the exact value, not from a rounded cost)."""
-    return -(-units * price * fee_bp // (_VALUE_PER_CENT * 10_000))
+    return -(-units * price * fee_bp // (VALUE_PER_CENT * 10_000))

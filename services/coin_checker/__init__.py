@@ -1,0 +1,1 @@
+"""The coin checker: margin calls, liquidations and stop orders (coin holdings, positions)."""
