@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             app(settings).test_client() for app in (user_utilities.create_app, buy.create_app)
         )
         login = {"username": "replayer", "password": password}
-        token = users.post("/api/users/login", json=login).get_json()["data"]["token"]
+        token = users.post("/api/users/service-login", json=login).get_json()["data"]["token"]
         headers = {"Authorization": f"Bearer {token}"}
         txn = iter(range(1, 10**9))
 

@@ -43,7 +43,7 @@ class Services:
         self.apps = {name: factory(settings) for name, factory in FACTORIES.items()}
         users = self.apps["users"].test_client()
         login = {"username": "replayer", "password": SECRETS["SERVICE_PASSWORD"]}
-        token = users.post("/api/users/login", json=login).get_json()["data"]["token"]
+        token = users.post("/api/users/service-login", json=login).get_json()["data"]["token"]
         self.headers = {"Authorization": f"Bearer {token}"}
 
     def ok(self, command: str, **fields) -> dict:
