@@ -157,7 +157,7 @@ def settings(overrides, request) -> dict:
     """
     module = request.module.__name__.rpartition(".")[2].removeprefix("test_")
     settings = {**overrides, "mongo_db": f"{overrides['mongo_db']}_{module}"[:63]}
-    settings |= getattr(request.module, "SETTINGS", {})  # a module's own (e.g. its store)
+    settings |= getattr(request.module, "STORE_SETTINGS", {})  # a module pins its store
     _start_persister(settings)
     return settings
 

@@ -20,7 +20,7 @@ from tests.helpers import random_user
 pytestmark = pytest.mark.integration
 # What this module tests is the copy the lock carries between commands in the database
 # store (LEDGER_STORE=database); the journal's own is tests/integration/test_journal.py's.
-SETTINGS = {"ledger_store": "database"}
+STORE_SETTINGS = {"ledger_store": "database"}
 
 
 def add(backend, user: str, cents: int):
