@@ -237,7 +237,7 @@ _COMMIT = """
 local ours = redis.call('get', KEYS[1]) == ARGV[1]
 if ARGV[2] ~= '' then
     if not ours then
-        return 0
+        return {0, 0}
     end
     redis.call('set', KEYS[2], ARGV[2])
 end
@@ -247,15 +247,25 @@ end
 if ARGV[7] ~= '' then
     redis.call('set', KEYS[4], ARGV[7])
 end
+-- How far behind the persister is: the age of the oldest record it has not stored
+-- (KEYS[5] is its cursor), in ms; the ledger slows its callers down beyond a limit.
+local lag = 0
+local cursor = redis.call('get', KEYS[5]) or '0-0'
+local first = redis.call('xrange', KEYS[3], '(' .. cursor, '+', 'COUNT', 1)
+if first[1] then
+    local now = redis.call('time')
+    local ms = tonumber(string.match(first[1][1], '^(%d+)-'))
+    lag = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - ms
+end
 if not ours then
-    return 0
+    return {0, lag}
 end
 if ARGV[5] ~= '' then
     redis.call('publish', ARGV[5], ARGV[6])
 end
 redis.set_repl(redis.REPL_NONE)
 redis.call('del', KEYS[1])
-return 1
+return {1, lag}
 """
 
 
@@ -300,11 +310,16 @@ class _AccountLock(Lock):
         self.mark, self.cached = taken[1], taken[2]
         return True
 
-    def commit(self, account: bytes | None, entries: bytes, announce: int | None) -> bool:
+    def commit(
+        self, account: bytes | None, entries: bytes, announce: int | None
+    ) -> tuple[bool, int]:
         """Journal the run, store ``account`` (if not None) and let the lock go, in one
-        script (LEDGER_STORE=journal); False if the lock was no longer ours."""
+        script (LEDGER_STORE=journal); whether the lock was still ours, and how far (ms)
+        the persister is behind."""
         token = self.local.token
-        keys = (self.name, self.cache_key, self.journal, _mark_key(self.user))
+        # The persister's cursor (common/journal.py's cursor_key).
+        cursor = self.journal.replace("journal:", "journal-persisted:", 1)
+        keys = (self.name, self.cache_key, self.journal, _mark_key(self.user), cursor)
         mark = "" if self.to_mark is None else str(self.to_mark[0])
         channel = "" if announce is None else account_channel(self.user)
         done = self.redis.eval(
@@ -320,7 +335,7 @@ class _AccountLock(Lock):
             mark,
         )
         self.committed = True
-        return bool(done)
+        return bool(done[0]), int(done[1])
 
     def release(self) -> None:
         if self.committed:
@@ -375,22 +390,24 @@ class HeldLock:
         that is not is caught by the version guard of the next write."""
         self._lock.to_cache = account
 
-    def commit(self, account: bytes | None, entries: list[dict], announce: int | None) -> None:
+    def commit(self, account: bytes | None, entries: list[dict], announce: int | None) -> int:
         """Journal a run's ``entries`` and, if it changed the account, store ``account``
         (encoded as stored) and announce version ``announce``; let the lock go, all in
         one round trip (LEDGER_STORE=journal). Durable when it returns: Redis answers
         after its append-only file is fsynced. LockLost, having stored nothing, if the
-        run changed the account and the lock is no longer ours."""
+        run changed the account and the lock is no longer ours. Returns how far (ms) the
+        persister is behind the journal."""
         payload = orjson.dumps(entries) if entries else b""
         try:
             with phase("write"):
-                ours = self._lock.commit(account, payload, announce)
+                ours, lag_ms = self._lock.commit(account, payload, announce)
         except RedisError as exc:
             raise UpstreamUnavailable(f"journal unavailable: {exc}") from exc
         if not ours and account is not None:
             raise LockLost(UpstreamUnavailable("lost the lock on the account; retry"))
         if not ours:
             log.warning("the lock on %s expired before it was let go", self._lock.user)
+        return lag_ms
 
     def keep(self) -> None:
         """Reset the lock's expiry once half of it has passed; LockLost if it expired."""

@@ -34,7 +34,7 @@ CATCH_UP_TIMEOUT_S = 30.0
 # A reader that has waited this long for the persister (killed, restarting, stalled)
 # writes the rest of the journal to the database itself: the writes are idempotent.
 HELP_AFTER_S = 2.0
-BATCH = 2000  # records per database write
+BATCH = 200  # records per database write (a BATCH request's record has ~170 entries)
 
 # Moves the persister's cursor to ARGV[1] only forwards (a reader helping the persister
 # may have moved it further) and trims what is stored (the cursor's record stays).
@@ -127,17 +127,20 @@ class Journal:
         UpstreamUnavailable if the persister does not get there in time."""
         try:
             target, persisted = self.lag()
-            began = time.monotonic()
+            began = moved = time.monotonic()
             polls = iter(CATCH_UP_POLL_S)
             while persisted < target:
-                waited = time.monotonic() - began
-                if waited > self._timeout_s:
+                now = time.monotonic()
+                if now - began > self._timeout_s:
                     raise UpstreamUnavailable("the log is still being written; retry")
-                if waited > HELP_AFTER_S and self._writer is not None:
+                if now - moved > HELP_AFTER_S and self._writer is not None:
+                    # The persister has not moved for a while (killed, restarting).
                     self._writer().persist_once(block_ms=None)
                 else:
                     time.sleep(next(polls, CATCH_UP_POLL_S[-1]))
-                persisted = parse_id(self._redis.get(self.cursor))
+                latest = parse_id(self._redis.get(self.cursor))
+                if latest > persisted:
+                    persisted, moved = latest, time.monotonic()
         except RedisError as exc:
             raise UpstreamUnavailable(f"journal unavailable: {exc}") from exc
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -47,6 +48,7 @@ RECENT_ENTRIES = 20  # how many of an account's own transactions it keeps to sho
 APPLIED_KEYS = 16  # Idempotency-Keys remembered per account (retries come within seconds)
 APPLIED_WEIGHT = 128  # and at most this many answers in them (a batch's count one each)
 WALLET_ENTRY = "walletEntry"  # the type of a wallet-ledger entry in an account's outbox
+JOURNAL_LAG_LIMIT_MS = 1000  # beyond this persister lag, new runs wait (LEDGER_STORE=journal)
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,7 @@ class Ledger(CommandRunner):
         # LEDGER_STORE=journal: a run is stored by the script that lets its lock go
         # (common/journal.py); otherwise in the database, then the lock is let go.
         self._journaled = journaled
+        self._journal_lag_ms = 0  # how far the persister was behind at this process's last commit
 
     # --- log entries ---------------------------------------------------------------
 
@@ -252,6 +255,10 @@ class Ledger(CommandRunner):
         """
         raised: PlatformError | None = None
         session: AccountSession | None = None
+        if self._journal_lag_ms > JOURNAL_LAG_LIMIT_MS:
+            # The persister is behind (batches arrive faster than the database takes them):
+            # wait a little, so the lag, and what a DUMPLOG waits for, stays bounded.
+            time.sleep(min(0.5, (self._journal_lag_ms - JOURNAL_LAG_LIMIT_MS) / 1000))
         try:
             with self._locks.hold(user) as lock:
                 stored = self._read(user, lock)
@@ -381,7 +388,7 @@ class Ledger(CommandRunner):
     def store_unchanged(self, entries: list[dict], lock: HeldLock) -> None:
         """Store the log entries of a run that changed no account."""
         if self._journaled:  # journaled as the lock is let go, in one round trip
-            lock.commit(None, entries, None)
+            self._journal_lag_ms = lock.commit(None, entries, None)
         else:
             self.log.append(entries)
 
@@ -407,7 +414,7 @@ class Ledger(CommandRunner):
         if self._journaled:
             saved = replace(account, outbox=(), version=version)
             announce = version if self._announce else None
-            lock.commit(self.accounts.encode(saved), list(outbox), announce)
+            self._journal_lag_ms = lock.commit(self.accounts.encode(saved), list(outbox), announce)
         else:
             stored = self.accounts.save(replace(account, outbox=outbox), before_write=lock.renew)
             lock.leave_cached(stored[1])  # what the database now holds
