@@ -146,6 +146,7 @@ class Backend:
             wallet=self.wallet_ledger,
             watch=self.coin_watch,
             journaled=self.journaled,
+            journal_lag_ms=self.journal.lag_ms if self.journaled else None,
         )
 
     @cached_property

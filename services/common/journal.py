@@ -33,8 +33,8 @@ CATCH_UP_POLL_S = (0.002, 0.005, 0.01, 0.02, 0.05)  # then every 0.05 s
 CATCH_UP_TIMEOUT_S = 30.0
 # A reader that has waited this long for the persister (killed, restarting, stalled)
 # writes the rest of the journal to the database itself: the writes are idempotent.
-HELP_AFTER_S = 2.0
-BATCH = 200  # records per database write (a BATCH request's record has ~170 entries)
+HELP_AFTER_S = 10.0
+BATCH = 50  # records per database write (a BATCH request's record has ~170 entries)
 
 # Moves the persister's cursor to ARGV[1] only forwards (a reader helping the persister
 # may have moved it further) and trims what is stored (the cursor's record stays).
@@ -85,6 +85,20 @@ def encode_entries(entries: Sequence[Mapping]) -> bytes:
     return orjson.dumps(list(entries))
 
 
+# The age (ms, by Redis's clock) of the oldest record the persister has not stored, 0 if
+# none: how far behind it is. KEYS: the stream, the cursor.
+_LAG = """
+local cursor = redis.call('get', KEYS[2]) or '0-0'
+local first = redis.call('xrange', KEYS[1], '(' .. cursor, '+', 'COUNT', 1)
+if not first[1] then
+    return 0
+end
+local now = redis.call('time')
+local ms = tonumber(string.match(first[1][1], '^(%d+)-'))
+return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - ms
+"""
+
+
 class Journal:
     """Appends records to the journal and waits for the persister to catch up."""
 
@@ -111,6 +125,14 @@ class Journal:
         try:
             with phase("log"):
                 self._redis.xadd(self.stream, {"u": "", "a": "", "e": encode_entries(entries)})
+        except RedisError as exc:
+            raise UpstreamUnavailable(f"journal unavailable: {exc}") from exc
+
+    def lag_ms(self) -> int:
+        """How far (ms) the persister is behind: the age of the oldest record it has not
+        stored (0 when it has stored everything)."""
+        try:
+            return int(self._redis.eval(_LAG, 2, self.stream, self.cursor))
         except RedisError as exc:
             raise UpstreamUnavailable(f"journal unavailable: {exc}") from exc
 

@@ -131,6 +131,7 @@ class Ledger(CommandRunner):
         watch: CoinWatch | None = None,
         announce: bool = True,
         journaled: bool = False,
+        journal_lag_ms: Callable[[], int] | None = None,
     ):
         self.accounts = accounts
         self.log = log
@@ -146,6 +147,7 @@ class Ledger(CommandRunner):
         # (common/journal.py); otherwise in the database, then the lock is let go.
         self._journaled = journaled
         self._journal_lag_ms = 0  # how far the persister was behind at this process's last commit
+        self._probe_lag_ms = journal_lag_ms  # asks the journal how far it is behind now
 
     # --- log entries ---------------------------------------------------------------
 
@@ -256,9 +258,7 @@ class Ledger(CommandRunner):
         raised: PlatformError | None = None
         session: AccountSession | None = None
         if self._journal_lag_ms > JOURNAL_LAG_LIMIT_MS:
-            # The persister is behind (batches arrive faster than the database takes them):
-            # wait a little, so the lag, and what a DUMPLOG waits for, stays bounded.
-            time.sleep(min(0.5, (self._journal_lag_ms - JOURNAL_LAG_LIMIT_MS) / 1000))
+            self._wait_for_persister()
         try:
             with self._locks.hold(user) as lock:
                 stored = self._read(user, lock)
@@ -280,6 +280,18 @@ class Ledger(CommandRunner):
             raise error from None
         if raised is not None:
             raise raised
+
+    def _wait_for_persister(self) -> None:
+        """The persister is behind (batches arrive faster than the database takes them):
+        wait, holding nothing, until it is within the limit again (at most 10 s), so the
+        lag, and what a DUMPLOG waits for, stays bounded."""
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            lag = self._probe_lag_ms() if self._probe_lag_ms is not None else 0
+            self._journal_lag_ms = lag
+            if lag <= JOURNAL_LAG_LIMIT_MS:
+                return
 
     def _read(self, user: str, lock: HeldLock) -> Account | None:
         """The account as last stored: the copy its lock carried, else the database's.
