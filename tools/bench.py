@@ -329,9 +329,10 @@ def validate_dumplog(path: Path, schema_path: Path = SCHEMA) -> dict:
 
 
 def _store_label(stack: Stack) -> str:
+    ledger = f"LEDGER_STORE={stack.ledger_store}"
     if shutil.which("mongod"):
-        return "mongod"
-    return f"FerretDB ({stack.ferretdb_backend})"
+        return f"mongod, {ledger}"
+    return f"FerretDB ({stack.ferretdb_backend}), {ledger}"
 
 
 def _git_commit() -> dict:
