@@ -40,7 +40,7 @@ import requests
 
 from services.common.chain import keys
 from services.common.chain.transactions import build_transaction
-from services.common.chain.units import format_units, parse_units
+from services.common.domain.money import format_units, parse_units
 from tools.stack import INFRA, Ports, Stack
 
 log = logging.getLogger("wallet_faults")

@@ -31,11 +31,11 @@ from ..common.cache import TransactionNumbers
 from ..common.chain import keys
 from ..common.chain.client import ChainNodeClient, ChainNodeError
 from ..common.chain.transactions import build_transaction
-from ..common.chain.units import format_units, parse_units
 from ..common.config import WalletSettings
 from ..common.domain import assets, custody
 from ..common.domain import wallet as wallet_rules
 from ..common.domain.account import Account
+from ..common.domain.money import format_units, parse_units
 from ..common.errors import (
     Conflict,
     Forbidden,
