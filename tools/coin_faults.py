@@ -211,6 +211,7 @@ def run_seed(stack: Stack, seed: int) -> SeedResult:
     coin, start_ms, end_ms = _stretch(driver, rng)
     result.coin = coin
     driver.move_clock(start_ms)
+    time.sleep(1.0)  # past MARKET_PRICE_MAX_AGE_S: no service still prices at the old time
     opening = driver.price(coin)
     people: dict[str, dict] = {}
     for n in range(USERS):
