@@ -119,7 +119,7 @@ test-integration: deps
 test-e2e: deps frontend
 	$(BIN)/pytest tests/e2e
 
-# More seeds than CI runs (tests/faults runs 20, and 2 of the wallet's), with a report.
+# More seeds than CI runs (tests/faults runs 20, and 1 of the wallet's), with a report.
 SEEDS ?= 200
 WALLET_SEEDS ?= 10
 faults: deps

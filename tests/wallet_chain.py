@@ -135,7 +135,7 @@ class WalletApi:
         self.name = name
 
     def get(self, path: str, status: int = 200) -> dict:
-        resp = self.session.get(f"{self.base}/api/wallet{path}", headers=self.headers, timeout=30)
+        resp = self.session.get(f"{self.base}/api/wallet{path}", headers=self.headers, timeout=90)
         assert resp.status_code == status, resp.text
         return resp.json()["data"] if status == 200 else resp.json()["error"]
 

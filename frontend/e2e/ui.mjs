@@ -62,8 +62,21 @@ function stat(page, label) {
     .first()
 }
 
+/** Go to a page through the main navigation: open the link's group, then follow it. */
 async function nav(page, name, heading) {
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click()
+  const menu = page.getByRole('navigation', { name: 'Main' })
+  const link = menu.getByRole('link', { name, exact: true })
+  if (!(await link.isVisible())) {
+    const groups = menu.getByRole('button')
+    for (let i = 0; i < (await groups.count()); i++) {
+      const group = groups.nth(i)
+      if ((await group.getAttribute('aria-expanded')) === 'true') continue
+      await group.click()
+      if (await link.isVisible()) break
+      await group.click()
+    }
+  }
+  await link.click()
   await page.getByRole('heading', { level: 1, name: heading }).waitFor()
 }
 
@@ -233,6 +246,102 @@ try {
   )
   await shot(page, '08-history')
 
+  step("the exchange: the live top 20, a coin's candles, and a buy with its fee shown first")
+  await nav(page, 'Exchange', 'Exchange')
+  const board = page.locator('table.board tbody tr')
+  await page.waitForFunction(() => document.querySelectorAll('table.board tbody tr').length === 20)
+  assert.equal(await board.count(), 20)
+  await expectText(board.first(), /^1\s*[A-Z]+/)
+  for (const change of await page.locator('table.board .change').all()) {
+    assert.match((await change.getAttribute('class')) ?? '', /tone-(up|down|flat)/)
+  }
+  await page.waitForFunction(() => document.querySelectorAll('table.board .sparkline').length === 20, null, {
+    timeout: 60_000,
+  })
+  await shot(page, '10-exchange')
+  await page.locator('table.board').getByRole('link', { name: /^BTC/ }).click()
+  await page.getByRole('heading', { level: 1, name: /Bitcoin/ }).waitFor()
+  await page.locator('.chart-canvas canvas').first().waitFor()
+  await expectText(page.locator('figure.chart-figure figcaption'), /candles of 1 h/)
+  await page.getByRole('button', { name: '24 h', exact: true }).click()
+  await expectText(page.locator('figure.chart-figure figcaption'), /candles of 24 h/)
+  const buyCoin = page.getByRole('form', { name: 'Buy BTC' })
+  await buyCoin.getByLabel('Amount of BTC').fill('0.000000001')
+  await buyCoin.getByRole('button', { name: 'Review buy' }).click()
+  await expectText(buyCoin.locator('.field-invalid .error'), /at most 8 decimals/)
+  await buyCoin.getByLabel('Amount of BTC').fill('0.001')
+  await expectText(buyCoin.getByLabel('Estimate'), /Fee \(0\.25 %\)\$\d+\.\d\dYou pay\$[\d,]+\.\d\d/)
+  await buyCoin.getByRole('button', { name: 'Review buy' }).click()
+  const confirmBuy = page.getByRole('group', { name: 'Confirm the buy' })
+  await expectText(confirmBuy.getByTestId('order-total'), /^\$[\d,]+\.\d\d$/)
+  await shot(page, '11-coin-confirm')
+  await confirmBuy.getByRole('button', { name: 'Confirm buy' }).click()
+  const bought = await expectText(
+    page.getByRole('status').filter({ hasText: 'Bought' }),
+    /Bought 0\.001 BTC at \$[\d,.]+: \$[\d,.]+ \+ fee \$[\d,.]+ = \$[\d,.]+\. Cash now \$[\d,.]+\./,
+  )
+  // The figures agree with the exchange's rules at the price it traded at.
+  const [, priceText, costText, feeText, totalText, cashText] =
+    /at \$([\d,.]+): \$([\d,.]+) \+ fee \$([\d,.]+) = \$([\d,.]+)\. Cash now \$([\d,.]+)/.exec(bought)
+  const scaled = (text, decimals) => {
+    const [whole, fraction = ''] = text.replace(/,/g, '').split('.')
+    return BigInt(whole) * 10n ** BigInt(decimals) + BigInt(fraction.padEnd(decimals, '0'))
+  }
+  const price = scaled(priceText, 4)
+  const units = 100_000n // 0.001 BTC
+  const ceil = (a, b) => (a + b - 1n) / b
+  assert.equal(scaled(costText, 2), ceil(units * price, 10n ** 10n), 'cost is the value rounded up')
+  assert.equal(scaled(feeText, 2), ceil(units * price * 25n, 10n ** 14n), 'fee is 0.25 % rounded up')
+  assert.equal(scaled(totalText, 2), scaled(costText, 2) + scaled(feeText, 2))
+  assert.equal(scaled(cashText, 2), 90_000n - scaled(totalText, 2), 'cash was $900.00 before')
+  await expectText(
+    page.locator('section', { hasText: 'Your BTC trades' }).locator('tbody tr').first(),
+    /Buy\s*0\.001 BTC/,
+  )
+  await shot(page, '11-coin')
+  await page.getByRole('link', { name: '← Exchange' }).click()
+  await page.getByRole('heading', { level: 1, name: 'Exchange' }).waitFor()
+  await expectText(
+    page.locator('section', { hasText: 'Your coins' }).locator('tbody tr').first(),
+    /BTC\s*0\.001/,
+  )
+  await page.setViewportSize({ width: 390, height: 844 })
+  await shot(page, '12-exchange-phone')
+  await page.setViewportSize({ width: 1280, height: 860 })
+
+  step("the explorer: new blocks arrive live; a block, its reward transaction and the miner's address")
+  await nav(page, 'Explorer', 'Explorer')
+  const blocks = page.locator('section', { has: page.getByRole('heading', { name: 'Latest blocks' }) })
+  const topHeight = async () => Number(await blocks.locator('tbody tr th').first().textContent())
+  await blocks.locator('tbody tr').first().waitFor()
+  const firstTop = await topHeight()
+  await expectText(page.locator('.badge'), /Live/)
+  // The node mines a block every 2 s; the page shows it without a reload.
+  const deadline = Date.now() + 30_000
+  while ((await topHeight()) <= firstTop && Date.now() < deadline) await page.waitForTimeout(250)
+  assert.ok((await topHeight()) > firstTop, 'a new block appeared live')
+  await shot(page, '13-explorer')
+  await page.getByRole('search', { name: 'Search the chain' }).getByLabel('Search the chain').fill('1')
+  await page.getByRole('button', { name: 'Search', exact: true }).click()
+  await page.getByRole('heading', { level: 1, name: 'Block 1' }).waitFor()
+  await expectText(page.getByTestId('confirmations'), /^\d+$/)
+  await page.locator('table').getByRole('link').first().click()
+  await page.getByRole('heading', { level: 1, name: 'Transaction' }).waitFor()
+  await expectText(page.getByTestId('confirmations'), /^\d+ confirmations?$/)
+  const shown = Number((await page.getByTestId('confirmations').textContent()).split(' ')[0])
+  await expectText(page.getByTestId('confirmations'), new RegExp(`^(?!${shown} )\\d+ confirmations$`))
+  await shot(page, '14-transaction')
+  await page.locator('dl.facts').getByRole('link').nth(1).click()
+  await page.getByRole('heading', { level: 1, name: 'Address' }).waitFor()
+  await expectText(page.locator('.stat', { hasText: 'DTC' }).locator('dd').first(), /^[\d,]+\.\d{8}$/)
+  await page.getByRole('link', { name: '← Explorer' }).click()
+  await page
+    .getByRole('search', { name: 'Search the chain' })
+    .getByLabel('Search the chain')
+    .fill('f'.repeat(64))
+  await page.getByRole('button', { name: 'Search', exact: true }).click()
+  await expectText(page.locator('form.search .error'), /Nothing on the chain matches/)
+
   step('sign out, then sign in again with the keyboard alone')
   await page.getByRole('button', { name: 'Sign out' }).click()
   await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor()
@@ -271,7 +380,7 @@ try {
     await admin.getByLabel('Password').fill(ADMIN_PASSWORD)
     await admin.getByRole('button', { name: 'Sign in' }).click()
     await admin.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor()
-    await nav(admin, 'Admin', 'Administration')
+    await nav(admin, 'Audit log', 'Administration')
     await expectText(admin.locator('section', { hasText: 'Log entries' }).locator('table'), /Command\s*\d/)
     await admin.getByLabel('File name').fill('e2e-dumplog.xml')
     const [download] = await Promise.all([

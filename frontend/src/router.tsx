@@ -44,3 +44,24 @@ export function Link({ to, onClick, ...rest }: LinkProps) {
   }
   return <a href={to} onClick={click} {...rest} />
 }
+
+/**
+ * Match `path` against a pattern such as "/explorer/blocks/:id": the named segments'
+ * values (URI-decoded), or null when it does not match.
+ */
+export function matchPath(pattern: string, path: string): Record<string, string> | null {
+  const want = pattern.split('/').filter(Boolean)
+  const got = path.split('/').filter(Boolean)
+  if (want.length !== got.length) return null
+  const params: Record<string, string> = {}
+  for (let i = 0; i < want.length; i++) {
+    if (want[i].startsWith(':')) {
+      try {
+        params[want[i].slice(1)] = decodeURIComponent(got[i])
+      } catch {
+        return null
+      }
+    } else if (want[i] !== got[i]) return null
+  }
+  return params
+}

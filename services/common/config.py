@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     pool_stats_interval_s: float = Field(default=5.0, gt=0)
     pool_maturity: int = Field(default=10, ge=0)
     pool_pow_max_s: float = Field(default=60.0, gt=0)
+    pool_pps_settle_blocks: int = Field(default=10, ge=1, le=10_000)
     # Isolated margin: interest per hour begun (millionths of the amount borrowed), how
     # often the checker looks for positions to call or liquidate (0 = off), and how many
     # positions a user may hold.

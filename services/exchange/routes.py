@@ -111,10 +111,15 @@ def tickers_db():
 @bp.get("/coin/candles/<coin>/<interval>")
 @api_doc("A coin's candles", errors=(400, 429, 503), public=True)
 def candles(coin: str, interval: str):
-    """Candles of a coin: interval 1m, 1h or 24h, oldest first. 400 unknown coin/interval."""
+    """Candles of a coin: interval 1m, 1h or 24h, oldest first; ``?limit=n`` keeps the
+    newest n (a sparkline needs a day, not a month). 400 unknown coin/interval, bad limit."""
     if interval not in service.CANDLE_INTERVALS:
         raise InvalidInput(f"interval must be one of {', '.join(service.CANDLE_INTERVALS)}")
-    return ok(service.candles(backend().coin_trading(), coin, interval))
+    limit = request.args.get("limit")
+    if limit is not None and not (limit.isdigit() and 1 <= int(limit) <= service.CANDLES_MAX):
+        raise InvalidInput(f"limit must be an integer from 1 to {service.CANDLES_MAX}")
+    newest = int(limit) if limit is not None else None
+    return ok(service.candles(backend().coin_trading(), coin, interval, newest))
 
 
 @bp.get("/coin/clientassets")

@@ -19,6 +19,8 @@ from ..common.presenters import coin_fields
 
 TOP = 20
 CANDLE_INTERVALS = ("1m", "1h", "24h")
+#: The most candles ``?limit=`` may ask for (more than any interval has).
+CANDLES_MAX = 100_000
 
 
 def _board_line(rank: int, ticker: Ticker) -> dict:
@@ -45,7 +47,8 @@ def tickers_20(coins: CoinTrading) -> dict:
         f"{ticker.coin}_{CURRENCY}": _board_line(rank, ticker)
         for rank, ticker in enumerate(board.top(TOP), start=1)
     }
-    return {"as_of": board.as_of_ms, "tickers": lines}
+    # The fee is on the board so a client can show an order's total before it is placed.
+    return {"as_of": board.as_of_ms, "fee_bp": coins.fee_bp, "tickers": lines}
 
 
 def tickers_db(coins: CoinTrading) -> dict:
@@ -111,13 +114,16 @@ def client_assets(coins: CoinTrading, user: str) -> dict:
     }
 
 
-def candles(coins: CoinTrading, coin: str, interval: str) -> dict:
-    """``coin``'s candles of ``interval`` (1m, 1h, 24h), oldest first, for charts.
+def candles(coins: CoinTrading, coin: str, interval: str, newest: int | None = None) -> dict:
+    """``coin``'s candles of ``interval`` (1m, 1h, 24h), oldest first, for charts; only
+    the ``newest`` ones when given.
 
     Errors: UnknownCoin, UpstreamUnavailable.
     """
     coins.market.board().ticker(coin)  # UnknownCoin before asking the feed
     rows = coins.market.feed.candles(coin, interval)
+    if newest is not None:
+        rows = rows[-newest:]
     return {
         "coin": coin,
         "interval": interval,

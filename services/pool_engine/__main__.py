@@ -52,6 +52,7 @@ def build_engine(settings: Settings, backend: Backend) -> PoolEngine:
             stats_interval_ms=int(settings.pool_stats_interval_s * 1000),
             maturity=settings.pool_maturity,
             pow_max_s=settings.pool_pow_max_s,
+            pps_settle_blocks=settings.pool_pps_settle_blocks,
         ),
         seed=settings.pool_seed,
         authorised_chain=authorised_chain,

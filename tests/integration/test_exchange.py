@@ -230,6 +230,12 @@ def test_the_board_ranks_the_top_20_by_traded_value_and_lists_their_last_day(
     }
     candles = platform.get("/api/exchange/coin/candles/ETH/1h").get_json()["data"]["candles"]
     assert len(candles) == 720
+    # ?limit= keeps the newest (a sparkline's day); the fee is on the board for clients.
+    day = platform.get("/api/exchange/coin/candles/ETH/1h?limit=24").get_json()["data"]
+    assert day["candles"] == candles[-24:]
+    for bad in ("0", "-1", "x", "100001"):
+        assert platform.get(f"/api/exchange/coin/candles/ETH/1h?limit={bad}").status_code == 400
+    assert board["fee_bp"] == 25
     assert platform.get("/api/exchange/coin/candles/ETH/2h").status_code == 400
     assert platform.get("/api/exchange/coin/candles/NOPE/1h").status_code == 400
 

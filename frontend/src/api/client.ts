@@ -56,12 +56,14 @@ export function setAuthHandlers(handlers: { unauthorized?: Handler; forbidden?: 
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST'
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   body?: unknown
   query?: Record<string, string | number | undefined | null>
   /** false for sign-in and sign-up: no token, and a 401 there is just a wrong password. */
   auth?: boolean
   signal?: AbortSignal
+  /** Extra headers, e.g. an Idempotency-Key so a retried order runs once. */
+  headers?: Record<string, string>
 }
 
 export function apiUrl(path: string, query?: RequestOptions['query']): string {
@@ -88,6 +90,7 @@ async function send(path: string, options: RequestOptions): Promise<Response> {
   const headers: Record<string, string> = { Accept: 'application/json' }
   if (options.auth !== false) Object.assign(headers, authHeaders())
   if (options.body !== undefined) headers['Content-Type'] = 'application/json'
+  Object.assign(headers, options.headers)
   try {
     return await fetch(apiUrl(path, options.query), {
       method: options.method ?? (options.body !== undefined ? 'POST' : 'GET'),
@@ -147,6 +150,26 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     throw new ApiError(response.status, code, sentence(message))
   }
   return envelope.data as T
+}
+
+/**
+ * Call a route that answers with plain JSON on success (the chain-node keeps dvf's
+ * wire format: `{"chain": [...], "length": n}`), and the error envelope on failure.
+ * An enveloped success is unwrapped too, so either form of answer works.
+ */
+export async function apiPlain<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const response = await send(path, options)
+  if (!response.ok) throw await failure(response, options)
+  let body: unknown
+  try {
+    body = await response.json()
+  } catch {
+    throw new ApiError(response.status, 'bad_response', 'The server sent something unreadable.')
+  }
+  if (body && typeof body === 'object' && 'ok' in body && (body as { ok: unknown }).ok === true) {
+    return (body as unknown as { data: T }).data
+  }
+  return body as T
 }
 
 /** Call an API route that answers with a file (DUMPLOG's XML), not the JSON envelope. */
