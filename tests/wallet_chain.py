@@ -12,7 +12,7 @@ import requests
 
 from services.common.chain import blocks, keys
 from services.common.chain.transactions import build_coinbase, build_transaction
-from services.common.chain.units import format_units, parse_units
+from services.common.domain.money import format_units, parse_units
 from tests.conftest import SECRETS
 from tests.helpers import admin_headers, random_user
 
@@ -135,7 +135,7 @@ class WalletApi:
         self.name = name
 
     def get(self, path: str, status: int = 200) -> dict:
-        resp = self.session.get(f"{self.base}/api/wallet{path}", headers=self.headers, timeout=30)
+        resp = self.session.get(f"{self.base}/api/wallet{path}", headers=self.headers, timeout=90)
         assert resp.status_code == status, resp.text
         return resp.json()["data"] if status == 200 else resp.json()["error"]
 

@@ -12,6 +12,8 @@ import ipaddress
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .domain.money import parse_units
+
 
 class Settings(BaseSettings):
     """Typed, read-only service settings."""
@@ -82,6 +84,7 @@ class Settings(BaseSettings):
     pool_stats_interval_s: float = Field(default=5.0, gt=0)
     pool_maturity: int = Field(default=10, ge=0)
     pool_pow_max_s: float = Field(default=60.0, gt=0)
+    pool_pps_settle_blocks: int = Field(default=10, ge=1, le=10_000)
     # Isolated margin: interest per hour begun (millionths of the amount borrowed), how
     # often the checker looks for positions to call or liquidate (0 = off), and how many
     # positions a user may hold.
@@ -114,9 +117,6 @@ def load_settings(overrides: dict | None = None) -> Settings:
 
 
 def _units(text: str, field: str, allow_zero: bool = True) -> int:
-    # Imported here: the chain primitives are only needed by the processes that use coins.
-    from .chain.units import parse_units
-
     return parse_units(text, field, allow_zero=allow_zero)
 
 

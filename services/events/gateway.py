@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Iterator
 
 import redis.asyncio
 from aiohttp import web
@@ -31,6 +32,10 @@ class Gateway:
         self.slots = service.StreamSlots(
             settings.events_max_streams_per_user, settings.events_max_streams
         )
+        # The last account view read per followed user, by the version announced: a
+        # change followed by five streams costs one read, not five.
+        self._views: dict[str, tuple[bytes, asyncio.Future]] = {}
+        self._followers: Counter[str] = Counter()
 
     @property
     def open(self) -> int:
@@ -40,13 +45,36 @@ class Gateway:
         """The caller behind a bearer token (401 otherwise): the services' own check."""
         return self.backend.auth.verify(authorization)
 
-    async def account(self, user: str) -> dict | None:
-        """``user``'s account view, read in a worker thread (pymongo blocks)."""
+    async def account(self, user: str, version: bytes | None = None) -> dict | None:
+        """``user``'s account view, read in a worker thread (pymongo blocks); for an
+        announced ``version``, read once for every stream that follows the user."""
+        if version is None:
+            return await self._read(user)
+        held = self._views.get(user)
+        if held is None or held[0] != version:
+            held = (version, asyncio.ensure_future(self._read(user)))
+            self._views[user] = held
+        return await asyncio.shield(held[1])
+
+    async def _read(self, user: str) -> dict | None:
         now_ms = time.time_ns() // 1_000_000
         ttl_ms = int(self.settings.pending_ttl_s * 1000)
         return await asyncio.to_thread(
             service.account_snapshot, self.backend.accounts, user, now_ms, ttl_ms
         )
+
+    @contextlib.contextmanager
+    def following(self, user: str) -> Iterator[None]:
+        """One more stream following ``user``'s account; the last one to go takes the
+        remembered view with it."""
+        self._followers[user] += 1
+        try:
+            yield
+        finally:
+            self._followers[user] -= 1
+            if not self._followers[user]:
+                del self._followers[user]
+                self._views.pop(user, None)
 
     @contextlib.asynccontextmanager
     async def subscription(self, topics: Iterable[str]) -> AsyncIterator:

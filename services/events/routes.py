@@ -67,7 +67,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     caller = gateway.verify(request.headers.get("Authorization"))
     user = service.follower(caller, check_user_id(request.query.get("user") or caller.name))
     settings = gateway.settings
-    with gateway.slots.take(caller.name):
+    with gateway.slots.take(caller.name), gateway.following(user):
         async with gateway.subscription(spec.topics(user, settings.events_chain_node)) as pubsub:
             read_account = functools.partial(gateway.account, user) if spec.account else None
             # Subscribed first, so no change between this read and the stream is missed.

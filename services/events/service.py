@@ -104,9 +104,9 @@ def account_snapshot(
     return account_view(current, now_ms, pending_ttl_ms)
 
 
-async def first_snapshot(read: Callable[[], Awaitable[dict | None]], user: str) -> dict:
+async def first_snapshot(read: Callable[[None], Awaitable[dict | None]], user: str) -> dict:
     """The account a stream starts with; NotFound before the stream opens if none."""
-    snapshot = await read()
+    snapshot = await read(None)
     if snapshot is None:
         raise NotFound(f"account {user} does not exist")
     return snapshot
@@ -114,7 +114,7 @@ async def first_snapshot(read: Callable[[], Awaitable[dict | None]], user: str) 
 
 async def relay(
     next_message: Callable[[float], Awaitable[tuple[str, bytes] | None]],
-    read_account: Callable[[], Awaitable[dict | None]] | None,
+    read_account: Callable[[bytes | None], Awaitable[dict | None]] | None,
     first: dict | None,
     max_s: float,
     keepalive_s: float,
@@ -123,7 +123,7 @@ async def relay(
 
     ``next_message(timeout)`` is the next (topic, message) from pub/sub, or None when
     nothing came within ``timeout``: a keep-alive then. An account change is announced
-    by its version; the account is read again and sent whole (``read_account``).
+    by its version; the account is read again and sent whole (``read_account(version)``).
     """
     deadline = time.monotonic() + max_s
     if first is not None:
@@ -136,7 +136,7 @@ async def relay(
         topic, data = message
         if topic.startswith(events.ACCOUNT + ":"):
             if read_account is not None:
-                snapshot = await read_account()
+                snapshot = await read_account(data)
                 if snapshot is not None:
                     yield events.sse("account", snapshot)
         elif topic == events.QUOTES:

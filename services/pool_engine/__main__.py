@@ -33,7 +33,7 @@ def build_engine(settings: Settings, backend: Backend) -> PoolEngine:
 
     def authorised_chain() -> ChainNodeClient:
         # A fresh service token each time: the engine outlives any one token.
-        token = auth.login("replayer", password)["token"]
+        token = auth.service_login("replayer", password)["token"]
         return ChainNodeClient(settings.pool_chain_url, settings.pool_chain_timeout_s, token)
 
     return PoolEngine(
@@ -52,6 +52,7 @@ def build_engine(settings: Settings, backend: Backend) -> PoolEngine:
             stats_interval_ms=int(settings.pool_stats_interval_s * 1000),
             maturity=settings.pool_maturity,
             pow_max_s=settings.pool_pow_max_s,
+            pps_settle_blocks=settings.pool_pps_settle_blocks,
         ),
         seed=settings.pool_seed,
         authorised_chain=authorised_chain,

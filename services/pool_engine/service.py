@@ -18,7 +18,8 @@ ones done: no share is counted twice or lost, no payout made twice.
   chain-node's own miner (``GET /mine``).
 - **Rounds**: a PPLNS pool's found block pays its reward less the fee over the last
   ``N = POOL_PPLNS_FACTOR x expected shares per block`` shares; a PPS pool settles the
-  shares of every window at each network block at reward / expected shares per block.
+  shares of its windows every ``POOL_PPS_SETTLE_BLOCKS`` network blocks at reward /
+  expected shares per block.
 - **Payouts** (one per owner per round) are signed with the pool's key and stored
   before they are sent, once the coinbase paying for them matured (PPLNS), and sent
   again with the same bytes until they are confirmed.
@@ -77,6 +78,8 @@ class EngineSettings:
     stats_interval_ms: int
     maturity: int
     pow_max_s: float
+    #: A PPS pool settles (and pays) every this many network blocks.
+    pps_settle_blocks: int = 1
 
 
 @dataclass
@@ -130,6 +133,7 @@ class PoolEngine:
         self.counters = Counters()
         self._digs_version: bytes | None = None
         self._next_block_ms = 0
+        self._blocks_since_pps = 0
         self._last_stats_ms = 0
         self._last_confirm_check_ms = 0
         self._tip_height = 0
@@ -196,9 +200,14 @@ class PoolEngine:
         """The network found a block: close the windows, settle PPS, mine it, pay."""
         self._refresh_tip()
         self.close_windows(now)
-        for pool in self.pools.values():
-            if pool.config.scheme == rules.PPS:
-                self._settle_pps(pool, now)
+        self._blocks_since_pps += 1
+        if self._blocks_since_pps >= self.settings.pps_settle_blocks:
+            # Fewer, larger payouts; unsettled windows wait in the share log (a
+            # restarted engine settles them at its first turn).
+            self._blocks_since_pps = 0
+            for pool in self.pools.values():
+                if pool.config.scheme == rules.PPS:
+                    self._settle_pps(pool, now)
         if winner == rules.REST_OF_NETWORK:
             self._rest_of_network_block()
         else:

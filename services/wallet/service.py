@@ -31,11 +31,11 @@ from ..common.cache import TransactionNumbers
 from ..common.chain import keys
 from ..common.chain.client import ChainNodeClient, ChainNodeError
 from ..common.chain.transactions import build_transaction
-from ..common.chain.units import format_units, parse_units
 from ..common.config import WalletSettings
 from ..common.domain import assets, custody
 from ..common.domain import wallet as wallet_rules
 from ..common.domain.account import Account
+from ..common.domain.money import format_units, parse_units
 from ..common.errors import (
     Conflict,
     Forbidden,
@@ -1005,6 +1005,29 @@ def reconcile(w: Wallet) -> None:
 # --- reserves --------------------------------------------------------------------------------
 
 
+def _addresses_holding(deposits: list[dict], txs: list[dict]) -> list[str]:
+    """The deposit addresses the node is asked about: every one with a deposit not yet
+    swept, or whose records do not come to zero. An address whose every deposit was
+    collected and whose sweeps spent exactly what came in holds nothing by the records;
+    asking the node about each of thousands of them made the reserves too slow to
+    answer (each answer costs the node a scan)."""
+    by_address: dict[str, list[dict]] = {}
+    for deposit in deposits:
+        by_address.setdefault(deposit["address"], []).append(deposit)
+    involving: dict[str, list[dict]] = {}
+    for tx in txs:
+        involving.setdefault(tx["sender"], []).append(tx)
+        involving.setdefault(tx["recipient"], []).append(tx)
+    holding = []
+    for address, theirs in sorted(by_address.items()):
+        if any(d["state"] != custody.COLLECTED for d in theirs) or any(
+            swept_balance(address, asset, theirs, involving.get(address, []))
+            for asset in custody.CHAIN_ASSETS
+        ):
+            holding.append(address)
+    return holding
+
+
 def reserves(w: Wallet) -> dict:
     """Per asset: what users are owed beside what the platform holds on chain, and the
     difference explained line by line, to the unit.
@@ -1019,10 +1042,11 @@ def reserves(w: Wallet) -> dict:
     the withdrawals already on their way) are at least what is owed on chain.
     """
     ledger = w.entries.balances()
-    deposit_addresses = w.addresses.all_addresses()
     hot = w.hot.address
     tip = w.tip_height()
-    mined = [tx for tx in w.chain_txs.all() if tx["height"] is not None]
+    all_txs = w.chain_txs.all()
+    mined = [tx for tx in all_txs if tx["height"] is not None]
+    deposit_addresses = _addresses_holding(w.deposits.all(), all_txs)
     result = []
     try:
         held_by = {

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from services.common.chain.keys import generate_key
-from services.common.chain.units import format_units
+from services.common.domain.money import format_units
 from tests.chain.conftest import CHAIN_ENV, wait_for
 from tests.conftest import SECRETS
 from tools.stack import INFRA, Ports, Stack

@@ -33,6 +33,7 @@ SETTINGS = EngineSettings(
     stats_interval_ms=5_000,
     maturity=10,
     pow_max_s=30.0,
+    pps_settle_blocks=3,
 )
 
 

@@ -10,8 +10,10 @@ import pytest
 
 from services.common import events
 from services.common.auth import ADMIN, USER, Principal
+from services.common.config import load_settings
 from services.common.errors import Forbidden, TooManyRequests
 from services.events import service
+from services.events.gateway import Gateway
 
 
 def test_a_user_holds_at_most_their_share_of_streams_and_everyone_at_most_the_total():
@@ -69,7 +71,8 @@ def _relay(messages, read_account=None, first=None, max_s=5.0, keepalive_s=1.0) 
 def test_the_relay_sends_the_account_then_each_event_as_sse_until_its_time_is_up():
     views = iter([{"cash": "2.00"}])
 
-    async def read_account():
+    async def read_account(version):
+        assert version == b"7"  # the version announced
         return next(views)
 
     chunks = _relay(
@@ -94,3 +97,38 @@ def test_the_relay_sends_the_account_then_each_event_as_sse_until_its_time_is_up
     ]
     # Then keep-alives while nothing comes, until the stream ends on its own.
     assert chunks[5:] and set(chunks[5:]) == {service.KEEP_ALIVE}
+
+
+def test_a_change_followed_by_several_streams_is_read_once():
+    settings = load_settings(
+        {
+            "jwt_secret": "a-jwt-secret-of-16-chars",
+            "admin_password": "admin-password",
+            "service_password": "service-password",
+            "mongo_uri": "mongodb://127.0.0.1:9/",  # never reached: reads are replaced
+            "redis_url": "redis://127.0.0.1:9/0",
+        }
+    )
+    gateway = Gateway(settings)
+    reads = []
+
+    async def read(user):
+        reads.append(user)
+        await asyncio.sleep(0.01)
+        return {"cash": str(len(reads))}
+
+    gateway._read = read
+
+    async def follow():
+        with gateway.following("ann"):
+            views = await asyncio.gather(*(gateway.account("ann", b"3") for _ in range(5)))
+            return views, await gateway.account("ann", b"4")
+
+    try:
+        views, next_view = asyncio.run(follow())
+    finally:
+        gateway.backend.close()
+    assert views == [{"cash": "1"}] * 5  # five streams, version 3: one read
+    assert next_view == {"cash": "2"}  # version 4: read again
+    assert reads == ["ann", "ann"]
+    assert gateway._views == {}  # nobody follows Ann any more
