@@ -11,6 +11,8 @@ scenarios, in this order on one stack:
   from 16 source addresses; wrk too when installed);
 - replay: a workload from commands/generate.py replayed by input_script.py, its DUMPLOG
   validated against schema/logfile.xsd; the floor is measured first in the same run;
+- single: the floor, then a 100-user workload replayed one request per command with
+  every user's next command in flight (its own stack);
 - locust: tools/locustfile.py headless (5,000 users, 100/s, 2 min by default);
 - chain: the chain-nodes on a stack of their own (tools/bench_chain.py): signed
   transactions/s through NGINX, a 2,000-transaction block's validation, a fresh node
@@ -69,6 +71,11 @@ MIB = 1024 * 1024
 
 FULL = {"users": 100, "commands": 100_000, "locust_users": 5000, "locust_time": 120, "floor": 20}
 QUICK = {"users": 20, "commands": 5000, "locust_users": 200, "locust_time": 20, "floor": 5}
+# The single-request scenario: the official mix, one request per command, every user's
+# next command in flight (at most one per user, in order), the floor measured before it
+# on the same stack. 30,000 commands: a rate steady for minutes at ~200-1,000/s.
+SINGLE = {"users": 100, "commands": 30_000}
+QUICK_SINGLE = {"users": 20, "commands": 3000}
 # Requests in flight in the throughput runs: with 256 batches in flight, FerretDB/SQLite
 # answered SQLITE_BUSY to 0.4 % of the 1,200-user run's commands (its writers queue for
 # one lock), and latency is queueing anyway: 100 keeps the CPUs as busy.
@@ -444,6 +451,32 @@ def run_floor(run: Run) -> dict:
     }
 
 
+def run_single(run: Run) -> dict:
+    """Single requests at full load: the floor (16 source addresses), then the workload
+    replayed one request per command with every user's next command in flight, on the
+    same stack, so the share of the floor compares figures of one moment."""
+    shape = QUICK_SINGLE if run.args.quick else SINGLE
+    commands = run.args.single_commands or shape["commands"]
+    url = run.stack.nginx_url
+    run.sampler.client_label = "load generator (client)"
+    before = run.sampler.mark()
+    floor = loadgen.run(
+        url,
+        "/api/users/ping",
+        duration_s=run.args.floor_seconds,
+        connections=FLOOR_CONNECTIONS,
+        sources=SOURCES,
+    )
+    after = run.sampler.mark()
+    latencies = floor.pop("latencies_s")
+    floor["latency_ms"] = report.summarize(s * 1000 for s in latencies)
+    floor["processes"] = run.sampler.phase(before, after, floor["requests"])
+    floor["elapsed_s"] = round(after.t - before.t, 1)
+    log.info("single: floor %.0f requests/s", floor["requests_per_s"])
+    result = replay_workload(run, shape["users"], commands, batch=1, in_flight=IN_FLIGHT)
+    return {**result, "floor": floor}
+
+
 def run_replay(run: Run) -> dict:
     """The throughput run: the workload replayed in BATCH requests of ``--batch``."""
     args = run.args
@@ -699,9 +732,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--scenario",
-        choices=("replay", "latency", "locust", "floor", "big", "chain", "all"),
+        choices=("replay", "latency", "single", "locust", "floor", "big", "chain", "all"),
         default="all",
-        help="all: floor, replay, latency, locust and chain; big: the 1,200-user run",
+        help="all: floor, replay, single, latency, locust and chain; big: the 1,200-user run",
+    )
+    parser.add_argument(
+        "--single-commands",
+        type=int,
+        help="commands of the single-request scenario (30,000; --quick 3,000)",
     )
     parser.add_argument(
         "--batch",
@@ -751,8 +789,9 @@ def _stack_env(args: argparse.Namespace, password: str) -> dict[str, str]:
         "MONGO_DB": "bench",
     }
     env |= {k: v for k, v in os.environ.items() if k.startswith("WEB_CONCURRENCY") and v}
-    if os.environ.get("FERRETDB_BACKEND"):
-        env["FERRETDB_BACKEND"] = os.environ["FERRETDB_BACKEND"]
+    for key in ("FERRETDB_BACKEND", "LEDGER_STORE"):
+        if os.environ.get(key):
+            env[key] = os.environ[key]
     return env
 
 
@@ -776,6 +815,7 @@ PHASES = {
     "floor": run_floor,
     "replay": run_replay,
     "latency": run_latency,
+    "single": run_single,
     "big": run_big,
     "locust": run_locust,
     "chain": run_chain,
@@ -817,7 +857,7 @@ def main(argv: list[str] | None = None) -> int:
     # had 134 answers past NGINX's timeout; on a fresh stack none). The share of the floor
     # needs the floor and the replay from one stack.
     groups = {
-        "all": [["floor", "replay"], ["latency"], ["locust"], ["chain"]],
+        "all": [["floor", "replay"], ["single"], ["latency"], ["locust"], ["chain"]],
         "replay": [["floor", "replay"]],
     }.get(args.scenario, [[args.scenario]])
     ok = False

@@ -2,7 +2,7 @@
 report and its plots. Nothing here starts a process or talks to the network.
 
 `results` is the dict tools/bench.py keeps in ``<out>/bench/results.json``: one entry per
-scenario ("floor", "replay", "latency", "big", "locust"), each with the date and exact
+scenario ("floor", "replay", "single", "latency", "big", "locust"), each with the date and exact
 command of its run.
 """
 
@@ -23,6 +23,10 @@ BULK_COMMANDS = frozenset({"DUMPLOG"})
 KEPT_PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
 
 TARGET_RATE = 2000.0  # commands/s end to end
+# One request per command (issue 17): commands/s end to end, and share of the floor
+# measured in the same run.
+TARGET_SINGLE_RATE = 1000.0
+TARGET_SINGLE_SHARE = 0.5
 TARGET_FLOOR_SHARE = 0.6
 TARGET_NO_QUOTE_P99_MS = 25.0
 BIG_USERS, BIG_COMMANDS, BIG_LIMIT_S = 1200, 1_200_000, 600.0
@@ -276,6 +280,7 @@ def targets(results: Mapping) -> list[dict]:
     """
     replay, floor, locust = (results.get(k) for k in ("replay", "floor", "locust"))
     latency, big = results.get("latency"), results.get("big")
+    single = results.get("single")
     rows = []
 
     def row(name: str, goal: str, measured: str, met: bool | None) -> None:
@@ -323,6 +328,17 @@ def targets(results: Mapping) -> list[dict]:
             else "no such command",
             p99 is not None and p99 <= TARGET_NO_QUOTE_P99_MS,
         )
+    if single:
+        rate, share = single["commands_per_s"], single_share(single)
+        row(
+            "one request per command",
+            f">= {TARGET_SINGLE_RATE:,.0f} commands/s and >= {TARGET_SINGLE_SHARE} of the floor",
+            f"{rate:,.1f} commands/s, "
+            + (f"{share:.3f} of the floor" if share is not None else "floor not measured"),
+            rate >= TARGET_SINGLE_RATE and share is not None and share >= TARGET_SINGLE_SHARE,
+        )
+    else:
+        row("one request per command", f">= {TARGET_SINGLE_RATE:,.0f} commands/s", "not run", None)
     big_goal = f"<= {BIG_LIMIT_S / 60:.0f} min, valid DUMPLOG, flat memory"
     big_name = f"{BIG_USERS:,}-user {BIG_COMMANDS:,}-command run"
     if big:
@@ -374,6 +390,12 @@ def memory_growth(processes: Mapping) -> float | None:
 
 def _growth_text(growth: float | None) -> str:
     return "not sampled" if growth is None else f"{growth:+.0%} (last quarter vs second)"
+
+
+def single_share(single: Mapping) -> float | None:
+    """Single-request commands/s over the floor measured before them on the same stack."""
+    best = (single.get("floor") or {}).get("requests_per_s")
+    return single["commands_per_s"] / best if best else None
 
 
 def floor_share(results: Mapping) -> float | None:
@@ -502,6 +524,8 @@ def render(results: Mapping, plots: Mapping[str, str]) -> str:
     replay, floor, locust = (results.get(k) for k in ("replay", "floor", "locust"))
     if replay:
         out += _render_replay(replay, results, plots, machine)
+    if results.get("single"):
+        out += _render_single(results["single"], results, machine)
     if results.get("latency"):
         out += _render_latency(results["latency"])
     if results.get("big"):
@@ -543,11 +567,13 @@ def _render_replay(
     plots: Mapping,
     machine: Mapping,
     title: str = "Replay",
+    share: float | None = None,
 ):
     s = replay["settings"]
     lat = replay["latency_ms"]
     hits = replay["quote_hits"]
-    share = floor_share(results) if title == "Replay" else None
+    if title == "Replay":
+        share = floor_share(results)
     out = [
         f"### {title}: {s['users']:,} users, {s['commands']:,} commands (seed {s['seed']})",
         "",
@@ -645,7 +671,7 @@ def _render_replay(
     for name in ("throughput", "latency"):
         if plots.get(name):
             out.append(f"![{name}]({plots[name]})")
-    out += ["", "#### Where the time goes (replay)", ""]
+    out += ["", f"#### Where the time goes ({title.lower()})", ""]
     cores = machine.get("cores", 2)
     out += where_time_goes(replay["processes"], replay["elapsed_s"], cores, target=TARGET_RATE)
     out += [
@@ -668,6 +694,31 @@ def _render_replay(
             "--scenario big`.",
             "",
         ]
+    return out
+
+
+def _render_single(single: Mapping, results: Mapping, machine: Mapping) -> list[str]:
+    """The single-request scenario: its replay, its floor, CPU-ms per command per process
+    (CPU-s per 1,000 commands is CPU-ms per command) and the Server-Timing breakdown."""
+    share = single_share(single)
+    out = _render_replay(single, results, {}, machine, title="Single requests", share=share)
+    floor = single.get("floor")
+    if floor:
+        lat = floor["latency_ms"]
+        out += [
+            f"The floor, measured on the same stack right before the replay: "
+            f"`GET /api/users/ping` from {floor['sources']} source addresses over "
+            f"{floor['connections']} connections, {floor['requests_per_s']:,.1f} requests/s "
+            f"(p50 {_fmt(lat.get('p50'), 2)} ms, p99 {_fmt(lat.get('p99'), 2)} ms); "
+            + (f"the replay reached {share:.3f} of it." if share is not None else ""),
+            "",
+        ]
+        if floor.get("processes"):
+            out += where_time_goes(
+                floor["processes"], floor["elapsed_s"], machine.get("cores", 2), unit="requests"
+            )
+            out.append("")
+    out += _render_breakdown(single.get("time_breakdown") or {})
     return out
 
 

@@ -5,9 +5,10 @@
 Each seed generates a small workload and a schedule of faults from the same seed, so a
 failing seed replays exactly (``--first N --seeds 1``). While ``input_script.py`` replays
 the workload (retrying with the same Idempotency-Key after a 5xx or a dropped
-connection), faults hit the running stack: SIGKILL of a gunicorn worker or of a whole
-service instance, crash-restarts of redis-server, the MongoDB-wire server and the quote
-server, and SIGSTOP/SIGCONT pauses. Afterwards every check must hold:
+connection), faults hit the running stack: SIGKILL of a gunicorn worker, of a whole
+service instance or of the journal's persister, crash-restarts of redis-server, the
+MongoDB-wire server and the quote server, and SIGSTOP/SIGCONT pauses. Afterwards every check
+must hold:
 
 - every command was acknowledged, and none was lost or applied twice: each user's cash,
   holdings, pending trades and setups equal a fault-free reference run of the workload;
@@ -33,6 +34,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pymongo
 import requests
 from lxml import etree
 
@@ -56,6 +58,7 @@ FAULTS = (
     "restart_mongo",
     "restart_quote",
     "pause",
+    "kill_persister",
     "kill_pool_engine",
 )
 
@@ -136,6 +139,12 @@ class Injector:
             if instances:
                 target = self.rng.choice(sorted(instances, key=lambda p: p.name))
                 return target.name if _signal(target.pid, signal.SIGKILL) else None
+        elif fault == "kill_persister":
+            # The journal's writer (LEDGER_STORE=journal), mid-batch or idle: supervisord
+            # starts it again and it redoes its last batch (services/persister).
+            targets = self._running(("persister",))
+            if targets and _signal(targets[0].pid, signal.SIGKILL):
+                return "persister"
         elif fault.startswith("restart_"):
             name = {
                 "restart_redis": "redis",
@@ -280,6 +289,16 @@ def check_outcome(stack: Stack, workload, dump: Path) -> list[str]:
         timeout=30,
     ).json()["data"]["token"]
     headers = {"Authorization": f"Bearer {token}"}
+    # The database's own copy of each account: with LEDGER_STORE=journal the persister's,
+    # complete once the DUMPLOG (which waits for the persister) was written.
+    client = pymongo.MongoClient(stack.mongo_uri, serverSelectionTimeoutMS=30_000)
+    try:
+        stored = {
+            doc["_id"]: doc["cash"]
+            for doc in client[stack.env["MONGO_DB"]]["users"].find({}, {"cash": 1})
+        }
+    finally:
+        client.close()
     for user, account in expected.items():
         got = session.post(
             f"{stack.nginx_url}/api/users/display-summary",
@@ -305,6 +324,10 @@ def check_outcome(stack: Stack, workload, dump: Path) -> list[str]:
         }
         if have != want:
             problems.append(f"{user}: expected {want}, found {have}")
+        if stored.get(user) != account.cash:
+            problems.append(
+                f"{user}: the database stores cash {stored.get(user)}, expected {account.cash}"
+            )
         if moved[user] != account.cash:
             problems.append(
                 f"{user}: the log moves {format_cents(moved[user])}, cash is "

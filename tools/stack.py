@@ -159,6 +159,7 @@ PASSTHROUGH_KEYS = frozenset(
         "EVENTS_KEEPALIVE_S",
         "EVENTS_CHAIN_NODE",
         "EXCHANGE_FEE_BP",
+        "LEDGER_STORE",
         "TRUSTED_PROXIES",
         "SERVICE_LOGIN_NETWORKS",
         "MAX_SETUPS_PER_USER",
@@ -679,6 +680,7 @@ class Stack:
             if component in self.components or key not in env:
                 env[key] = value
         env["SERVER_NAME"] = server_name
+        env["LEDGER_STORE"] = self.ledger_store  # what Redis was configured for
         env["PYTHONUNBUFFERED"] = "1"
         env[WALLET_KEY] = self.wallet_encryption_key()
         if self.chain_node_url is not None:
@@ -826,10 +828,18 @@ class Stack:
         )
         return _Program("postgres", "infra", argv, user="postgres", stopsignal="INT")
 
+    @property
+    def ledger_store(self) -> str:
+        """Where the services store commands (LEDGER_STORE; services/common/config.py)."""
+        return self.env.get("LEDGER_STORE") or os.environ.get("LEDGER_STORE") or "journal"
+
     def _redis_program(self) -> _Program:
         redis_server = _find_binary("redis-server")
         if not redis_server:
             raise StackError("redis-server not found; run `make deps`")
+        # The journal (LEDGER_STORE=journal) is acknowledged once in the append-only
+        # file and fsynced: Redis answers a write only after that (docs/reliability.md).
+        journal = self.ledger_store == "journal"
         argv = [
             redis_server,
             "--bind",
@@ -839,7 +849,9 @@ class Stack:
             "--save",
             "",
             "--appendonly",
-            "no",
+            "yes" if journal else "no",
+            "--appendfsync",
+            "always" if journal else "everysec",
             "--dir",
             str(self.base_dir / "redis"),
             "--daemonize",
@@ -912,6 +924,16 @@ class Stack:
                         workers,
                     )
                     programs.append(_Program(name, "services", argv, self._service_env(name)))
+        if "services" in self.components:
+            # Writes the journal to the database behind the services (LEDGER_STORE).
+            programs.append(
+                _Program(
+                    "persister",
+                    "services",
+                    (python, "-m", "services.persister"),
+                    self._service_env("persister"),
+                )
+            )
         if "events" in self.components:
             argv = (python, "-m", "services.events", "--bind", f"127.0.0.1:{self.ports.events}")
             programs.append(_Program("events", "services", argv, self._service_env("events")))

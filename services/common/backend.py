@@ -25,6 +25,13 @@ from .cache import (
 from .clients import QuoteServerClient
 from .coin_trading import CoinTrading
 from .config import Settings
+from .journal import (
+    Journal,
+    JournaledAccounts,
+    JournaledLog,
+    JournaledWalletLedger,
+    JournalWriter,
+)
 from .ledger import CommandRunner, Ledger
 from .market import MarketFeedClient, MarketPrices
 from .repositories import (
@@ -58,16 +65,32 @@ class Backend:
         )
         self.db = self.mongo[settings.mongo_db]
 
+    @property
+    def journaled(self) -> bool:
+        """Whether commands are stored through the journal (LEDGER_STORE=journal)."""
+        return self.settings.ledger_store == "journal"
+
+    @cached_property
+    def journal(self) -> Journal:
+        namespace = self.settings.mongo_db
+        return Journal(
+            self.redis, namespace, writer=lambda: JournalWriter(self.redis, self.db, namespace)
+        )
+
     @cached_property
     def accounts(self) -> AccountRepository:
+        if self.journaled:
+            return JournaledAccounts(self.db, self.journal)
         return AccountRepository(self.db)
 
     @cached_property
     def log(self) -> LogRepository:
-        return LogRepository(self.db)
+        return JournaledLog(self.db, self.journal) if self.journaled else LogRepository(self.db)
 
     @cached_property
     def wallet_ledger(self) -> WalletLedgerRepository:
+        if self.journaled:
+            return JournaledWalletLedger(self.db, self.journal)
         return WalletLedgerRepository(self.db)
 
     @cached_property
@@ -110,13 +133,19 @@ class Backend:
         return Ledger(
             self.accounts,
             self.log,
-            UserLocks(self.redis, self.settings.user_lock_timeout_s, self.settings.mongo_db),
+            UserLocks(
+                self.redis,
+                self.settings.user_lock_timeout_s,
+                self.settings.mongo_db,
+                journal=self.journal.stream if self.journaled else None,
+            ),
             clock_ms=self.clock_ms,
             server=self.settings.server_name,
             pending_ttl_s=self.settings.pending_ttl_s,
             marks=OutboxMarks(self.redis),
             wallet=self.wallet_ledger,
             watch=self.coin_watch,
+            journaled=self.journaled,
         )
 
     @cached_property

@@ -8,6 +8,7 @@ missing one stops the process at start-up instead of running insecurely.
 from __future__ import annotations
 
 import ipaddress
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,10 @@ class Settings(BaseSettings):
     # Sign-in and registration, per address: slows password guessing.
     rate_limit_auth: str = "30/minute"
     log_level: str = "INFO"
+    # Where the ledger stores a command (docs/architecture.md, "The journal"): "journal",
+    # a record in Redis's fsynced append-only file that the persister writes to the
+    # database behind it, or "database", the account and log written there directly.
+    ledger_store: Literal["journal", "database"] = "journal"
     # Addresses (CIDR, comma-separated) of the proxy in front of the services (NGINX):
     # only its X-Forwarded-For and X-Forwarded-Proto are believed.
     trusted_proxies: str = "127.0.0.1/32,::1/128"

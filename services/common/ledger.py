@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -47,6 +48,7 @@ RECENT_ENTRIES = 20  # how many of an account's own transactions it keeps to sho
 APPLIED_KEYS = 16  # Idempotency-Keys remembered per account (retries come within seconds)
 APPLIED_WEIGHT = 128  # and at most this many answers in them (a batch's count one each)
 WALLET_ENTRY = "walletEntry"  # the type of a wallet-ledger entry in an account's outbox
+JOURNAL_LAG_LIMIT_MS = 1000  # beyond this persister lag, new runs wait (LEDGER_STORE=journal)
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ class Ledger(CommandRunner):
         wallet: WalletLedgerRepository,
         watch: CoinWatch | None = None,
         announce: bool = True,
+        journaled: bool = False,
     ):
         self.accounts = accounts
         self.log = log
@@ -139,6 +142,10 @@ class Ledger(CommandRunner):
         self.pending_ttl_ms = int(pending_ttl_s * 1000)
         self._announce = announce  # publish each saved change (live views listen)
         self._marks = marks
+        # LEDGER_STORE=journal: a run is stored by the script that lets its lock go
+        # (common/journal.py); otherwise in the database, then the lock is let go.
+        self._journaled = journaled
+        self._journal_lag_ms = 0  # how far the persister was behind at this process's last commit
 
     # --- log entries ---------------------------------------------------------------
 
@@ -248,6 +255,10 @@ class Ledger(CommandRunner):
         """
         raised: PlatformError | None = None
         session: AccountSession | None = None
+        if self._journal_lag_ms > JOURNAL_LAG_LIMIT_MS:
+            # The persister is behind (batches arrive faster than the database takes them):
+            # wait a little, so the lag, and what a DUMPLOG waits for, stays bounded.
+            time.sleep(min(0.5, (self._journal_lag_ms - JOURNAL_LAG_LIMIT_MS) / 1000))
         try:
             with self._locks.hold(user) as lock:
                 stored = self._read(user, lock)
@@ -259,7 +270,7 @@ class Ledger(CommandRunner):
                 except PlatformError as exc:  # already in the run's entries
                     raised = exc
                 session.commit()
-                if not session.changed and stored is not None:
+                if not session.changed and stored is not None and not self._journaled:
                     lock.leave_cached(lock.cached or self.accounts.encode(stored))
         except (PlatformError, LockLost) as exc:
             error = exc if isinstance(exc, PlatformError) else exc.error
@@ -374,6 +385,13 @@ class Ledger(CommandRunner):
         if wallet:
             self.wallet.append(wallet)
 
+    def store_unchanged(self, entries: list[dict], lock: HeldLock) -> None:
+        """Store the log entries of a run that changed no account."""
+        if self._journaled:  # journaled as the lock is let go, in one round trip
+            self._journal_lag_ms = lock.commit(None, entries, None)
+        else:
+            self.log.append(entries)
+
     def store(
         self, account: Account, entries: list[dict], lock: HeldLock, was_watched: bool = False
     ) -> None:
@@ -383,15 +401,27 @@ class Ledger(CommandRunner):
         ids derived from the new version, so a crash between the two writes is repaired
         by the next flush without duplicates. The lock is renewed right before the write
         (LockLost if it is no longer ours), so a holder that lost it writes nothing.
+
+        With the journal (LEDGER_STORE=journal) the account and its entries are one
+        journal record, stored with the account in Redis by the script that lets the lock
+        go, and only if the lock is still ours (LockLost otherwise); the persister
+        writes both to the database behind it, under the same ids.
         """
         user = account.user
         version = account.version + 1
         # Zero-padded: entries of one millisecond sort by _id in the order they were made.
         outbox = tuple({**e, "_id": f"{user}:{version}:{i:04d}"} for i, e in enumerate(entries))
-        _, stored = self.accounts.save(replace(account, outbox=outbox), before_write=lock.renew)
-        lock.leave_cached(stored)  # what the database now holds
+        if self._journaled:
+            saved = replace(account, outbox=(), version=version)
+            announce = version if self._announce else None
+            self._journal_lag_ms = lock.commit(self.accounts.encode(saved), list(outbox), announce)
+        else:
+            stored = self.accounts.save(replace(account, outbox=outbox), before_write=lock.renew)
+            lock.leave_cached(stored[1])  # what the database now holds
         if self._watch is not None and (was_watched or account.watched_coins):
             self._watch.record(user, version, watch_json(account))
+        if self._journaled:
+            return
         self._publish(outbox)
         lock.mark_logged(version, announce=self._announce)
 
@@ -543,7 +573,7 @@ class AccountSession(CommandRunner):
     def commit(self) -> None:
         """Store the run: the account if any command changed it, and every entry in order."""
         if not self._changed:
-            self._ledger.log.append(self._entries)
+            self._ledger.store_unchanged(self._entries, self._lock)
             return
         account = self._account
         if self._batch is not None:

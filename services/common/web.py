@@ -6,9 +6,11 @@ import ipaddress
 import logging
 import re
 
+import orjson
 import pymongo.errors
 import redis.exceptions
 from flask import Blueprint, Flask, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -27,6 +29,24 @@ from .ratelimit import limiter
 
 log = logging.getLogger(__name__)
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9:._-]{1,128}")
+
+
+class OrjsonProvider(DefaultJSONProvider):
+    """Answers encoded by orjson (the same compact JSON, at a fraction of the json
+    module's cost); request bodies are still parsed by the json module, whose verdicts
+    on odd input (huge numbers, NaN) are the API's."""
+
+    _OPTIONS = orjson.OPT_NON_STR_KEYS
+
+    def dumps(self, obj, **kwargs) -> str:
+        try:
+            return orjson.dumps(obj, default=self.default, option=self._OPTIONS).decode()
+        except TypeError:  # what orjson cannot encode (an integer past 64 bits echoed back)
+            return super().dumps(obj, **kwargs)
+
+    def response(self, *args, **kwargs):
+        obj = self._prepare_response_obj(args, kwargs)
+        return self._app.response_class(self.dumps(obj) + "\n", mimetype=self.mimetype)
 
 
 def ok(data=None, status: int = 200):
@@ -51,6 +71,7 @@ def create_service_app(name: str, blueprint: Blueprint, overrides: dict | None =
         # If Redis is down the command fails at its lock with a clear 503 anyway.
         RATELIMIT_SWALLOW_ERRORS=True,
     )
+    app.json = OrjsonProvider(app)
     app.json.sort_keys = False
     backend = Backend(settings)
     backend.wait_until_ready()

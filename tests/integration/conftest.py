@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from input_script import COMMANDS
 from services import buy, exchange, sell, user_utilities
 from services.common.backend import Backend
 from services.common.config import load_settings
+from services.common.journal import Journal
+from services.persister.service import Persister
 from tests.conftest import SECRETS
 from tests.helpers import random_symbol
 
@@ -111,7 +114,32 @@ class Platform:
         return self.ok("DISPLAY_SUMMARY", user=user)
 
 
+# With LEDGER_STORE=journal the services journal commands and a persister writes them to
+# the database: one persister thread per database, as the launcher runs one per stack.
+_PERSISTERS: dict[str, threading.Event] = {}
+
+
+def _start_persister(settings: dict) -> None:
+    loaded = load_settings(settings)
+    if loaded.ledger_store != "journal" or loaded.mongo_db in _PERSISTERS:
+        return
+    client = redis.Redis.from_url(loaded.redis_url, socket_timeout=5)
+    db = pymongo.MongoClient(loaded.mongo_uri)[loaded.mongo_db]
+    stop = _PERSISTERS[loaded.mongo_db] = threading.Event()
+    threading.Thread(
+        target=Persister(client, db, loaded.mongo_db).run, args=(stop,), daemon=True
+    ).start()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_persisters(infra) -> Iterator[None]:
+    yield
+    for stop in _PERSISTERS.values():
+        stop.set()
+
+
 def _build_apps(settings: dict) -> dict:
+    _start_persister(settings)
     return {name: factory(settings) for name, factory in FACTORIES.items()}
 
 
@@ -128,7 +156,10 @@ def settings(overrides, request) -> dict:
     collection, so each module keeping a small log of its own keeps the tier fast.
     """
     module = request.module.__name__.rpartition(".")[2].removeprefix("test_")
-    return {**overrides, "mongo_db": f"{overrides['mongo_db']}_{module}"[:63]}
+    settings = {**overrides, "mongo_db": f"{overrides['mongo_db']}_{module}"[:63]}
+    settings |= getattr(request.module, "STORE_SETTINGS", {})  # a module pins its store
+    _start_persister(settings)
+    return settings
 
 
 @pytest.fixture(scope="module")
@@ -168,9 +199,28 @@ def mongo(infra) -> Iterator[pymongo.MongoClient]:
     client.close()
 
 
+class CaughtUpDatabase:
+    """The module's database, each collection handed out once the journal's persister
+    has written what was journaled before (LEDGER_STORE=journal), as readers do."""
+
+    def __init__(self, database, journal: Journal):
+        self._database = database
+        self._journal = journal
+
+    def __getitem__(self, name: str):
+        self._journal.wait_caught_up()
+        return self._database[name]
+
+    def __getattr__(self, name: str):
+        return getattr(self._database, name)
+
+
 @pytest.fixture(scope="module")
-def db(mongo, settings):
-    return mongo[settings["mongo_db"]]
+def db(mongo, settings, rds):
+    database = mongo[settings["mongo_db"]]
+    if load_settings(settings).ledger_store == "journal":
+        return CaughtUpDatabase(database, Journal(rds, settings["mongo_db"]))
+    return database
 
 
 @pytest.fixture(scope="session")
@@ -221,10 +271,21 @@ def closed_port() -> int:
 
 
 class Store:
-    """Read-only views of what the services stored: accounts and the audit log."""
+    """Read-only views of what the services stored: accounts and the audit log.
 
-    def __init__(self, db):
-        self.db = db
+    With LEDGER_STORE=journal, every read first waits until the persister has written
+    what was journaled before it, as the services' own readers do.
+    """
+
+    def __init__(self, db, journal: Journal | None = None):
+        self._db = db
+        self._journal = journal
+
+    @property
+    def db(self):
+        if self._journal is not None:
+            self._journal.wait_caught_up()
+        return self._db
 
     def log(self, txn: int) -> list[dict]:
         """The log entries with transaction number ``txn``, oldest first."""
@@ -252,5 +313,6 @@ class Store:
 
 
 @pytest.fixture(scope="module")
-def store(db) -> Store:
-    return Store(db)
+def store(db, rds, settings) -> Store:
+    journaled = load_settings(settings).ledger_store == "journal"
+    return Store(db, Journal(rds, settings["mongo_db"]) if journaled else None)

@@ -18,6 +18,9 @@ from services.common.ledger import Command
 from tests.helpers import random_user
 
 pytestmark = pytest.mark.integration
+# What this module tests is the copy the lock carries between commands in the database
+# store (LEDGER_STORE=database); the journal's own is tests/integration/test_journal.py's.
+STORE_SETTINGS = {"ledger_store": "database"}
 
 
 def add(backend, user: str, cents: int):

@@ -15,6 +15,9 @@ from services.user_utilities.service import dumplog
 from tests.helpers import random_user
 
 pytestmark = pytest.mark.integration
+# What this module tests is the database store's outbox repair (LEDGER_STORE=database); the
+# journal's own crash safety is tests/integration/test_journal.py's and tests/faults'.
+STORE_SETTINGS = {"ledger_store": "database"}
 
 
 class ProcessDied(Exception):

@@ -19,6 +19,10 @@ from tests.conftest import SECRETS
 from tools.stack import Ports, Stack
 
 pytestmark = pytest.mark.integration
+# Some tests here simulate a crash between two writes of the database store
+# (LEDGER_STORE=database); with the journal they are one Redis script
+# (tests/integration/test_journal.py).
+STORE_SETTINGS = {"ledger_store": "database"}
 
 DAY_MS = 86_400_000
 MINUTE_MS = 60_000

@@ -5,9 +5,12 @@ exactly once, even when the process dies between the two writes."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
 import pytest
 
+from services.common.backend import Backend
+from services.common.config import load_settings
 from services.common.domain import account as rules
 from services.common.domain import exchange, wallet
 from services.common.domain.assets import AssetBalance
@@ -27,8 +30,17 @@ def txn() -> int:
     return random.randrange(10**12, 2**53)
 
 
-def entries(db, user: str) -> list[dict]:
-    return list(db["wallet_ledger"].find({"user": user}).sort([("ts", 1), ("_id", 1)]))
+def entries(store, user: str) -> list[dict]:
+    """The user's wallet-ledger entries as stored (once the persister caught up)."""
+    return list(store.db["wallet_ledger"].find({"user": user}).sort([("ts", 1), ("_id", 1)]))
+
+
+@pytest.fixture
+def database_store(settings) -> Iterator[Backend]:
+    """The adapters of a deployment with LEDGER_STORE=database (the outbox's repair)."""
+    backend = Backend(load_settings({**settings, "ledger_store": "database"}))
+    yield backend
+    backend.close()
 
 
 def test_deposit_withdrawal_and_trade_are_stored_double_entry_and_rederive(backend, db, store):
@@ -51,7 +63,7 @@ def test_deposit_withdrawal_and_trade_are_stored_double_entry_and_rederive(backe
     assert account.asset("DTC") == AssetBalance(available=2 * COIN - 1_000)
     assert account.asset("ETH") == AssetBalance(available=COIN, cost_cents=10_025)
 
-    stored = entries(db, user)
+    stored = entries(store, user)
     assert [(e["reason"], e["asset"], e["units"]) for e in stored] == [
         ("deposit", "DTC", 3 * COIN),
         ("withdrawal_lock", "DTC", COIN + 1_000),
@@ -78,7 +90,7 @@ def test_deposit_withdrawal_and_trade_are_stored_double_entry_and_rederive(backe
     assert store.cash_by_the_log(user) == 0
 
 
-def test_a_refused_rule_stores_no_entry(backend, db):
+def test_a_refused_rule_stores_no_entry(backend, store):
     user = random_user()
     backend.ledger.run_system(user, lambda a: rules.Change(a))  # no account: left alone
     backend.ledger.run(
@@ -86,11 +98,14 @@ def test_a_refused_rule_stores_no_entry(backend, db):
     )
     with pytest.raises(InsufficientAssets):
         backend.ledger.run_system(user, lambda a: wallet.lock_withdrawal(a, "DTC", 5, 0, "w"))
-    assert entries(db, user) == []
+    assert entries(store, user) == []
     assert backend.ledger.current(user).assets == {}
 
 
-def test_entries_a_crash_kept_from_the_wallet_ledger_arrive_once(backend, db, monkeypatch):
+def test_entries_a_crash_kept_from_the_wallet_ledger_arrive_once(
+    database_store, store, monkeypatch
+):
+    backend = database_store
     user = random_user()
     real_append = backend.ledger.wallet.append
     failures = [1]
@@ -108,11 +123,11 @@ def test_entries_a_crash_kept_from_the_wallet_ledger_arrive_once(backend, db, mo
     with pytest.raises(ProcessDied):
         backend.ledger.run_system(user, lambda a: wallet.credit_deposit(a, "DTC", 42, "tx1"))
     assert backend.ledger.current(user).asset("DTC").available == 42  # saved ...
-    assert entries(db, user) == []  # ... but not yet in the wallet ledger
+    assert entries(store, user) == []  # ... but not yet in the wallet ledger
 
     backend.ledger.flush_pending_outboxes()
     backend.ledger.flush_pending_outboxes()
     backend.ledger.run_system(user, lambda a: wallet.credit_deposit(a, "DTC", 8, "tx2"))
-    stored = entries(db, user)
+    stored = entries(store, user)
     assert [(e["ref"], e["units"]) for e in stored] == [("tx1", 42), ("tx2", 8)]
     assert backend.wallet_ledger.balances(user)[f"user:{user}"] == {"DTC": 50}

@@ -19,6 +19,10 @@ from tests.conftest import SECRETS
 from tests.helpers import random_user
 
 COIN = 100_000_000
+# Some tests here simulate a crash between two writes of the database store
+# (LEDGER_STORE=database); with the journal they are one Redis script
+# (tests/integration/test_journal.py).
+STORE_SETTINGS = {"ledger_store": "database"}
 FEE = 10_000  # WALLET_TX_FEE 0.0001
 
 

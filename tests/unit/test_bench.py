@@ -356,6 +356,34 @@ def test_render_shows_the_run_the_targets_and_the_tables():
     assert "| loadgen, 16 source addresses | 64 | 1,000.0 | 10.00 | 40.00 | 1 |" in text
 
 
+def test_the_single_request_scenario_is_judged_against_its_own_floor():
+    results = _results()
+    single = {**results["replay"], "command": ".venv/bin/python -m tools.bench --scenario single"}
+    single["settings"] = {**single["settings"], "batch": 1, "in_flight": 100}
+    # 100 commands/s against a floor of 180 requests/s: 0.556 of it, but under 1,000/s.
+    single["floor"] = {
+        "sources": 16,
+        "connections": 64,
+        "requests_per_s": 180.0,
+        "requests": 3600,
+        "latency_ms": {"p50": 3.0, "p99": 9.0},
+        "elapsed_s": 22.0,
+        "processes": results["floor"]["processes"],
+    }
+    results["single"] = single
+    row = _target(report.targets(results), "one request per command")
+    assert row["measured"] == "100.0 commands/s, 0.556 of the floor"
+    assert row["met"] is False
+    text = report.render(results, {})
+    assert "### Single requests: 100 users, 10,000 commands (seed 1)" in text
+    assert "one request per command, at most 100 in flight" in text
+    assert "180.0 requests/s (p50 3.00 ms, p99 9.00 ms); the replay reached 0.556 of it." in text
+    assert "--scenario single" in text
+    # 1,000 commands/s at half the floor meets it.
+    single["commands_per_s"], single["floor"]["requests_per_s"] = 1000.0, 2000.0
+    assert _target(report.targets(results), "one request per command")["met"] is True
+
+
 def test_the_quote_paragraph_gives_the_platforms_own_count_when_the_run_has_it():
     results = _results()
     older = report.render(results, {})

@@ -17,7 +17,8 @@ DEFAULTS = {
 
 def workers_by_instance(tmp_path, env: dict) -> dict[str, str]:
     stack = Stack(tmp_path / "stack", Ports.free(), env=env, components={"services"})
-    return {p.name: p.argv[p.argv.index("--workers") + 1] for p in stack._programs()}
+    programs = [p for p in stack._programs() if "--workers" in p.argv]  # gunicorn's
+    return {p.name: p.argv[p.argv.index("--workers") + 1] for p in programs}
 
 
 def expected(counts: dict[str, str]) -> dict[str, str]:
