@@ -28,7 +28,7 @@ MARKET_FROZEN_MS = 1_780_000_000_000
 
 def _start(base_dir: Path, components, env: dict, replicas: int = 2) -> Stack:
     stack = Stack(base_dir, Ports.free(replicas), env, replicas=replicas, components=components)
-    stack.start(timeout=120)
+    stack.start(timeout=300)  # a loaded machine: the market feed warms up first
     return stack
 
 

@@ -12,7 +12,7 @@ import requests
 
 from services.common.chain import blocks, keys
 from services.common.chain.transactions import build_coinbase, build_transaction
-from services.common.chain.units import format_units, parse_units
+from services.common.domain.money import format_units, parse_units
 from tests.conftest import SECRETS
 from tests.helpers import admin_headers, random_user
 

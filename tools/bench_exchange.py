@@ -129,7 +129,7 @@ def check_books(stack: Stack, users: list[str]) -> dict:
 async def _login_and_fund(url: str, users: list[str]) -> str:
     async with aiohttp.ClientSession() as session:
         async with session.post(
-            url + "/api/users/login",
+            url + "/api/users/service-login",  # the service credential's own path
             json={"username": "replayer", "password": SECRETS["SERVICE_PASSWORD"]},
         ) as response:
             token = (await response.json())["data"]["token"]

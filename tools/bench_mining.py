@@ -127,7 +127,7 @@ def run(args) -> dict:
         wall = time.monotonic() - wall_begin
 
         chain_blocks = [
-            requests.get(f"{node}/blocks/{height}", timeout=10).json()
+            requests.get(f"{node}/blocks/{height}", timeout=10).json()["block"]
             for height in range(first_height, target + 1)
         ]
         stamps = [block["timestamp"] for block in chain_blocks]

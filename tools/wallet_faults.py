@@ -40,13 +40,16 @@ import requests
 
 from services.common.chain import keys
 from services.common.chain.transactions import build_transaction
-from services.common.chain.units import format_units, parse_units
+from services.common.domain.money import format_units, parse_units
 from tools.stack import INFRA, Ports, Stack
 
 log = logging.getLogger("wallet_faults")
 COIN = 100_000_000
 FEE = 10_000
 CONFIRMATIONS = 2
+#: After the deposits and withdrawals are sent, blocks keep coming (so do the sweeps)
+#: for up to this long while the seed's remaining faults land.
+FAULT_WINDOW_S = 90
 BEGIN, END = "<!-- wallet faults report: begin -->", "<!-- wallet faults report: end -->"
 FAULTS = (
     "kill_analyser",
@@ -206,7 +209,7 @@ class Injector:
         return target.name
 
     def run(self, stop: threading.Event, started: float, max_faults: int) -> None:
-        while len(self.done) < max_faults and not stop.wait(self.rng.uniform(3.0, 8.0)):
+        while len(self.done) < max_faults and not stop.wait(self.rng.uniform(1.5, 5.0)):
             fault = self.rng.choice(FAULTS)
             target = self.inject(fault)
             if target:
@@ -268,6 +271,11 @@ def run_seed(
     made: list[tuple[str, str, int, str]] = []
     try:
         _drive(driver, seed, people, plan, asks, outside, txids, made, expected, problems)
+        # The sweeps and withdrawals go on while the remaining faults land.
+        deadline = time.monotonic() + FAULT_WINDOW_S
+        while thread.is_alive() and time.monotonic() < deadline:
+            driver.mine()
+            time.sleep(1.0)
     except AssertionError as exc:  # a step that never succeeded is a finding, not a crash
         problems.append(str(exc))
     finally:

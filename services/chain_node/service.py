@@ -47,8 +47,9 @@ from ..common.chain.repositories import (
 from ..common.chain.rules import MEDIAN_SPAN, ChainRules, DoubleSpend, InvalidBlock
 from ..common.chain.signals import NodeSignals
 from ..common.chain.transactions import COINBASE_SENDER, InvalidTransaction
-from ..common.chain.units import ASSETS, format_units
+from ..common.chain.units import ASSETS
 from ..common.config import ChainNodeSettings
+from ..common.domain.money import format_units
 from ..common.errors import Conflict, InvalidInput, NotFound, PlatformError, UpstreamUnavailable
 
 log = logging.getLogger(__name__)

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .domain.money import parse_units
+
 
 class Settings(BaseSettings):
     """Typed, read-only service settings."""
@@ -120,9 +122,6 @@ def load_settings(overrides: dict | None = None) -> Settings:
 
 
 def _units(text: str, field: str, allow_zero: bool = True) -> int:
-    # Imported here: the chain primitives are only needed by the processes that use coins.
-    from .chain.units import parse_units
-
     return parse_units(text, field, allow_zero=allow_zero)
 
 

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import redis
 
-from .chain.units import format_units
 from .domain import mining as rules
+from .domain.money import format_units
 
 
 def stats_key(database: str) -> str:

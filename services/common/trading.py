@@ -49,18 +49,7 @@ def buy(trading: Trading, cmd: Command) -> dict:
 
     Errors: NotFound (no account), InsufficientFunds, ZeroShares, UpstreamUnavailable.
     """
-    with trading.ledger.logging_failures(cmd):
-        # Checked before the quote, so a command that must fail costs no quote hit.
-        first = trading.ledger.precheck(cmd, lambda a: rules.check_buy(a, cmd.funds))
-        if first is not None:
-            return money_fields(first)
-        quote = trading.quotes.get(cmd.symbol, cmd.user)
-    cmd = cmd.with_quote(quote)
-    change = trading.ledger.run(
-        cmd,
-        lambda a: rules.buy(a, cmd.symbol, cmd.funds, quote.price, trading.clock_ms(), cmd.txn),
-    )
-    return money_fields(change.result)
+    return _at_a_valid_quote(trading, cmd, lambda a: rules.check_buy(a, cmd.funds), rules.buy)
 
 
 def commit_buy(trading: Trading, cmd: Command) -> dict:
@@ -114,16 +103,22 @@ def sell(trading: Trading, cmd: Command) -> dict:
 
     Errors: NotFound, InsufficientShares, ZeroShares, UpstreamUnavailable.
     """
+    return _at_a_valid_quote(trading, cmd, lambda a: rules.check_sell(a, cmd.symbol), rules.sell)
+
+
+def _at_a_valid_quote(trading: Trading, cmd: Command, check, rule) -> dict:
+    """BUY or SELL: ``check`` the account, then pay for a quote and apply ``rule``
+    (``rules.buy`` or ``rules.sell``) at its price, pending from now."""
     with trading.ledger.logging_failures(cmd):
         # Checked before the quote, so a command that must fail costs no quote hit.
-        first = trading.ledger.precheck(cmd, lambda a: rules.check_sell(a, cmd.symbol))
+        first = trading.ledger.precheck(cmd, check)
         if first is not None:
             return money_fields(first)
         quote = trading.quotes.get(cmd.symbol, cmd.user)
     cmd = cmd.with_quote(quote)
     change = trading.ledger.run(
         cmd,
-        lambda a: rules.sell(a, cmd.symbol, cmd.funds, quote.price, trading.clock_ms(), cmd.txn),
+        lambda a: rule(a, cmd.symbol, cmd.funds, quote.price, trading.clock_ms(), cmd.txn),
     )
     return money_fields(change.result)
 

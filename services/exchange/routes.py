@@ -8,8 +8,11 @@ trades are the caller's own (admin and service may name any user).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 from flask import Blueprint, jsonify, request
+from pydantic import BaseModel
 
 from ..common import coin_trading
 from ..common.coin_trading import CoinTrading
@@ -55,25 +58,25 @@ def _keyed(command: Command, run: Callable[[], dict]):
     return ok(result)
 
 
-def _coin_order(name: str, use_case: Callable[[CoinTrading, Command], dict]):
-    """Authenticate, validate and authorise a coin order, then run it.
+def _authorised(name: str, model: type[BaseModel]) -> tuple[Any, Command]:
+    """The body of a coin command the caller may send for its ``user``, and the command
+    with its transaction number and Idempotency-Key (the route adds its own fields).
 
-    Coin orders are not course commands: a refused one leaves no log entry (the course
+    Coin commands are not course commands: a refused one leaves no log entry (the course
     schema has no such command); it changes nothing and is answered 4xx.
     """
     caller = principal()
-    adapters = backend()
-    body = parse_model(CoinOrderBody, json_body())
+    body = parse_model(model, json_body())
     caller.require_act_for(body.user)
-    command = Command(
-        name,
-        body.transactionNum or adapters.txns.next(),
-        user=body.user,
-        symbol=body.coin,
-        units=body.amount,
-        key=idempotency_key(),
-    )
-    return _keyed(command, lambda: use_case(adapters.coin_trading(), command))
+    txn = body.transactionNum or backend().txns.next()
+    return body, Command(name, txn, user=body.user, key=idempotency_key())
+
+
+def _coin_order(name: str, use_case: Callable[[CoinTrading, Command], dict]):
+    """Authenticate, validate and authorise a coin order, then run it."""
+    body, command = _authorised(name, CoinOrderBody)
+    command = replace(command, symbol=body.coin, units=body.amount)
+    return _keyed(command, lambda: use_case(backend().coin_trading(), command))
 
 
 @bp.post("/buy")
@@ -165,21 +168,12 @@ def margin_open():
     """Open {user, coin, side long|short, leverage 2-5, margin}: margin and fee leave
     cash. 409 when a position in the coin is open, too many are, or cash is short; 503
     when the market feed is down (nothing changed)."""
-    caller = principal()
-    adapters = backend()
-    body = parse_model(MarginOpenBody, json_body())
-    caller.require_act_for(body.user)
-    command = Command(
-        coin_trading.OPEN_POSITION,
-        body.transactionNum or adapters.txns.next(),
-        user=body.user,
-        symbol=body.coin,
-        funds=body.margin,
-        terms=f"{body.side}:{body.leverage}",
-        key=idempotency_key(),
+    body, command = _authorised(coin_trading.OPEN_POSITION, MarginOpenBody)
+    command = replace(
+        command, symbol=body.coin, funds=body.margin, terms=f"{body.side}:{body.leverage}"
     )
     return _keyed(
-        command, lambda: coin_trading.open_position(adapters.coin_trading(), command, _terms(body))
+        command, lambda: coin_trading.open_position(backend().coin_trading(), command, _terms(body))
     )
 
 
@@ -188,18 +182,9 @@ def margin_open():
 def margin_close():
     """Close {user, coin}: debt and interest repaid, the remainder to cash. 404 when no
     position in the coin is open."""
-    caller = principal()
-    adapters = backend()
-    body = parse_model(MarginCloseBody, json_body())
-    caller.require_act_for(body.user)
-    command = Command(
-        coin_trading.CLOSE_POSITION,
-        body.transactionNum or adapters.txns.next(),
-        user=body.user,
-        symbol=body.coin,
-        key=idempotency_key(),
-    )
-    return _keyed(command, lambda: coin_trading.close_position(adapters.coin_trading(), command))
+    body, command = _authorised(coin_trading.CLOSE_POSITION, MarginCloseBody)
+    command = replace(command, symbol=body.coin)
+    return _keyed(command, lambda: coin_trading.close_position(backend().coin_trading(), command))
 
 
 @bp.get("/margin/positions")
@@ -221,10 +206,7 @@ def place_stop():
     """Place {user, coin, kind stop_loss|take_profit|trailing, target holding|position,
     amount (a holding's coins), price (stop-loss, take-profit) or trail_bp (trailing)}.
     400 for a stop price on the wrong side of the market; 409 beyond the per-user bound."""
-    caller = principal()
-    adapters = backend()
-    body = parse_model(StopOrderBody, json_body())
-    caller.require_act_for(body.user)
+    body, command = _authorised(coin_trading.PLACE_STOP, StopOrderBody)
     if body.kind == "trailing" and body.trail_bp is None:
         raise InvalidInput("a trailing stop needs trail_bp (10-5000 basis points)")
     if body.kind != "trailing" and body.price is None:
@@ -234,35 +216,25 @@ def place_stop():
     terms = coin_trading.StopTerms(
         body.coin, body.kind, body.target, body.amount or 0, body.price, body.trail_bp or 0
     )
-    command = Command(
-        coin_trading.PLACE_STOP,
-        body.transactionNum or adapters.txns.next(),
-        user=body.user,
+    command = replace(
+        command,
         symbol=body.coin,
         units=body.amount,
         terms=f"{body.kind}:{body.target}:{body.price}:{body.trail_bp}",
-        key=idempotency_key(),
     )
-    return _keyed(command, lambda: coin_trading.place_stop(adapters.coin_trading(), command, terms))
+    return _keyed(
+        command, lambda: coin_trading.place_stop(backend().coin_trading(), command, terms)
+    )
 
 
 @bp.post("/stops/cancel")
 @api_doc("Cancel a stop order", body=StopCancelBody)
 def cancel_stop():
     """Cancel {user, id}. 404 when the user has no stop order with that id."""
-    caller = principal()
-    adapters = backend()
-    body = parse_model(StopCancelBody, json_body())
-    caller.require_act_for(body.user)
-    command = Command(
-        coin_trading.CANCEL_STOP,
-        body.transactionNum or adapters.txns.next(),
-        user=body.user,
-        terms=body.id,
-        key=idempotency_key(),
-    )
+    body, command = _authorised(coin_trading.CANCEL_STOP, StopCancelBody)
+    command = replace(command, terms=body.id)
     return _keyed(
-        command, lambda: coin_trading.cancel_stop(adapters.coin_trading(), command, body.id)
+        command, lambda: coin_trading.cancel_stop(backend().coin_trading(), command, body.id)
     )
 
 
@@ -295,24 +267,15 @@ def start_strategy():
     """Start {user, coin, k ("0.5" or "auto": chosen by a backtest of the last year),
     budget, mode live|paper, period_s}. 409 for a live budget above the cash or beyond
     the per-user bound."""
-    caller = principal()
-    adapters = backend()
-    body = parse_model(StrategyBody, json_body())
-    caller.require_act_for(body.user)
-    command = Command(
-        coin_trading.START_STRATEGY,
-        body.transactionNum or adapters.txns.next(),
-        user=body.user,
-        symbol=body.coin,
-        funds=body.budget,
-        terms=f"{body.k}:{body.mode}:{body.period_s}",
-        key=idempotency_key(),
+    body, command = _authorised(coin_trading.START_STRATEGY, StrategyBody)
+    command = replace(
+        command, symbol=body.coin, funds=body.budget, terms=f"{body.k}:{body.mode}:{body.period_s}"
     )
     terms = coin_trading.StrategyTerms(
         body.coin, body.k, body.budget, body.mode == "paper", body.period_s
     )
     return _keyed(
-        command, lambda: coin_trading.start_strategy(adapters.coin_trading(), command, terms)
+        command, lambda: coin_trading.start_strategy(backend().coin_trading(), command, terms)
     )
 
 
@@ -320,18 +283,9 @@ def start_strategy():
 @api_doc("Stop a strategy", body=StrategyStopBody)
 def stop_strategy():
     """Stop {user, coin}'s strategy; coins it bought stay with the user."""
-    caller = principal()
-    adapters = backend()
-    body = parse_model(StrategyStopBody, json_body())
-    caller.require_act_for(body.user)
-    command = Command(
-        coin_trading.STOP_STRATEGY,
-        body.transactionNum or adapters.txns.next(),
-        user=body.user,
-        symbol=body.coin,
-        key=idempotency_key(),
-    )
-    return _keyed(command, lambda: coin_trading.stop_strategy(adapters.coin_trading(), command))
+    body, command = _authorised(coin_trading.STOP_STRATEGY, StrategyStopBody)
+    command = replace(command, symbol=body.coin)
+    return _keyed(command, lambda: coin_trading.stop_strategy(backend().coin_trading(), command))
 
 
 @bp.get("/strategies")

@@ -13,8 +13,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from ..common import pool_centre
-from ..common.chain.units import format_units
 from ..common.domain import mining as rules
+from ..common.domain.money import format_units
 from ..common.errors import Conflict, NotFound
 from ..common.mining_repositories import CANCELLED, CONFIRMED, MiningStore
 

@@ -33,7 +33,7 @@ def build_engine(settings: Settings, backend: Backend) -> PoolEngine:
 
     def authorised_chain() -> ChainNodeClient:
         # A fresh service token each time: the engine outlives any one token.
-        token = auth.login("replayer", password)["token"]
+        token = auth.service_login("replayer", password)["token"]
         return ChainNodeClient(settings.pool_chain_url, settings.pool_chain_timeout_s, token)
 
     return PoolEngine(

@@ -31,11 +31,11 @@ from ..common.cache import TransactionNumbers
 from ..common.chain import keys
 from ..common.chain.client import ChainNodeClient, ChainNodeError
 from ..common.chain.transactions import build_transaction
-from ..common.chain.units import format_units, parse_units
 from ..common.config import WalletSettings
 from ..common.domain import assets, custody
 from ..common.domain import wallet as wallet_rules
 from ..common.domain.account import Account
+from ..common.domain.money import format_units, parse_units
 from ..common.errors import (
     Conflict,
     Forbidden,
@@ -782,6 +782,7 @@ def alerts(w: Wallet) -> dict:
 # --- collection ---------------------------------------------------------------------------
 
 SWEEP_DONE = "done"
+SWEEP_REFUSALS = 3
 SWEEP_FAILED = "failed"
 TO_SWEEP = (custody.ACCEPTED, custody.ERRORED)
 
@@ -830,6 +831,11 @@ def _plan_sweep(w: Wallet, address: str) -> dict | None:
             w.cold_address is not None,
         )
         if not transfers:
+            if balance <= 0 and _all_sent_confirmed(w, address, txs):
+                # The coins already left: a sweep that was given up (its node answered
+                # no, then mined it anyway) took them. Its deposits are collected.
+                _mark_collected(w, due)
+                continue
             log.warning("deposits at %s: %s balance %d too small to sweep", address, asset, balance)
             continue
         now = w.clock_ms()
@@ -857,6 +863,25 @@ def _plan_sweep(w: Wallet, address: str) -> dict | None:
             w.deposits.move_many(ids, state, custody.COLLECTING, now, sweep=sweep["id"])
         return sweep
     return None
+
+
+def _all_sent_confirmed(w: Wallet, address: str, txs: list[dict]) -> bool:
+    tip, needed = w.tip_height(), w.settings.wallet_confirmations
+    sent = [tx for tx in txs if tx["sender"] == address]
+    return bool(sent) and all(custody.confirmations(tip, tx["height"]) >= needed for tx in sent)
+
+
+def _mark_collected(w: Wallet, deposits: list[dict]) -> None:
+    now = w.clock_ms()
+    by_state: dict[str, list[str]] = {}
+    for deposit in deposits:
+        by_state.setdefault(deposit["state"], []).append(deposit["id"])
+    for state, ids in by_state.items():
+        w.deposits.move_many(ids, state, custody.COLLECTING, now)
+        w.deposits.move_many(ids, custody.COLLECTING, custody.COLLECTED, now)
+    log.warning(
+        "deposits %s were swept by an earlier sweep: collected", [d["id"] for d in deposits]
+    )
 
 
 def _pending_in(w: Wallet, address: str, asset: str) -> int:
@@ -896,6 +921,12 @@ def _advance_sweep(w: Wallet, sweep: dict) -> str:
         )
     for tx in signed:
         if tx["height"] is None and not broadcast(w, tx):
+            # A node that has just restarted may refuse what it will take a moment later:
+            # a sweep is given up only after three refusals in a row.
+            refusals = sweep.get("refusals", 0) + 1
+            if refusals < SWEEP_REFUSALS:
+                w.sweeps.update(sweep_id, refusals=refusals)
+                return "waiting"
             return _fail_sweep(w, sweep, f"the chain refused sweep transaction {tx['id']}")
     if all(custody.confirmations(tip, tx["height"]) >= needed for tx in signed):
         now = w.clock_ms()

@@ -23,6 +23,8 @@ CHAIN_ENV = {
     "CHAIN_PEER_TIMEOUT_S": "2",
     "CHAIN_PEER_MAX_BACKOFF_S": "2",
     "WEB_CONCURRENCY_CHAIN_NODE": "2",
+    # Two live streams per gunicorn worker: the fifth on a node is refused.
+    "CHAIN_EVENTS_MAX_STREAMS": "2",
 }
 
 

@@ -314,6 +314,28 @@ def test_restart_goes_back_to_genesis_and_catches_up_again(network):
     wait_for(lambda: network.inv(2)["hash"] == tip["hash"], 60, "catch-up after restart")
 
 
+def test_live_streams_are_bounded_per_process(network):
+    opened = []
+    try:
+        for _ in range(5):  # 2 workers x 2 streams: the fifth cannot fit
+            reply = requests.get(f"{network.urls[1]}/events", stream=True, timeout=30)
+            opened.append(reply)
+            if reply.status_code != 200:
+                break
+        assert error_of(opened[-1], 429)["code"] == "too_many_streams"
+        assert 3 <= len(opened) <= 5
+    finally:
+        for reply in opened:
+            reply.close()
+
+    # Closed streams give their places back (the node sees it at its next keep-alive).
+    def a_stream_opens() -> bool:
+        with requests.get(f"{network.urls[1]}/events", stream=True, timeout=30) as reply:
+            return reply.status_code == 200
+
+    wait_for(a_stream_opens, 45, "a free stream")
+
+
 def test_no_request_was_ever_answered_with_a_5xx(network):
     logs = network.stack.logs_dir
     access = re.compile(r'" (5\d\d) ')

@@ -30,8 +30,17 @@ def test_node_one_answers_through_nginx_and_every_node_follows_its_blocks(stack)
             break
         time.sleep(0.2)
     assert tips == [tip["hash"]] * len(stack.chain_urls)
-    # The node's own event stream, through NGINX too: its first event is the tip.
-    with http.get(f"{api}/events", stream=True, timeout=30) as events:
+    # Through NGINX the events gateway serves node 1's topic to a signed-in caller: the
+    # next block arrives as a `tip` event with its hash.
+    headers = admin_headers(http, stack.nginx_url)
+    assert http.get(f"{api}/events", timeout=30).status_code == 401
+    with http.get(f"{api}/events", headers=headers, stream=True, timeout=30) as events:
         assert events.headers["Content-Type"].startswith("text/event-stream")
+        again = http.get(f"{api}/mine", headers=headers, timeout=90).json()
+        lines = events.iter_lines(decode_unicode=True)
+        assert next(line for line in lines if line.startswith("event:")) == "event: tip"
+        assert again["hash"] in next(line for line in lines if line.startswith("data:"))
+    # Each node's own stream, at its own address, starts with its tip.
+    with http.get(f"{stack.chain_urls[1]}/events", stream=True, timeout=30) as events:
         lines = events.iter_lines(decode_unicode=True)
         assert next(line for line in lines if line.startswith("event:")) == "event: tip"

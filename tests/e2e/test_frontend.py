@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = REPO_ROOT / "frontend"
 ARTEFACTS = REPO_ROOT / "test-artefacts"
-SCRIPT_TIMEOUT_S = 240
+SCRIPT_TIMEOUT_S = 480
 
 
 def require(present: object, problem: str) -> None:

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from services.common.chain.keys import generate_key
-from services.common.chain.units import format_units
+from services.common.domain.money import format_units
 from tests.chain.conftest import CHAIN_ENV, wait_for
 from tests.conftest import SECRETS
 from tools.stack import INFRA, Ports, Stack
@@ -94,6 +94,8 @@ def _engine_pid(stack: Stack) -> int:
     return next(p.pid for p in stack.status() if p.name == "pool-engine")
 
 
+# Blocks, 10-block maturity and confirmations on a machine shared with other suites.
+@pytest.mark.timeout(900)
 def test_a_machine_digging_is_paid_its_pools_blocks_less_the_fee_on_chain(platform):
     alice = User(platform.nginx_url, "miner" + uuid.uuid4().hex[:8])
     address = generate_key().address

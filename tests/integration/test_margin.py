@@ -283,3 +283,28 @@ def test_the_coin_watch_only_moves_forward_and_forgets_what_is_gone(rds):
     watch.record("bob", 4, '{"old":1}')  # a late record of an older version: ignored
     watch.rebuild([("ann", 3, '{"stops":{}}')])  # a scan made before ann's change
     assert watch.view() == {"bob": '{"positions":{}}'}
+
+
+def test_a_stop_is_cancelled_and_a_position_closed_once(platform_with, on_feed, feed):
+    move_clock(feed, candles(feed, "24h")[-2][0] + MINUTE_MS)
+    price = price_now(feed)
+    platform = platform_with(**{k: v for k, v in on_feed.items() if k.startswith("market")})
+    user = "closer" + str(price).replace(".", "")[-6:]
+    platform.ok("ADD", user=user, amount="5000.00")
+    bought = platform.post("/api/exchange/buy", {"user": user, "coin": "ETH", "amount": "0.1"})
+    assert bought.status_code == 200
+    below = str((price * Decimal("0.9")).quantize(Decimal("0.0001"), ROUND_FLOOR))
+    stop = {"user": user, "coin": "ETH", "kind": "stop_loss", "amount": "0.1", "price": below}
+    placed = platform.post("/api/exchange/stops", stop).get_json()["data"]
+    cancel = {"user": user, "id": placed["id"]}
+    assert platform.post("/api/exchange/stops/cancel", cancel).status_code == 200
+    assert platform.get(f"/api/exchange/stops?user={user}").get_json()["data"]["stops"] == []
+    assert platform.post("/api/exchange/stops/cancel", cancel).status_code == 404
+
+    terms = {"user": user, "coin": "ETH", "side": "long", "leverage": 2, "margin": "100.00"}
+    assert platform.post("/api/exchange/margin/open", terms).status_code == 200
+    close = {"user": user, "coin": "ETH"}
+    assert platform.post("/api/exchange/margin/close", close).status_code == 200
+    shown = platform.get(f"/api/exchange/margin/positions?user={user}").get_json()["data"]
+    assert not shown["positions"]
+    assert platform.post("/api/exchange/margin/close", close).status_code == 404

@@ -237,3 +237,14 @@ def test_asset_names_are_checked():
     for bad in ("btc", "B", "TOOLONGNAME1", "B-C", 5):
         with pytest.raises(InvalidInput):
             assets.check_asset(bad)
+
+
+def test_the_chain_and_the_exchange_share_one_coin_amount_parser():
+    from services.common.chain import units
+
+    assert units.parse_units is parse_units and units.format_units is format_units
+    # The chain's limits hold for exchange amounts too: 10 billion coins at most, no spaces.
+    assert parse_units("10000000000") == 10_000_000_000 * COIN
+    for bad in ("10000000000.00000001", " 0.5", "+1"):
+        with pytest.raises(InvalidInput):
+            parse_units(bad)

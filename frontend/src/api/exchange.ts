@@ -188,3 +188,43 @@ export const startStrategy = (user: string, terms: StrategyTerms, key: string) =
   api<Strategy>('/api/exchange/strategies', { body: { user, ...terms }, headers: { 'Idempotency-Key': key } })
 export const stopStrategy = (user: string, coin: string) =>
   api<Record<string, unknown>>('/api/exchange/strategies/stop', { body: { user, coin } })
+
+/** An isolated margin position (or its preview) as services/common/coin_trading.py shows it. */
+export interface Position {
+  coin: string
+  side: 'long' | 'short'
+  leverage: number
+  margin: string
+  amount: string
+  entry_price?: string
+  debt: string
+  interest: string
+  debt_asset: string
+  liquidation_price: string
+  margin_call_price: string
+  margin_call?: boolean
+  price?: string
+  /** Assets / (debt + interest), "1.2345"; a call at 1.3, liquidation at 1.1. */
+  margin_level?: string
+  fee?: string
+  cash_needed?: string
+}
+
+export interface MarginTerms {
+  coin: string
+  side: 'long' | 'short'
+  leverage: number
+  margin: string
+}
+
+export const previewPosition = (terms: MarginTerms) =>
+  api<Position>('/api/exchange/margin/preview', { body: terms })
+export const openPosition = (user: string, terms: MarginTerms, key: string) =>
+  api<Position>('/api/exchange/margin/open', {
+    body: { user, ...terms },
+    headers: { 'Idempotency-Key': key },
+  })
+export const closePosition = (user: string, coin: string) =>
+  api<Record<string, string>>('/api/exchange/margin/close', { body: { user, coin } })
+export const marginPositions = () =>
+  api<{ user: string; positions: Position[] }>('/api/exchange/margin/positions')

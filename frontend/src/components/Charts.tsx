@@ -112,7 +112,9 @@ function CanvasChart({
       chart.current = createChart(box.current, {
         autoSize: true,
         height,
-        layout: { background: { color: 'transparent' }, textColor: '#59636e', attributionLogo: !spark },
+        // The logo injects a <style> element, which the site's CSP (style-src 'self')
+        // refuses: the captions credit TradingView instead, as its licence allows.
+        layout: { background: { color: 'transparent' }, textColor: '#59636e', attributionLogo: false },
         grid: { vertLines: { visible: !spark, color: GRID }, horzLines: { visible: !spark, color: GRID } },
         rightPriceScale: { visible: !spark, borderVisible: false },
         leftPriceScale: { visible: false },
@@ -169,8 +171,24 @@ export function CandleChart({
   return (
     <figure className="chart-figure">
       <CanvasChart kind="candles" data={candleData(candles)} summary={summary} height={height} />
-      {caption && <figcaption>{caption}</figcaption>}
+      <Caption>{caption}</Caption>
     </figure>
+  )
+}
+
+/** A chart's caption, with the credit TradingView's licence asks for. */
+function Caption({ children }: { children?: ReactNode }) {
+  return (
+    <figcaption>
+      {children}{' '}
+      <span className="credit">
+        Chart by{' '}
+        <a href="https://www.tradingview.com/" target="_blank" rel="noreferrer">
+          TradingView Lightweight Charts
+        </a>
+        .
+      </span>
+    </figcaption>
   )
 }
 
@@ -209,7 +227,7 @@ export function SeriesChart({
         timeVisible={timeVisible}
         precision={precision}
       />
-      {caption && <figcaption>{caption}</figcaption>}
+      <Caption>{caption}</Caption>
     </figure>
   )
 }

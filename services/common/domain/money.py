@@ -43,38 +43,54 @@ def shares_for(amount: int, price: int) -> int:
 
 
 # --- coins: integer units, 1 coin = 10^8 units ------------------------------------
+# The one parser for coin amounts: the chain primitives (chain/units.py) re-export it.
 
-UNITS_PER_COIN = 100_000_000
-MAX_UNITS = 21_000_000_000 * UNITS_PER_COIN  # beyond any supply the platform lists
-_COINS = re.compile(r"([0-9]{1,11})(?:\.([0-9]{1,8}))?")
+DECIMALS = 8  # both chain assets and every listed coin have 8 decimals
+UNITS_PER_COIN = 10**DECIMALS
+#: No amount on the chain or the exchange can exceed 10 billion coins; larger is a mistake.
+MAX_UNITS = 10_000_000_000 * UNITS_PER_COIN
+_COINS = re.compile(r"(-?)([0-9]{1,11})(?:\.([0-9]{1,8}))?")
 
 
-def parse_units(text: object, field: str = "amount") -> int:
-    """Parse a coin amount such as ``"0.5"`` into units (50,000,000).
+def parse_units(
+    text: object,
+    field: str = "amount",
+    *,
+    allow_zero: bool = False,
+    allow_negative: bool = False,
+) -> int:
+    """Parse a coin amount such as ``"0.5"`` into integer units (50,000,000).
 
-    Raises InvalidInput unless it is a plain decimal string with at most eight decimals,
-    greater than zero and at most 21,000,000,000 coins. Numbers are refused: a JSON
-    number may already have been rounded by a float on its way.
+    Refuses (InvalidInput) anything but a plain decimal string: numbers (a JSON number
+    may already have been rounded by a float on its way), exponents, spaces, more than
+    8 decimals, signs unless ``allow_negative``, zero unless ``allow_zero``, and more
+    than ``MAX_UNITS``.
     """
     if not isinstance(text, str):
         raise InvalidInput(f'{field} must be a string of coins such as "0.5"')
-    match = _COINS.fullmatch(text.strip())
+    match = _COINS.fullmatch(text)
     if match is None:
-        raise InvalidInput(f'{field} must be coins with at most eight decimals, such as "0.5"')
-    whole, frac = match.groups()
-    units = int(whole) * UNITS_PER_COIN + int((frac or "").ljust(8, "0"))
-    if units <= 0:
-        raise InvalidInput(f"{field} must be greater than 0")
+        raise InvalidInput(f'{field} must be coins with at most 8 decimals, such as "0.5"')
+    sign, whole, fraction = match.groups()
+    units = int(whole) * UNITS_PER_COIN + int((fraction or "").ljust(DECIMALS, "0"))
     if units > MAX_UNITS:
-        raise InvalidInput(f"{field} must be at most 21000000000 coins")
+        raise InvalidInput(f"{field} must be at most {format_units(MAX_UNITS)}")
+    if sign:
+        if not allow_negative:
+            raise InvalidInput(f"{field} must not be negative")
+        units = -units
+    if units == 0 and not allow_zero:
+        raise InvalidInput(f"{field} must be greater than 0")
     return units
 
 
 def format_units(units: int) -> str:
-    """Format units as coins with exactly eight decimals: 50000000 -> ``"0.50000000"``."""
+    """Units as coins with exactly 8 decimals: 150000000 -> ``"1.50000000"``."""
+    if isinstance(units, bool) or not isinstance(units, int):
+        raise TypeError("units are an integer")
     sign = "-" if units < 0 else ""
-    whole, frac = divmod(abs(units), UNITS_PER_COIN)
-    return f"{sign}{whole}.{frac:08d}"
+    whole, fraction = divmod(abs(units), UNITS_PER_COIN)
+    return f"{sign}{whole}.{fraction:08d}"
 
 
 # --- market prices: integer ten-thousandths of a dollar ----------------------------

@@ -35,6 +35,7 @@ import {
 } from '../../lib/coins'
 import { formatDollars, toCents } from '../../lib/money'
 import { useLiveStream } from '../../live/stream'
+import { MarginCard } from './MarginCard'
 import { useLoad } from '../../live/useLoad'
 import { Link } from '../../router'
 
@@ -715,8 +716,15 @@ function CoinPage({ coin }: { coin: string }) {
                 setVersion((v) => v + 1)
               }}
             />
-            <TradesCard coin={coin} version={version} />
+            <MarginCard
+              coin={coin}
+              onChange={() => {
+                void assets.reload()
+                setVersion((v) => v + 1)
+              }}
+            />
           </div>
+          <TradesCard coin={coin} version={version} />
         </>
       )}
     </>
