@@ -228,3 +228,45 @@ export const closePosition = (user: string, coin: string) =>
   api<Record<string, string>>('/api/exchange/margin/close', { body: { user, coin } })
 export const marginPositions = () =>
   api<{ user: string; positions: Position[] }>('/api/exchange/margin/positions')
+
+export type StopKind = 'stop_loss' | 'take_profit' | 'trailing'
+export type StopTarget = 'holding' | 'position'
+
+/** A stop order as services/common/coin_trading.py shows it (show_stop). */
+export interface StopOrder {
+  id: string
+  coin: string
+  kind: StopKind
+  target: StopTarget
+  /** Coins sold when it fires (a holding's stop); null for a position's stop. */
+  amount: string | null
+  /** The price that fires it; a trailing stop's moves with the best price seen. */
+  trigger: string
+  trail_bp: number | null
+  /** A trailing stop's best price seen so far. */
+  best: string | null
+  /** Unix ms when placed. */
+  created: number
+  /** The market price when placed (in the answer to a placement only). */
+  price?: string
+}
+
+/** What to place: `amount` for a holding; `price` or, for a trailing stop, `trail_bp`. */
+export interface StopTerms {
+  coin: string
+  kind: StopKind
+  target: StopTarget
+  amount?: string
+  price?: string
+  trail_bp?: number
+}
+
+export const stopOrders = (user: string) =>
+  api<{ user: string; stops: StopOrder[] }>('/api/exchange/stops', { query: { user } })
+export const placeStop = (user: string, terms: StopTerms, key: string) =>
+  api<StopOrder>('/api/exchange/stops', { body: { user, ...terms }, headers: { 'Idempotency-Key': key } })
+export const cancelStop = (user: string, id: string) =>
+  api<{ id: string; coin: string; kind: StopKind; target: StopTarget; reason: string }>(
+    '/api/exchange/stops/cancel',
+    { body: { user, id } },
+  )

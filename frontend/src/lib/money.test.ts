@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatCents, formatDollars, fromCents, parseAmount, toCents } from './money'
+import { formatCents, formatDollars, fromCents, parseAmount, parsePrice, toCents } from './money'
 
 describe('money', () => {
   it('reads the API dollar strings as exact cents', () => {
@@ -47,5 +47,26 @@ describe('money', () => {
     const result = parseAmount(input)
     expect(result.ok).toBe(false)
     if (!result.ok) expect(result.error).toMatch(message)
+  })
+})
+
+describe('coin prices', () => {
+  it('reads a typed price exactly, to 1/10,000 of a dollar', () => {
+    expect(parsePrice('$43,210.5')).toEqual({ ok: true, value: '43210.5000', tenThousandths: 432105000n })
+    expect(parsePrice('.0123')).toEqual({ ok: true, value: '0.0123', tenThousandths: 123n })
+    expect(parsePrice('7.')).toEqual({ ok: true, value: '7.0000', tenThousandths: 70000n })
+  })
+
+  it.each([
+    ['', /Enter a price/],
+    ['1e5', /digits/],
+    ['-5', /digits/],
+    ['1.23456', /four decimals/],
+    ['0.0000', /more than \$0/],
+    ['123456789012', /too large/],
+  ])('refuses %j in words', (input, error) => {
+    const check = parsePrice(input)
+    expect(check.ok).toBe(false)
+    if (!check.ok) expect(check.error).toMatch(error)
   })
 })

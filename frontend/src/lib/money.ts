@@ -66,3 +66,26 @@ export function parseAmount(input: string): AmountCheck {
 export function shareValueCents(shares: number, price: string): number {
   return shares * toCents(price)
 }
+
+/** The result of checking a typed coin price (USD to 1/10,000). */
+export type PriceCheck = { ok: true; value: string; tenThousandths: bigint } | { ok: false; error: string }
+
+/**
+ * Check a typed coin price the way the server will ("$43,210.5" is fine: digits, at most
+ * four decimals, more than zero) and return it as the API wants it ("43210.5000"), or
+ * say in words what is wrong. Exact: BigInt ten-thousandths of a dollar, never a float.
+ */
+export function parsePrice(input: string): PriceCheck {
+  const cleaned = input.trim().replace(/^\$/, '').replace(/,/g, '')
+  if (cleaned === '') return { ok: false, error: 'Enter a price in dollars, e.g. 42000.50.' }
+  if (!/^\d*(\.\d*)?$/.test(cleaned) || cleaned === '.') {
+    return { ok: false, error: 'Use digits and at most one decimal point, e.g. 42000.50.' }
+  }
+  const [whole, fraction = ''] = cleaned.split('.')
+  if (fraction.length > 4) return { ok: false, error: 'Use at most four decimals (1/10,000 of a dollar).' }
+  if (whole.replace(/^0+/, '').length > 11) return { ok: false, error: 'That price is too large.' }
+  const tenThousandths = BigInt(whole || '0') * 10_000n + BigInt(fraction.padEnd(4, '0'))
+  if (tenThousandths <= 0n) return { ok: false, error: 'The price must be more than $0.' }
+  const text = tenThousandths.toString().padStart(5, '0')
+  return { ok: true, value: `${text.slice(0, -4)}.${text.slice(-4)}`, tenThousandths }
+}

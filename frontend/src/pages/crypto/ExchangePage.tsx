@@ -1,7 +1,7 @@
 // The exchange centre: the live top-20 board (price, 24 h change coloured, volume, a
 // sparkline of the last day), the user's coin holdings valued live, and a coin's page
 // with candlesticks (1 m, 1 h, 24 h) and market buy and sell, showing the fee and the
-// total before the order is confirmed. Live: `ticker` events on /api/market/events.
+// total before the order is confirmed, margin, and stop orders (StopsCard). Live: `ticker` events on /api/market/events.
 
 import { useEffect, useMemo, useState } from 'react'
 import type { FormEvent } from 'react'
@@ -36,6 +36,7 @@ import {
 import { formatDollars, toCents } from '../../lib/money'
 import { useLiveStream } from '../../live/stream'
 import { MarginCard } from './MarginCard'
+import { StopsCard } from './StopsCard'
 import { useLoad } from '../../live/useLoad'
 import { Link } from '../../router'
 
@@ -724,6 +725,12 @@ function CoinPage({ coin }: { coin: string }) {
               }}
             />
           </div>
+          <StopsCard
+            coin={coin}
+            price={line?.cur_price}
+            available={assets.data?.holdings.find((h) => h.ticker === coin)?.available}
+            version={version}
+          />
           <TradesCard coin={coin} version={version} />
         </>
       )}
