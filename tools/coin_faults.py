@@ -52,6 +52,7 @@ AMOUNTS = {"ETH": "0.2", "SOL": "5", "XRP": "1000"}
 DROP = Decimal("0.84")  # the stretch ends at or below 84 % of its opening price
 STEPS = 12
 STEP_PAUSE_S = 0.6  # several checker passes (every 0.2 s) per step
+RESTART_LIMIT_S = 30.0  # supervisord's start delay after a kill, and then some
 SETTLE_LIMIT_S = 60.0
 USERS = 3
 BEGIN, END = "<!-- coin faults report: begin -->", "<!-- coin faults report: end -->"
@@ -284,10 +285,17 @@ def _settle_and_check(stack: Stack, driver: Driver, people: dict[str, dict]) -> 
             problems += _check_books(db, user, made)
     finally:
         client.close()
+    # supervisord starts a killed program again after its start delay: wait for that.
+    restart_deadline = time.monotonic() + RESTART_LIMIT_S
     for name in ("coin-checker", "market-relay"):
-        running = [p for p in stack.status() if p.name == name and p.state == "RUNNING"]
-        if not running:
-            problems.append(f"{name} is not running again")
+        while True:
+            states = [p.state for p in stack.status() if p.name == name]
+            if states == ["RUNNING"]:
+                break
+            if time.monotonic() > restart_deadline:
+                problems.append(f"{name} is not running again ({', '.join(states) or 'gone'})")
+                break
+            time.sleep(0.5)
     return problems
 
 
