@@ -46,7 +46,7 @@ from ..common.chain.repositories import (
 )
 from ..common.chain.rules import MEDIAN_SPAN, ChainRules, DoubleSpend, InvalidBlock
 from ..common.chain.signals import NodeSignals
-from ..common.chain.transactions import COINBASE_SENDER, InvalidTransaction
+from ..common.chain.transactions import COINBASE_SENDER, InvalidTransaction, now_ms
 from ..common.chain.units import ASSETS
 from ..common.config import ChainNodeSettings
 from ..common.domain.money import format_units
@@ -66,10 +66,6 @@ RAW_CACHE_BYTES = 64 * 1024 * 1024
 #: Durable mempool rows older than this and no longer pending are pruned.
 PRUNE_AGE_NS = 60 * 10**9
 TX_SUMMARY = ("id", "sender", "recipient", "asset", "amount", "fee", "nonce")
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class Busy(PlatformError):
