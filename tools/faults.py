@@ -60,6 +60,7 @@ FAULTS = (
     "pause",
     "kill_persister",
     "kill_pool_engine",
+    "kill_events",
 )
 
 
@@ -81,7 +82,7 @@ def stack_env() -> dict[str, str]:
 def start_stack(base_dir: Path, mining: bool = False) -> Stack:
     """The stack under test; with ``mining``, also a chain-node and the pool engine
     (tools/faults_mining.py)."""
-    components = {*INFRA, "services", "nginx"} | ({"chain", "pools"} if mining else set())
+    components = {*INFRA, "services", "events", "nginx"} | ({"chain", "pools"} if mining else set())
     env = {**stack_env(), **(mining_env() if mining else {})}
     stack = Stack(base_dir, Ports.free(2), env, replicas=2, components=components)
     stack.start(timeout=180 if mining else 120)
@@ -155,6 +156,12 @@ class Injector:
             # A crash: supervisord starts it again, as it would after a real one.
             if targets and _signal(targets[0].pid, signal.SIGKILL):
                 return name
+        elif fault == "kill_events":
+            # The events gateway holds only open streams: clients reconnect, nothing of a
+            # command depends on it.
+            gateways = self._running(("events",))
+            if gateways and _signal(gateways[0].pid, signal.SIGKILL):
+                return "events"
         elif fault == "kill_pool_engine":
             # Mid-round, mid-payout: it must pay nothing twice and lose nothing.
             engines = self._running(("pool-engine",))
