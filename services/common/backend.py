@@ -164,6 +164,7 @@ class Backend:
             pending_ttl_ms=int(self.settings.pending_ttl_s * 1000),
             armed_symbols=self.armed_symbols,
             max_setups=self.settings.max_setups_per_user,
+            max_stops=self.settings.stop_max_orders,
         )
 
     def coin_trading(self, ledger: CommandRunner | None = None) -> CoinTrading:

@@ -96,7 +96,8 @@ class Settings(BaseSettings):
     margin_interest_ppm_hour: int = Field(default=10, ge=0, le=10_000)
     margin_check_interval_s: float = Field(default=2.0, ge=0)
     margin_max_positions: int = Field(default=10, ge=1, le=20)
-    # Stop orders (coin holdings and margin positions) a user may have.
+    # Stop orders (coin holdings and margin positions) a user may have, and, counted
+    # apart, open stop-losses on stock holdings.
     stop_max_orders: int = Field(default=20, ge=1, le=100)
     # Volatility-breakout strategies (live or paper) a user may run.
     strategy_max: int = Field(default=5, ge=1, le=20)

@@ -22,6 +22,7 @@ from .domain.account import Account, BuySetup, Pending, SellSetup
 from .domain.assets import AssetBalance
 from .domain.breakout import Strategy
 from .domain.margin import MarginPosition
+from .domain.stock_stops import StockStop
 from .domain.stops import StopOrder
 from .errors import Conflict
 from .timing import phase
@@ -59,6 +60,7 @@ def _account_to_doc(account: Account) -> dict:
         "buy_setups": {k: _flat(v) for k, v in account.buy_setups.items()},
         "sell_setups": {k: _flat(v) for k, v in account.sell_setups.items()},
         "assets": {k: _flat(v) for k, v in account.assets.items()},
+        "stock_stops": {k: _flat(v) for k, v in account.stock_stops.items()},
         "recent": [dict(entry) for entry in account.recent],
         "applied": dict(account.applied),
         "outbox": [dict(entry) for entry in account.outbox],
@@ -68,7 +70,8 @@ def _account_to_doc(account: Account) -> dict:
         # The id of the last entry of the last change, to find accounts whose entries a
         # crash kept from the log without reading every account's state.
         "outbox_tail": account.outbox[-1]["_id"] if account.outbox else None,
-        # Lets the trigger checker find armed setups with an index instead of a scan.
+        # Lets the trigger checker find armed setups and open stop-losses with an index
+        # instead of a scan.
         "armed": list(account.armed_symbols),
         # Lets the coin checker find positions, stop orders and strategies the same way,
         # and read only them (``watch``, a small JSON string), not the whole state.
@@ -139,6 +142,10 @@ def _doc_to_account(doc: dict) -> Account:
         positions=watched.positions,
         stops=watched.stops,
         strategies=watched.strategies,
+        # Accounts stored before stock stop-losses existed have no "stock_stops".
+        stock_stops=MappingProxyType(
+            {k: StockStop(**v) for k, v in state.get("stock_stops", {}).items()}
+        ),
         recent=tuple(state["recent"]),
         applied=MappingProxyType(state.get("applied", {})),
         outbox=tuple(state.get("outbox", ())),
@@ -256,7 +263,8 @@ class AccountRepository:
         return _watched_from(user, watch)
 
     def armed(self) -> dict[str, list[Account]]:
-        """Symbol -> the accounts with an armed buy or sell setup on it, read in one query.
+        """Symbol -> the accounts with an armed buy or sell setup or an open stop-loss on it,
+        read in one query.
 
         Whole accounts, not just names: FerretDB reads each whole document even for a
         projection, and a pass that then read every account again by ``_id`` spent as

@@ -91,6 +91,15 @@ class TradeCommandBody(SymbolCommandBody):
     amount: Cents
 
 
+class StockStopBody(UserCommandBody):
+    """A stop-loss on ``shares`` of ``symbol`` held (or "all" of them), sold at the
+    quote once a quote is at or below ``price`` (dollars)."""
+
+    symbol: Symbol
+    shares: Annotated[int, Field(gt=0, le=1_000_000_000)] | Literal["all"]
+    price: Cents
+
+
 class CoinOrderBody(Body):
     """A market buy or sell of ``amount`` coins for cash."""
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from . import presenters
 from .cache import ArmedSymbols, QuoteCache
 from .domain import account as rules
+from .domain import stock_stops
+from .domain.money import format_cents
 from .errors import TooManyArmedSymbols
 from .ledger import Command, CommandRunner
 from .presenters import money_fields
@@ -35,6 +37,7 @@ class Trading:
     pending_ttl_ms: int
     armed_symbols: ArmedSymbols  # the platform-wide bound on symbols with a trigger
     max_setups: int  # automatic buys and sells per user
+    max_stops: int = 20  # open stop-losses per user (STOP_MAX_ORDERS)
 
     def within(self, session: CommandRunner) -> Trading:
         """This context with commands run by ``session`` (a batch's account session)."""
@@ -176,6 +179,85 @@ def _admit_symbol(trading: Trading, cmd: Command) -> None:
                 f"the platform watches {trading.armed_symbols.limit} symbols for triggers "
                 f"already; {cmd.symbol} cannot be armed now"
             )
+
+
+# --- stop-losses on holdings --------------------------------------------------------
+
+PLACE_STOP = "STOCK_STOP_PLACE"
+CANCEL_STOP = "STOCK_STOP_CANCEL"
+
+
+def show_stop(stop: stock_stops.StockStop) -> dict:
+    """A stop-loss as the API shows it (money as dollar strings)."""
+    filled = stop.status == stock_stops.FILLED
+    return {
+        "id": stop.id,
+        "symbol": stop.symbol,
+        "shares": "all" if stop.shares == stock_stops.ALL else stop.shares,
+        "stop": format_cents(stop.stop),
+        "status": stop.status,
+        "created": stop.created_ms,
+        "sold": stop.sold if filled else None,
+        "price": format_cents(stop.price) if filled else None,
+        "proceeds": format_cents(stop.proceeds) if filled else None,
+        "closed": stop.closed_ms or None,
+    }
+
+
+def place_stop(trading: Trading, cmd: Command, shares: int) -> dict:
+    """Place a stop-loss on ``shares`` (ALL: the whole holding) of ``cmd.symbol`` at
+    ``cmd.funds`` cents, below the valid quote now (paid for only once the holding is
+    checked). Its symbol joins the trigger checker's watched symbols.
+
+    Errors: NotFound (no account), InsufficientShares, TooManyStockStops,
+    TooManyArmedSymbols, InvalidInput (a stop at or above the market), UpstreamUnavailable.
+    """
+    with trading.ledger.logging_failures(cmd):
+        first = trading.ledger.precheck(
+            cmd, lambda a: stock_stops.check_holding(a, cmd.symbol, shares)
+        )
+        if first is not None:  # a retry: the stop as it is now
+            retried = trading.ledger.current(cmd.user).stock_stops.get(first["id"])
+            return show_stop(retried) if retried is not None else dict(first)
+    _admit_symbol(trading, cmd)
+    with trading.ledger.logging_failures(cmd):
+        quote = trading.quotes.get(cmd.symbol, cmd.user)
+    cmd = cmd.with_quote(quote)
+    change = trading.ledger.run(
+        cmd,
+        lambda a: stock_stops.place(
+            a,
+            str(cmd.txn),
+            cmd.symbol,
+            shares,
+            cmd.funds,
+            quote.price,
+            trading.clock_ms(),
+            trading.max_stops,
+        ),
+    )
+    placed = change.account.stock_stops.get(change.result["id"])
+    shown = show_stop(placed) if placed is not None else dict(change.result)  # a retry
+    return {**shown, "quote": format_cents(quote.price)}
+
+
+def cancel_stop(trading: Trading, cmd: Command, stop_id: str) -> dict:
+    """Cancel an open stop-loss. Errors: NotFound, StopNotOpen (filled or lapsed)."""
+    change = trading.ledger.run(cmd, lambda a: stock_stops.cancel(a, stop_id))
+    return dict(change.result)
+
+
+def list_stops(trading: Trading, user: str) -> dict:
+    """``user``'s stop-losses: the open ones oldest first, then the closed ones (with
+    their fills) newest first. Errors: NotFound."""
+    account = trading.ledger.current(user)
+    closed = sorted(
+        (s for s in account.stock_stops.values() if not s.is_open),
+        key=lambda s: (s.closed_ms, int(s.id)),
+        reverse=True,
+    )
+    shown = [show_stop(s) for s in stock_stops.open_stops(account) + closed]
+    return {"user": user, "stops": shown}
 
 
 # --- the account ---------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 import pymongo.errors
@@ -18,7 +20,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import timing
 from .auth import Principal
 from .backend import Backend
-from .commands import CommandSpec, command_from, record_invalid, valid_txn
+from .commands import CommandSpec, command_from, parse_model, record_invalid, valid_txn
 from .config import load_settings
 from .current import backend, principal, request_json
 from .errors import IdempotencyKeyReused, InvalidInput, PlatformError, UpstreamUnavailable
@@ -224,6 +226,40 @@ def idempotency_key() -> str | None:
     if not IDEMPOTENCY_KEY.fullmatch(key):
         raise InvalidInput("Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 : . _ -")
     return key
+
+
+def platform_command(name: str, model: type[BaseModel]) -> tuple[Any, Command]:
+    """The body of a platform command (not a course command: coin orders, stop-losses)
+    the caller may send for its ``user``, and the command with its transaction number
+    and Idempotency-Key (the route adds its own fields).
+
+    Such a command has no place in the course schema: a refused one leaves no log entry;
+    it changes nothing and is answered 4xx.
+    """
+    caller = principal()
+    body = parse_model(model, json_body())
+    caller.require_act_for(body.user)
+    txn = body.transactionNum or backend().txns.next()
+    return body, Command(name, txn, user=body.user, key=idempotency_key())
+
+
+def answered_once(command: Command, run: Callable[[], dict]):
+    """Answer a platform ``command`` as the stock commands are answered with an
+    Idempotency-Key: a retry within the window gets the first answer (a success or a
+    4xx refusal) and runs nothing; a 5xx is not kept, so its retry runs."""
+    answers = backend().answers
+    kept = answers.first(command.user, command.key, command.fingerprint)
+    if kept is not None:
+        return jsonify(kept["body"]), kept["status"]
+    try:
+        result = run()
+    except PlatformError as error:
+        if error.status_code < 500 and not isinstance(error, IdempotencyKeyReused):
+            body = {"ok": False, "error": error.to_dict()}
+            answers.keep(command.user, command.key, command.fingerprint, error.status_code, body)
+        raise
+    answers.keep(command.user, command.key, command.fingerprint, 200, {"ok": True, "data": result})
+    return ok(result)
 
 
 def add_command_route(bp: Blueprint, spec: CommandSpec) -> None:

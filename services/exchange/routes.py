@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
-from flask import Blueprint, jsonify, request
-from pydantic import BaseModel
+from flask import Blueprint, request
 
 from ..common import coin_trading
 from ..common.coin_trading import CoinTrading
 from ..common.commands import parse_model
 from ..common.domain.identifiers import check_user_id
-from ..common.errors import IdempotencyKeyReused, InvalidInput, PlatformError
+from ..common.errors import InvalidInput
 from ..common.ledger import Command
 from ..common.openapi import api_doc
 from ..common.schemas import (
@@ -33,50 +31,17 @@ from ..common.schemas import (
     StrategyBody,
     StrategyStopBody,
 )
-from ..common.web import backend, idempotency_key, json_body, ok, principal
+from ..common.web import answered_once, backend, json_body, ok, platform_command, principal
 from . import service
 
 bp = Blueprint("exchange", __name__, url_prefix="/api/exchange")
 
 
-def _keyed(command: Command, run: Callable[[], dict]):
-    """Answer ``command`` as the stock commands are answered with an Idempotency-Key: a
-    retry within the window gets the first answer (a success or a 4xx refusal) and runs
-    nothing; a 5xx is not kept, so its retry runs."""
-    answers = backend().answers
-    kept = answers.first(command.user, command.key, command.fingerprint)
-    if kept is not None:
-        return jsonify(kept["body"]), kept["status"]
-    try:
-        result = run()
-    except PlatformError as error:
-        if error.status_code < 500 and not isinstance(error, IdempotencyKeyReused):
-            body = {"ok": False, "error": error.to_dict()}
-            answers.keep(command.user, command.key, command.fingerprint, error.status_code, body)
-        raise
-    answers.keep(command.user, command.key, command.fingerprint, 200, {"ok": True, "data": result})
-    return ok(result)
-
-
-def _authorised(name: str, model: type[BaseModel]) -> tuple[Any, Command]:
-    """The body of a coin command the caller may send for its ``user``, and the command
-    with its transaction number and Idempotency-Key (the route adds its own fields).
-
-    Coin commands are not course commands: a refused one leaves no log entry (the course
-    schema has no such command); it changes nothing and is answered 4xx.
-    """
-    caller = principal()
-    body = parse_model(model, json_body())
-    caller.require_act_for(body.user)
-    txn = body.transactionNum or backend().txns.next()
-    return body, Command(name, txn, user=body.user, key=idempotency_key())
-
-
 def _coin_order(name: str, use_case: Callable[[CoinTrading, Command], dict]):
     """Authenticate, validate and authorise a coin order, then run it."""
-    body, command = _authorised(name, CoinOrderBody)
+    body, command = platform_command(name, CoinOrderBody)
     command = replace(command, symbol=body.coin, units=body.amount)
-    return _keyed(command, lambda: use_case(backend().coin_trading(), command))
+    return answered_once(command, lambda: use_case(backend().coin_trading(), command))
 
 
 @bp.post("/buy")
@@ -168,11 +133,11 @@ def margin_open():
     """Open {user, coin, side long|short, leverage 2-5, margin}: margin and fee leave
     cash. 409 when a position in the coin is open, too many are, or cash is short; 503
     when the market feed is down (nothing changed)."""
-    body, command = _authorised(coin_trading.OPEN_POSITION, MarginOpenBody)
+    body, command = platform_command(coin_trading.OPEN_POSITION, MarginOpenBody)
     command = replace(
         command, symbol=body.coin, funds=body.margin, terms=f"{body.side}:{body.leverage}"
     )
-    return _keyed(
+    return answered_once(
         command, lambda: coin_trading.open_position(backend().coin_trading(), command, _terms(body))
     )
 
@@ -182,9 +147,11 @@ def margin_open():
 def margin_close():
     """Close {user, coin}: debt and interest repaid, the remainder to cash. 404 when no
     position in the coin is open."""
-    body, command = _authorised(coin_trading.CLOSE_POSITION, MarginCloseBody)
+    body, command = platform_command(coin_trading.CLOSE_POSITION, MarginCloseBody)
     command = replace(command, symbol=body.coin)
-    return _keyed(command, lambda: coin_trading.close_position(backend().coin_trading(), command))
+    return answered_once(
+        command, lambda: coin_trading.close_position(backend().coin_trading(), command)
+    )
 
 
 @bp.get("/margin/positions")
@@ -206,7 +173,7 @@ def place_stop():
     """Place {user, coin, kind stop_loss|take_profit|trailing, target holding|position,
     amount (a holding's coins), price (stop-loss, take-profit) or trail_bp (trailing)}.
     400 for a stop price on the wrong side of the market; 409 beyond the per-user bound."""
-    body, command = _authorised(coin_trading.PLACE_STOP, StopOrderBody)
+    body, command = platform_command(coin_trading.PLACE_STOP, StopOrderBody)
     if body.kind == "trailing" and body.trail_bp is None:
         raise InvalidInput("a trailing stop needs trail_bp (10-5000 basis points)")
     if body.kind != "trailing" and body.price is None:
@@ -222,7 +189,7 @@ def place_stop():
         units=body.amount,
         terms=f"{body.kind}:{body.target}:{body.price}:{body.trail_bp}",
     )
-    return _keyed(
+    return answered_once(
         command, lambda: coin_trading.place_stop(backend().coin_trading(), command, terms)
     )
 
@@ -231,9 +198,9 @@ def place_stop():
 @api_doc("Cancel a stop order", body=StopCancelBody)
 def cancel_stop():
     """Cancel {user, id}. 404 when the user has no stop order with that id."""
-    body, command = _authorised(coin_trading.CANCEL_STOP, StopCancelBody)
+    body, command = platform_command(coin_trading.CANCEL_STOP, StopCancelBody)
     command = replace(command, terms=body.id)
-    return _keyed(
+    return answered_once(
         command, lambda: coin_trading.cancel_stop(backend().coin_trading(), command, body.id)
     )
 
@@ -267,14 +234,14 @@ def start_strategy():
     """Start {user, coin, k ("0.5" or "auto": chosen by a backtest of the last year),
     budget, mode live|paper, period_s}. 409 for a live budget above the cash or beyond
     the per-user bound."""
-    body, command = _authorised(coin_trading.START_STRATEGY, StrategyBody)
+    body, command = platform_command(coin_trading.START_STRATEGY, StrategyBody)
     command = replace(
         command, symbol=body.coin, funds=body.budget, terms=f"{body.k}:{body.mode}:{body.period_s}"
     )
     terms = coin_trading.StrategyTerms(
         body.coin, body.k, body.budget, body.mode == "paper", body.period_s
     )
-    return _keyed(
+    return answered_once(
         command, lambda: coin_trading.start_strategy(backend().coin_trading(), command, terms)
     )
 
@@ -283,9 +250,11 @@ def start_strategy():
 @api_doc("Stop a strategy", body=StrategyStopBody)
 def stop_strategy():
     """Stop {user, coin}'s strategy; coins it bought stay with the user."""
-    body, command = _authorised(coin_trading.STOP_STRATEGY, StrategyStopBody)
+    body, command = platform_command(coin_trading.STOP_STRATEGY, StrategyStopBody)
     command = replace(command, symbol=body.coin)
-    return _keyed(command, lambda: coin_trading.stop_strategy(backend().coin_trading(), command))
+    return answered_once(
+        command, lambda: coin_trading.stop_strategy(backend().coin_trading(), command)
+    )
 
 
 @bp.get("/strategies")

@@ -108,6 +108,9 @@ class Account:
     stops: Mapping[str, Any] = field(default_factory=_frozen)
     # Volatility-breakout strategies by coin (domain/breakout.py: Strategy).
     strategies: Mapping[str, Any] = field(default_factory=_frozen)
+    # Stop-loss orders on stock holdings by id, open and recently closed
+    # (domain/stock_stops.py: StockStop).
+    stock_stops: Mapping[str, Any] = field(default_factory=_frozen)
     # The newest log entries that moved this account's money or shares, newest first;
     # no rule reads them. They make DISPLAY_SUMMARY a one-document read.
     recent: tuple[Mapping, ...] = field(default=(), compare=False)
@@ -128,9 +131,11 @@ class Account:
 
     @property
     def armed_symbols(self) -> tuple[str, ...]:
-        """Symbols with a buy or sell setup that has a trigger price."""
+        """Symbols with a buy or sell setup that has a trigger price, or an open stop-loss:
+        what the trigger checker quotes."""
         armed = {s.symbol for s in self.buy_setups.values() if s.trigger is not None}
         armed |= {s.symbol for s in self.sell_setups.values() if s.trigger is not None}
+        armed |= {s.symbol for s in self.stock_stops.values() if s.is_open}
         return tuple(sorted(armed))
 
     def shares(self, symbol: str) -> int:
