@@ -127,12 +127,24 @@ class PriceBook:
         self.seed = seed
         self.fixed_price_cents = fixed_price_cents
         self._walks: dict[str, _Walk] = {}
+        self._pinned: dict[str, int] = {}
+
+    def pin(self, symbol: str, cents: int | None) -> None:
+        """Serve ``cents`` for ``symbol`` from now on (None: its own price again)."""
+        if cents is None:
+            self._pinned.pop(symbol, None)
+        else:
+            self._pinned[symbol] = cents
 
     def next_price(self, symbol: str) -> int:
         """Return the price to serve for ``symbol`` now and advance its walk one step.
 
-        The first quote of a symbol is its seeded start price ($5.00-$500.00).
+        The first quote of a symbol is its seeded start price ($5.00-$500.00); a pinned
+        symbol's is its pinned price, ahead of the fixed price.
         """
+        pinned = self._pinned.get(symbol)
+        if pinned is not None:
+            return pinned
         if self.fixed_price_cents is not None:
             return self.fixed_price_cents
         walk = self._walks.get(symbol)

@@ -17,12 +17,14 @@ from aiohttp import web
 
 from quote_server.config import QuoteServerConfig
 from quote_server.pricing import (
+    SYMBOL_RE,
     BadRequest,
     LatencySampler,
     PriceBook,
     Quote,
     format_na_line,
     make_quote,
+    parse_cents,
     parse_request_line,
     validate_request,
 )
@@ -125,6 +127,24 @@ class QuoteServer:
             await asyncio.sleep(delay)
         return web.json_response(quote.to_json())
 
+    async def pin_price(self, request: web.Request) -> web.Response:
+        """``POST /mock/price`` ``{"symbol": "ABC", "price": "9.00"}``: serve that price
+        for the symbol from now on (``"price": null``: its own again), so tests can move
+        a market; 400 on bad input. (The real server has no such route.)"""
+        try:
+            body = await request.json()
+            symbol = body["symbol"]
+            if not isinstance(symbol, str) or not SYMBOL_RE.fullmatch(symbol):
+                raise ValueError("symbol must be 1-3 letters A-Z")
+            price = body["price"]
+            cents = None if price is None else parse_cents(price)
+            if cents == 0:
+                raise ValueError("price must be greater than 0.00")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return web.json_response({"error": f"bad pin: {exc}"}, status=400)
+        self.book.pin(symbol, cents)
+        return web.json_response({"symbol": symbol, "price": price})
+
     async def get_health(self, request: web.Request) -> web.Response:
         """``GET /health``: liveness probe for fixtures and compose."""
         return web.json_response({"status": "ok"})
@@ -139,12 +159,13 @@ class QuoteServer:
         return web.json_response(self.stats.snapshot())
 
     def make_app(self) -> web.Application:
-        """Build the aiohttp application with the four routes."""
+        """Build the aiohttp application with its five routes."""
         app = web.Application()
         app.router.add_get("/quote", self.get_quote)
         app.router.add_get("/health", self.get_health)
         app.router.add_get("/stats", self.get_stats)
         app.router.add_post("/stats/reset", self.reset_stats)
+        app.router.add_post("/mock/price", self.pin_price)
         return app
 
 

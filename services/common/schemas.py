@@ -38,6 +38,19 @@ def _price(value: object) -> int:
         raise ValueError(exc.message) from None
 
 
+def _stop_price(value: object) -> int:
+    try:
+        return parse_cents(value, "price")
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
+
+
+def _stop_shares(value: object) -> int | str:
+    if value == "all" or (type(value) is int and 0 < value <= 1_000_000_000):
+        return value
+    raise ValueError('shares must be a whole number from 1 to 1000000000, or "all"')
+
+
 UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}$")]
 # Dollars travel as strings ("12.50") so no float ever touches money; inside, cents.
@@ -59,6 +72,21 @@ Units = Annotated[
     int,
     BeforeValidator(_coins),
     WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,11}(\.[0-9]{1,8})?$"}),
+]
+
+
+# A stop-loss's price, dollars as ``Cents``; its shares, a count or "all".
+StopPrice = Annotated[
+    int,
+    BeforeValidator(_stop_price),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$"}),
+]
+StopShares = Annotated[
+    int | str,
+    BeforeValidator(_stop_shares),
+    WithJsonSchema(
+        {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": ["all"]}]}
+    ),
 ]
 
 
@@ -96,8 +124,8 @@ class StockStopBody(UserCommandBody):
     quote once a quote is at or below ``price`` (dollars)."""
 
     symbol: Symbol
-    shares: Annotated[int, Field(gt=0, le=1_000_000_000)] | Literal["all"]
-    price: Cents
+    shares: StopShares
+    price: StopPrice
 
 
 class CoinOrderBody(Body):

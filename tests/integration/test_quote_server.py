@@ -278,6 +278,20 @@ def test_fixed_price_applies_over_tcp_and_http(fixed_server):
     assert "listening on tcp" in fixed_server.log()
 
 
+def test_a_pinned_price_moves_one_symbol_until_unpinned(fixed_server):
+    url = f"{fixed_server.url}/mock/price"
+    assert requests.post(url, json={"symbol": "PIN", "price": "9.07"}, timeout=5).ok
+    [line] = tcp_exchange(fixed_server.tcp_port, b"PIN,bob\n")
+    assert parse_reply(line)["price"] == "9.07"
+    assert http_quote(fixed_server, "PIN", "amy")["price"] == "9.07"
+    assert http_quote(fixed_server, "OTH", "amy")["price"] == "12.34"  # others unmoved
+    for bad in ({"symbol": "pin", "price": "1.00"}, {"symbol": "PIN", "price": "1.5"}, {}):
+        resp = requests.post(url, json=bad, timeout=5)
+        assert resp.status_code == 400 and resp.json()["error"].startswith("bad pin")
+    assert requests.post(url, json={"symbol": "PIN", "price": None}, timeout=5).ok
+    assert http_quote(fixed_server, "PIN", "amy")["price"] == "12.34"
+
+
 def test_fixed_latency_delays_do_not_block_other_clients(slow_server):
     def tcp_quote():
         return parse_reply(tcp_exchange(slow_server.tcp_port, b"SLO,bob\n")[0])["price"]
