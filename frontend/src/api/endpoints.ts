@@ -9,6 +9,7 @@ import type {
   QuoteResult,
   SellResult,
   Session,
+  StockStop,
   Summary,
   TransactionsPage,
 } from './types'
@@ -67,3 +68,26 @@ export const setAutoTrigger = (side: Side, user: string, symbol: string, price: 
 /** CANCEL_SET_BUY / CANCEL_SET_SELL. */
 export const cancelAuto = (side: Side, user: string, symbol: string) =>
   api<Result>(`/api/${side}/cancel-set-${side}`, { body: { user, symbol } })
+
+/** Stop-losses on holdings: open ones oldest first, then filled or lapsed ones newest first. */
+export const stockStops = (user: string) =>
+  api<{ user: string; stops: StockStop[] }>('/api/sell/stops', { query: { user } })
+
+/** Place a stop-loss on `shares` (a count or "all") of `symbol` at `price` dollars. */
+export const placeStockStop = (
+  user: string,
+  symbol: string,
+  shares: number | 'all',
+  price: string,
+  key: string,
+) =>
+  api<StockStop & { quote: string }>('/api/sell/stops', {
+    body: { user, symbol, shares, price },
+    headers: { 'Idempotency-Key': key },
+  })
+
+export const cancelStockStop = (user: string, id: string) =>
+  api<{ id: string; symbol: string; status: 'cancelled' }>(`/api/sell/stops/${encodeURIComponent(id)}`, {
+    method: 'DELETE',
+    query: { user },
+  })

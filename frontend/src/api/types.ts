@@ -109,3 +109,20 @@ export interface PendingResult {
   price: string
   amount: string
 }
+
+/** A stop-loss on a stock holding (GET /api/sell/stops): open, or closed with its fill. */
+export interface StockStop {
+  id: string
+  symbol: string
+  /** Shares to sell when it fires, or "all" (every share held then). */
+  shares: number | 'all'
+  /** Fires when a quote is at or below this price (dollars). */
+  stop: string
+  status: 'open' | 'filled' | 'lapsed'
+  created: number
+  /** Filled: shares sold, at what quote, for what. */
+  sold: number | null
+  price: string | null
+  proceeds: string | null
+  closed: number | null
+}

@@ -19,7 +19,7 @@ function details(e: LogEntry): string {
     case 'errorEvent':
       return e.errorMessage ?? ''
     case 'systemEvent':
-      return 'Trigger price reached'
+      return e.command === 'SELL' ? 'Stop-loss price reached' : 'Trigger price reached'
     case 'quoteServer':
       return e.price ? `Price ${formatDollars(e.price)}` : ''
     default:

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Summary } from '../api/types'
 import { apiError, envelope, eventStream, fakeFetch, signInAs } from '../test/http'
-import { AccountFeed } from './feed'
+import { AccountFeed, describeFired } from './feed'
 
 const summary = (patch: Partial<Summary> = {}): Summary => ({
   user: 'alice',
@@ -116,6 +116,16 @@ describe('AccountFeed', () => {
     expect(feed.getState().notices[0].text).toBe('Automatic sell of XYZ went through (transaction 7).')
     feed.dismiss(feed.getState().notices[0].id)
     expect(feed.getState().notices).toEqual([])
+  })
+
+  it('names a stop-loss sale (a SELL systemEvent) apart from the automatic trades', () => {
+    const event = { type: 'systemEvent' as const, timestamp: 9, transactionNum: 8, stockSymbol: 'ABC' }
+    expect(describeFired({ ...event, command: 'SELL' })).toBe(
+      'Stop-loss sale of ABC went through (transaction 8).',
+    )
+    expect(describeFired({ ...event, command: 'SET_BUY_TRIGGER' })).toBe(
+      'Automatic buy of ABC went through (transaction 8).',
+    )
   })
 
   it('stops on 401 so the app can send the user to sign in', async () => {

@@ -49,11 +49,13 @@ function entryKey(e: LogEntry): string {
   return `${e.timestamp}:${e.transactionNum}:${e.command}:${e.stockSymbol}:${e.funds}`
 }
 
-/** Words for a systemEvent: the trigger checker completed an automatic trade. */
+/** Words for a systemEvent: the trigger checker completed an automatic trade, or sold
+ * shares under a stop-loss (logged as a SELL). */
 export function describeFired(e: LogEntry): string {
-  const side = e.command === 'SET_SELL_TRIGGER' ? 'sell' : 'buy'
   const symbol = e.stockSymbol ? ` of ${e.stockSymbol}` : ''
   const txn = e.transactionNum ? ` (transaction ${e.transactionNum})` : ''
+  if (e.command === 'SELL') return `Stop-loss sale${symbol} went through${txn}.`
+  const side = e.command === 'SET_SELL_TRIGGER' ? 'sell' : 'buy'
   return `Automatic ${side}${symbol} went through${txn}.`
 }
 

@@ -1,5 +1,6 @@
 // Buy and sell now: a BUY or SELL makes a pending trade that must be committed within
-// 60 s (or cancelled); expired ones are rolled back by the server and vanish here.
+// 60 s (or cancelled); expired ones are rolled back by the server and vanish here. Below,
+// stop-losses on the shares held (StockStopsCard).
 
 import { useCallback, useState } from 'react'
 import type { FormEvent } from 'react'
@@ -19,6 +20,7 @@ import {
 import { useAccount } from '../live/AccountContext'
 import { formatDollars, parseAmount } from '../lib/money'
 import { useLocation } from '../router'
+import { StockStopsCard } from './StockStopsCard'
 
 type Side = 'buy' | 'sell'
 
@@ -225,6 +227,7 @@ export function TradePage() {
           />
         </div>
       )}
+      {state.summary && <StockStopsCard />}
     </>
   )
 }
