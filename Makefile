@@ -120,14 +120,16 @@ test-e2e: deps frontend
 	$(BIN)/pytest tests/e2e
 
 # More seeds than CI runs (tests/faults runs 20, 1 of the wallet's, 3 of the coin
-# checker's), with a report.
+# checker's, 2 of the stock stop-losses'), with a report.
 SEEDS ?= 200
 WALLET_SEEDS ?= 10
 COIN_SEEDS ?= 10
+STOCK_STOP_SEEDS ?= 10
 faults: deps
 	$(BIN)/python -m tools.faults --mining --seeds $(SEEDS) --report docs/reliability.md
 	$(BIN)/python -m tools.wallet_faults --seeds $(WALLET_SEEDS) --report docs/reliability.md
 	$(BIN)/python -m tools.coin_faults --seeds $(COIN_SEEDS) --report docs/reliability.md
+	$(BIN)/python -m tools.stock_stop_faults --seeds $(STOCK_STOP_SEEDS) --report docs/reliability.md
 
 # Type check and format check (prettier), then the component tests.
 test-frontend: $(FRONTEND_MODULES)
