@@ -37,7 +37,7 @@ class Trading:
     pending_ttl_ms: int
     armed_symbols: ArmedSymbols  # the platform-wide bound on symbols with a trigger
     max_setups: int  # automatic buys and sells per user
-    max_stops: int = 20  # open stop-losses per user (STOP_MAX_ORDERS)
+    max_stops: int  # open stop-losses on holdings per user (STOP_MAX_ORDERS)
 
     def within(self, session: CommandRunner) -> Trading:
         """This context with commands run by ``session`` (a batch's account session)."""
