@@ -27,7 +27,7 @@ CHECK_SECRETS := JWT_SECRET="$${JWT_SECRET:-compose-check-jwt-secret}" \
 
 .PHONY: help deps system-deps venv ferretdb frontend up down status logs reset \
 	test test-unit test-integration test-e2e test-frontend faults bench bench-mining lint audit \
-	compose-check
+	compose-check screenshots
 
 help:
 	@echo "make deps              install what is missing (Debian packages, venv, FerretDB)"
@@ -38,6 +38,7 @@ help:
 	@echo "make test              unit + integration + e2e + fault-injection tests"
 	@echo "make test-unit | test-integration | test-e2e"
 	@echo "make test-frontend     the UI's type and format checks and component tests (Vitest)"
+	@echo "make screenshots       copy the browser walk's screenshots the README shows to docs/"
 	@echo "make faults SEEDS=200  fault injection; writes docs/reliability.md"
 	@echo "make bench             throughput benchmark; writes docs/benchmarks.md + docs/bench/"
 	@echo "make bench-mining      1,000 machines in 5 pools, 100 blocks: block times, engine CPU"
@@ -134,6 +135,16 @@ faults: deps
 # Type check and format check (prettier), then the component tests.
 test-frontend: $(FRONTEND_MODULES)
 	cd frontend && npm run lint && npm test
+
+# The README's pictures of the UI are the browser walk's own (tests/e2e/test_frontend.py
+# writes test-artefacts/frontend-*.png): run it, then copy them.
+SCREENSHOTS := 10-exchange:ui-exchange 23-wallet:ui-wallet 17-pools:ui-pools
+screenshots:
+	@for pair in $(SCREENSHOTS); do \
+		src=test-artefacts/frontend-$${pair%%:*}.png; dst=docs/$${pair##*:}.png; \
+		test -f $$src || { echo "no $$src: run make test-e2e (test_frontend.py) first" >&2; exit 1; }; \
+		cp $$src $$dst && echo "$$src -> $$dst"; \
+	done
 
 # ---------------------------------------------------------------------- checks
 

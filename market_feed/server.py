@@ -129,15 +129,20 @@ class FeedServer:
         return time.time_ns() // 1_000_000
 
     async def set_clock(self, request: web.Request) -> web.Response:
-        """``POST /mock/clock {"now_ms": ...}``: move a frozen market to another moment of
-        its seeded path (tests walk a price path this way). Only when started frozen."""
-        if self._frozen_ms is None:
+        """``POST /mock/clock {"now_ms": ...}``: stop the market at a moment of its seeded
+        path (tests walk a price path this way); ``{"now_ms": null}`` lets it run live
+        again. Only on a feed started frozen (a moment, not null) or, with
+        ``MARKET_FEED_CLOCK_CONTROL``, on a live one."""
+        if self._frozen_ms is None and not self.settings.clock_control:
             raise web.HTTPNotFound()
         try:
             body = await request.json()
             now = body["now_ms"]
         except (ValueError, KeyError, TypeError):
             return _invalid()
+        if now is None and self.settings.clock_control:
+            self._frozen_ms = None
+            return web.json_response({"status": "0000", "now_ms": None})
         if type(now) is not int or now < FIRST_MOMENT_MS or now > 4_102_444_800_000:
             return _invalid()
         self._frozen_ms = now

@@ -11,7 +11,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from coincurve import PrivateKey
 
+from services.common.config import Settings
+from services.common.domain.mining import parse_pools
 from tools.stack import INFRA, Ports, Stack
 
 SECRETS = {
@@ -66,12 +69,24 @@ def overrides(infra) -> dict:
     }
 
 
+def _pool_keys() -> str:
+    """POOL_KEYS for the default pools: a fresh key each (what `make up` writes to .env)."""
+    pools = parse_pools(Settings.model_fields["pool_definitions"].default)
+    return ",".join(f"{pool.id}={PrivateKey().to_hex()}" for pool in pools)
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """The whole platform behind NGINX, set up for deterministic replays.
 
     Fixed quote price, no trigger polling, and 1-hour quote and pending windows so a
     slow machine cannot make a pending trade expire in the middle of a replay.
+
+    The chain moves only when asked: the nodes mine on demand (`GET /mine`), and the
+    pool engine finds blocks only while a machine digs (no rest of the network), one a
+    second then, so a machine's payouts arrive within a walk. The market feed runs live,
+    but a test may stop it at a moment of its seeded path (`POST /mock/clock`) and must
+    set it running again (`{"now_ms": null}`).
     """
     env = {
         **SECRETS,
@@ -83,8 +98,30 @@ def stack(tmp_path_factory):
         # The chain-nodes run as under `make up`, mining only when asked.
         "CHAIN_MINER_INTERVAL_S": "0",
         "CHAIN_DIFFICULTY_BITS": "8",
+        "MARKET_FEED_CLOCK_CONTROL": "true",
+        # The wallet's analyser and worker follow node 1 and poll fast.
+        "WALLET_POLL_S": "0.5",
+        # Mining as tests/e2e/test_mining.py runs it: short windows and blocks.
+        "POOL_KEYS": _pool_keys(),
+        "POOL_REST_HASHRATE": "0",
+        "POOL_BLOCK_TIME_S": "1",
+        "POOL_TICK_S": "0.25",
+        "POOL_WINDOW_S": "1",
+        "POOL_SETTLE_MS": "300",
+        "POOL_STATS_INTERVAL_S": "1",
     }
-    components = {*INFRA, "services", "triggers", "relay", "coins", "events", "chain", "nginx"}
+    components = {
+        *INFRA,
+        "services",
+        "triggers",
+        "relay",
+        "coins",
+        "events",
+        "chain",
+        "wallet",
+        "pools",
+        "nginx",
+    }
     stack = _start(tmp_path_factory.mktemp("stack"), components, env)
     yield stack
     stack.stop()

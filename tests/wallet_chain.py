@@ -18,6 +18,7 @@ from tests.helpers import admin_headers, random_user
 
 COIN = 100_000_000
 FEE = 10_000  # WALLET_TX_FEE 0.0001
+PASSWORD = "password-123"  # every wallet user's here
 SUBSIDY = 50 * COIN
 #: The chain's development treasury (genesis mints the DUSD supply to it).
 TREASURY_KEY = hashlib.sha256(b"dtc-dev-treasury").hexdigest()
@@ -160,13 +161,9 @@ class WalletApi:
 
 def new_wallet_user(base: str, session: requests.Session) -> WalletApi:
     name = random_user()
-    resp = session.post(
-        f"{base}/api/users/register", json={"username": name, "password": "password-123"}
-    )
+    resp = session.post(f"{base}/api/users/register", json={"username": name, "password": PASSWORD})
     assert resp.status_code in (200, 201), resp.text
-    resp = session.post(
-        f"{base}/api/users/login", json={"username": name, "password": "password-123"}
-    )
+    resp = session.post(f"{base}/api/users/login", json={"username": name, "password": PASSWORD})
     token = resp.json()["data"]["token"]
     return WalletApi(base, session, {"Authorization": f"Bearer {token}"}, name)
 

@@ -4,9 +4,13 @@
 //
 //   BASE_URL=http://127.0.0.1:8080 ADMIN_PASSWORD=... node e2e/ui.mjs
 //
-// Environment: BASE_URL (required), ADMIN_PASSWORD (the admin part is skipped without
-// it), CHROMIUM (default /usr/bin/chromium), ARTEFACTS (screenshots; default
-// ../test-artefacts).
+// Environment: BASE_URL (required), ADMIN_PASSWORD (needed to mine blocks and for the
+// admin's pages), CHROMIUM (default /usr/bin/chromium), ARTEFACTS (screenshots; default
+// ../test-artefacts). The test also gives it what a browser cannot make:
+// DEPOSITOR, DEPOSITOR_PASSWORD (a user with a wallet), DEPOSIT_TX (a signed transfer of
+// 20 DTC to their deposit address, not yet sent), WITHDRAW_TO (an address to withdraw
+// to) and MARKET_FEED_URL (a feed started with MARKET_FEED_CLOCK_CONTROL, whose clock the
+// walk stops at moments of its seeded path). Without them those steps are left out.
 
 import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -21,7 +25,13 @@ if (!BASE) throw new Error('set BASE_URL to the stack, e.g. http://127.0.0.1:808
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
 const ARTEFACTS = resolve(process.env.ARTEFACTS || join(here, '..', '..', 'test-artefacts'))
 const ADMIN_PASSWORD = process.env.ADMIN_PASSWORD
+const DEPOSITOR = process.env.DEPOSITOR
+const DEPOSITOR_PASSWORD = process.env.DEPOSITOR_PASSWORD
+const DEPOSIT_TX = process.env.DEPOSIT_TX ? JSON.parse(process.env.DEPOSIT_TX) : null
+const WITHDRAW_TO = process.env.WITHDRAW_TO
+const FEED = process.env.MARKET_FEED_URL?.replace(/\/+$/, '')
 const TIMEOUT = 15_000
+const CHAIN_TIMEOUT = 120_000 // blocks, payouts and sweeps on a loaded machine
 
 mkdirSync(ARTEFACTS, { recursive: true })
 const profile = mkdtempSync(join(tmpdir(), 'dts-chromium-'))
@@ -97,6 +107,70 @@ async function mineBlock(token) {
   assert.ok(response.ok, `mining a block answered ${response.status}: ${await response.text()}`)
 }
 
+/** Mine a block, then another every `everyMs`, until `done()` holds (or fail). */
+async function mineUntil(token, done, what, everyMs = 1_000) {
+  const deadline = Date.now() + CHAIN_TIMEOUT
+  for (;;) {
+    if (await done()) return
+    assert.ok(Date.now() < deadline, `timed out mining blocks until ${what}`)
+    await mineBlock(token)
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+}
+
+/** Whether `locator`'s text matches `pattern` now. */
+async function shows(locator, pattern) {
+  const text = await locator
+    .first()
+    .textContent({ timeout: 1_000 })
+    .catch(() => '')
+  return pattern.test(text ?? '')
+}
+
+/** A decimal string ("1,234.5") as a BigInt of 10^-`decimals` (exact, no float). */
+function scaled(text, decimals) {
+  const [whole, fraction = ''] = text.replace(/[$,\s]/g, '').split('.')
+  assert.ok(fraction.length <= decimals, `${text} has more than ${decimals} decimals`)
+  return BigInt(whole) * 10n ** BigInt(decimals) + BigInt(fraction.padEnd(decimals, '0'))
+}
+
+/** A BigInt of 10^-`decimals` as a plain decimal string ("12.3400"). */
+function unscaled(value, decimals) {
+  const sign = value < 0n ? '-' : ''
+  const digits = (value < 0n ? -value : value).toString().padStart(decimals + 1, '0')
+  return `${sign}${digits.slice(0, -decimals)}.${digits.slice(-decimals)}`
+}
+
+const ceilDiv = (a, b) => (a + b - 1n) / b
+
+/** Cents (BigInt) as the UI shows dollars: "$1,234.56". */
+const dollars = (cents) => `$${unscaled(cents, 2).replace(/\B(?=(\d{3})+(?!\d))/g, ',')}`
+
+/** Stop the market feed at `nowMs` of its seeded path; null lets it run live again. */
+async function setMarketClock(nowMs) {
+  const response = await fetch(`${FEED}/mock/clock`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ now_ms: nowMs }),
+  })
+  assert.ok(response.ok, `the feed's clock answered ${response.status}: ${await response.text()}`)
+}
+
+async function feed(path) {
+  const response = await fetch(`${FEED}${path}`)
+  assert.ok(response.ok, `${path} answered ${response.status}`)
+  return (await response.json()).data
+}
+
+/** Sign in on `tab` as `name` and wait for the dashboard. */
+async function signIn(tab, name, secret) {
+  await tab.goto(`${BASE}/signin`)
+  await tab.getByLabel('User name').fill(name)
+  await tab.getByLabel('Password').fill(secret)
+  await tab.getByRole('button', { name: 'Sign in' }).click()
+  await tab.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor()
+}
+
 function watch(page, label) {
   page.on('pageerror', (err) => problems.push(`${label}: page error: ${err.message}`))
   page.on('console', (msg) => {
@@ -127,6 +201,17 @@ context.setDefaultTimeout(TIMEOUT)
 try {
   const page = context.pages()[0] ?? (await context.newPage())
   watch(page, 'user tab')
+  let adminTab = null
+  /** The administrator's tab (a new tab has its own sessionStorage, so its own sign-in). */
+  const admin = async () => {
+    if (!adminTab) {
+      adminTab = await context.newPage()
+      watch(adminTab, 'admin tab')
+      await signIn(adminTab, 'admin', ADMIN_PASSWORD)
+    }
+    await adminTab.bringToFront()
+    return adminTab
+  }
 
   step('a visitor is sent to sign in')
   await page.goto(`${BASE}/`)
@@ -300,15 +385,10 @@ try {
   // The figures agree with the exchange's rules at the price it traded at.
   const [, priceText, costText, feeText, totalText, cashText] =
     /at \$([\d,.]+): \$([\d,.]+) \+ fee \$([\d,.]+) = \$([\d,.]+)\. Cash now \$([\d,.]+)/.exec(bought)
-  const scaled = (text, decimals) => {
-    const [whole, fraction = ''] = text.replace(/,/g, '').split('.')
-    return BigInt(whole) * 10n ** BigInt(decimals) + BigInt(fraction.padEnd(decimals, '0'))
-  }
   const price = scaled(priceText, 4)
   const units = 100_000n // 0.001 BTC
-  const ceil = (a, b) => (a + b - 1n) / b
-  assert.equal(scaled(costText, 2), ceil(units * price, 10n ** 10n), 'cost is the value rounded up')
-  assert.equal(scaled(feeText, 2), ceil(units * price * 25n, 10n ** 14n), 'fee is 0.25 % rounded up')
+  assert.equal(scaled(costText, 2), ceilDiv(units * price, 10n ** 10n), 'cost is the value rounded up')
+  assert.equal(scaled(feeText, 2), ceilDiv(units * price * 25n, 10n ** 14n), 'fee is 0.25 % rounded up')
   assert.equal(scaled(totalText, 2), scaled(costText, 2) + scaled(feeText, 2))
   assert.equal(scaled(cashText, 2), 90_000n - scaled(totalText, 2), 'cash was $900.00 before')
   await expectText(
@@ -392,19 +472,299 @@ try {
   await rig.getByRole('button', { name: 'Start rig-one' }).click()
   await expectText(page.locator('tr', { hasText: 'rig-one' }).first(), /digging in/)
   await expectText(page.locator('section', { hasText: 'Dig history' }).locator('tbody'), /rig-one/)
-  await shot(page, '16-miners')
+
+  step('the pool centre while it digs: the only hashrate, blocks counted live')
+  // The e2e stack has no rest of the network: the machine's pool (atlas, PPLNS, fee 1.5 %,
+  // the first offered) finds every block, about one a second, while it digs.
   await nav(page, 'Pool centre', 'Pool centre')
   const pools = page.locator('table.pools tbody tr')
   await pools.first().waitFor()
-  await expectText(pools.first(), /(PPLNS|PPS)/)
+  const atlas = page.locator('table.pools tbody tr', { hasText: /atlas/i })
+  await expectText(atlas, /PPLNS/)
+  await expectText(atlas, /100(\.0+)? %/, CHAIN_TIMEOUT)
   await page.getByRole('list', { name: 'Share of the network hashrate' }).waitFor()
+  const blocksStat = stat(page, 'Blocks in 24 h')
+  const blocksBefore = Number(await expectText(blocksStat, /^\d+$/))
+  // No reload: the table and figures follow the pool engine's statistics.
+  await expectText(blocksStat, new RegExp(`^(?!${blocksBefore}$)\\d+$`), CHAIN_TIMEOUT)
+  assert.ok(Number(await blocksStat.textContent()) > blocksBefore, 'blocks were counted live')
   await shot(page, '17-pools')
-  await pools.first().getByRole('link').first().click()
+  await atlas.getByRole('link').first().click()
   await page.getByRole('heading', { level: 1, name: /^Pool / }).waitFor()
   await page.getByRole('heading', { name: 'Recent blocks' }).waitFor()
+
+  step("payouts: each of the pool's blocks pays 50 DTC less the 1.5 % fee, on chain")
   await nav(page, 'Miners', 'Miners')
+  // The first block's coinbase is the subsidy alone (no fees yet): 50 x 0.985 = 49.25
+  // DTC, paid once the coinbase matures (10 blocks), on chain to the wallet address.
+  const payoutRows = page
+    .locator('section', { has: page.getByRole('heading', { name: 'Payouts' }) })
+    .locator('tbody tr')
+  await expectText(payoutRows.last(), /atlas\s*49\.25 DTC\s*(new|signed|sent|confirmed)/, CHAIN_TIMEOUT)
+  await expectText(payoutRows.last(), /49\.25 DTC\s*confirmed\s*[0-9a-f]{6}/, CHAIN_TIMEOUT)
+  const paid = await expectText(stat(page, 'Paid on chain'), /^[\d,.]+ DTC$/)
+  assert.ok(scaled(paid.replace(' DTC', ''), 8) >= 4_925_000_000n, `paid ${paid}`)
+  await page
+    .locator('section', { hasText: 'Earnings over time' })
+    .locator('.chart-canvas canvas')
+    .first()
+    .waitFor()
+  await shot(page, '16-miners')
   await page.getByRole('button', { name: 'Stop rig-one' }).click()
   await expectText(page.locator('tr', { hasText: 'rig-one' }).first(), /stopped/)
+  const dig = page.locator('section', { hasText: 'Dig history' }).locator('tbody tr').first()
+  const earned = await expectText(dig, /rig-one\s*atlas.*[\d,.]+ DTC$/)
+  assert.ok(scaled(/([\d,.]+) DTC$/.exec(earned)[1], 8) >= 4_925_000_000n, `dig earned ${earned}`)
+
+  if (DEPOSIT_TX) {
+    step('a deposit: 20 DTC sent on chain to the depositor, confirmed live (x of 3), then credited')
+    const dep = await context.newPage()
+    watch(dep, 'depositor tab')
+    await signIn(dep, DEPOSITOR, DEPOSITOR_PASSWORD)
+    await nav(dep, 'Wallet', 'Wallet')
+    assert.equal(await expectText(dep.getByTestId('deposit-address'), /^[0-9a-f]{40}$/), DEPOSIT_TX.recipient)
+    await dep.getByText('No deposits yet.').waitFor()
+    const sent = await fetch(`${BASE}/api/chain/transactions/new`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(DEPOSIT_TX),
+    })
+    assert.equal(sent.status, 201, await sent.text())
+    const depositRow = dep
+      .locator('section', { has: dep.getByRole('heading', { name: 'Deposits' }) })
+      .locator('tbody tr')
+    const dtcRow = dep.locator('section', { hasText: 'Balances' }).locator('tbody tr', { hasText: 'DTC' })
+    // Each block mined adds a confirmation on the page, without a reload.
+    await mineBlock(token)
+    await expectText(depositRow.first(), /20 DTC.*1 of 3\s*confirming/)
+    await expectText(dtcRow, /DTC\s*0\.00000000\s*0\.00000000\s*0\.00000000/)
+    await shot(dep, '20-deposit-confirming')
+    await mineBlock(token)
+    await expectText(depositRow.first(), /2 of 3\s*confirming/)
+    await mineBlock(token)
+    // Credited at 3: 20 DTC less the collection's two network fees of 0.0001.
+    await expectText(
+      depositRow.first(),
+      /20 DTC \(fee 0\.0002 DTC\)\s*3 of 3\s*(accepted|collecting|collected)/,
+    )
+    await expectText(dtcRow, /DTC\s*19\.99980000\s*0\.00000000\s*19\.99980000/)
+    await expectText(dep.locator('section', { hasText: 'Wallet history' }).locator('tbody'), /Deposit fee/)
+    // Swept to the hot wallet (which withdrawals are sent from) once its sweep is mined.
+    await mineUntil(token, () => shows(depositRow, /collected/), 'the deposit is collected')
+    await shot(dep, '21-deposit-credited')
+
+    step('a withdrawal above the approval limit (10 DTC): locked, then cancelled while it waits')
+    const withdrawForm = dep.locator('form', { has: dep.getByRole('heading', { name: 'Withdraw' }) })
+    const withdrawalRow = dep
+      .locator('section', { has: dep.getByRole('heading', { name: 'Withdrawals' }) })
+      .locator('tbody tr')
+    const withdraw = async (amount) => {
+      await withdrawForm.getByLabel('To address').fill(WITHDRAW_TO)
+      await withdrawForm.getByLabel('Amount').fill(amount)
+      await withdrawForm.getByRole('button', { name: 'Withdraw' }).click()
+    }
+    await withdraw('20')
+    await expectText(withdrawForm.locator('.field-invalid .error'), /more than the 19\.9998 DTC available/)
+    await withdraw('12')
+    await expectText(
+      withdrawForm.getByRole('status'),
+      /Withdrawal of 12 DTC \(fee 0\.0001 DTC\) to [0-9a-f]{10}…: waiting for an administrator’s approval\./,
+    )
+    await expectText(
+      withdrawalRow.first(),
+      /12 DTC \+ fee 0\.0001 DTC.*accepted\s*Waiting for an administrator’s approval/,
+    )
+    // 12 + 0.0001 locked; 19.9998 - 12.0001 = 7.9997 left available.
+    await expectText(dtcRow, /DTC\s*7\.99970000\s*12\.00010000\s*19\.99980000/)
+    await withdrawalRow
+      .first()
+      .getByRole('button', { name: /^Cancel the withdrawal of 12(\.0+)? DTC$/ })
+      .click()
+    await expectText(withdrawalRow.first(), /canceled\s*Cancelled; funds returned/)
+    await expectText(dtcRow, /DTC\s*19\.99980000\s*0\.00000000\s*19\.99980000/)
+
+    step('the same withdrawal again: the administrator approves it, it is sent and confirmed')
+    await withdraw('12')
+    await expectText(withdrawalRow.first(), /accepted\s*Waiting for an administrator’s approval/)
+    const adm = await admin()
+    await nav(adm, 'Reserves & withdrawals', 'Reserves and withdrawals')
+    const approve = adm.getByRole('button', { name: new RegExp(`^Approve 12(\\.0+)? DTC for ${DEPOSITOR}$`) })
+    await shot(adm, '22-withdrawal-approval')
+    await approve.click()
+    await expectText(
+      adm.getByRole('status'),
+      new RegExp(`Approved 12 DTC for ${DEPOSITOR}: it will be sent\\.`),
+    )
+    await dep.bringToFront()
+    // The worker sends it from the hot wallet; each block adds a confirmation.
+    await expectText(withdrawalRow.first(), /(processing|confirming|succeeded)/, CHAIN_TIMEOUT)
+    await mineUntil(
+      token,
+      () => shows(withdrawalRow, /succeeded\s*Done\s*[0-9a-f]{6}/),
+      'the withdrawal succeeds',
+    )
+    // The locked 12.0001 left: 19.9998 - 12.0001 = 7.9997, nothing locked.
+    await expectText(dtcRow, /DTC\s*7\.99970000\s*0\.00000000\s*7\.99970000/)
+    const walletHistory = dep.locator('section', { hasText: 'Wallet history' }).locator('tbody')
+    await expectText(walletHistory, /Withdrawal fee\s*0\.0001 DTC.*Withdrawal sent\s*12 DTC/)
+    await shot(dep, '23-wallet')
+    await dep.goto(`${BASE}/explorer/addresses/${WITHDRAW_TO}`)
+    await dep.getByRole('heading', { level: 1, name: 'Address' }).waitFor()
+    await expectText(dep.locator('.stat', { hasText: 'DTC' }).locator('dd').first(), /^12\.00000000$/)
+    await dep.close()
+  } else {
+    step('DEPOSIT_TX not set: the deposit and withdrawal left out')
+  }
+
+  if (FEED) {
+    step('margin: a 3x long on a seeded path, its liquidation price checked by hand first')
+    // Away from the coin pages while the market's clock goes back (charts only go forward).
+    await nav(page, 'Dashboard', 'Dashboard')
+    try {
+      await setMarketClock(Date.now())
+      // A coin and a day whose open is 28 % or more above a low of the ten days that
+      // follow: a 3x long opened there is liquidated near 1.1 x 2/3 = 73.3 % of its price.
+      const board = await feed('/public/ticker/ALL_USD')
+      let coin = null
+      let days = []
+      let start = -1
+      for (const name of Object.keys(board).filter((k) => k !== 'date')) {
+        days = (await feed(`/public/candlestick/${name}_USD/24h`)).slice(0, -1)
+        for (let i = days.length - 11; i >= 1 && start < 0; i--) {
+          const open = scaled(days[i][1], 4)
+          if (days.slice(i, i + 10).some((d) => scaled(d[4], 4) * 100n <= open * 72n)) start = i
+        }
+        if (start >= 0) {
+          coin = name
+          break
+        }
+      }
+      assert.ok(coin, 'no coin has a fall of 28 % within ten days on the seeded path')
+      const openingMs = days[start][0] + 60_000
+      await setMarketClock(openingMs)
+      const p0 = scaled((await feed(`/public/ticker/${coin}_USD`)).closing_price, 4)
+      // By hand (crypto-side.md, margin): $300 at 3x buys units = floor($900 / p) (in
+      // 10^-8 coin; 1 unit x $10^-4 = 10^-12 $); the cost rounded up to the cent; the
+      // debt = cost - $300; the first hour's interest 10 ppm of it, rounded up; the
+      // liquidation where units x p = 1.1 x (debt + interest), rounded down; the fee
+      // 0.25 % of the value, rounded up.
+      const CENT = 10n ** 10n
+      const marginCents = 30_000n
+      const units = (marginCents * 3n * CENT) / p0
+      const debt = ceilDiv(units * p0, CENT) - marginCents
+      const interest = ceilDiv(debt * 10n, 1_000_000n)
+      const liquidation = (11n * (debt + interest) * CENT) / (10n * units)
+      const callPrice = (13n * (debt + interest) * CENT) / (10n * units)
+      const openFee = ceilDiv(units * p0 * 25n, CENT * 10_000n)
+      // The first minute after the opening whose price is at or below it: day by day.
+      let crossing = null
+      for (const day of days.slice(start, start + 11)) {
+        await setMarketClock(day[0] + 86_400_000 - 1)
+        const minute = (await feed(`/public/candlestick/${coin}_USD/1m`)).find(
+          (m) => m[0] > openingMs && scaled(m[1], 4) <= liquidation,
+        )
+        if (minute) {
+          crossing = minute[0]
+          break
+        }
+      }
+      assert.ok(crossing, `${coin}'s path never reaches ${unscaled(liquidation, 4)}`)
+      await setMarketClock(openingMs)
+      // The platform's board follows the feed within a second.
+      const deadline = Date.now() + TIMEOUT
+      for (;;) {
+        const line = (await (await fetch(`${BASE}/api/exchange/coin/tickers_20`)).json()).data.tickers[
+          `${coin}_USD`
+        ]
+        if (line && scaled(line.cur_price, 4) === p0) break
+        assert.ok(Date.now() < deadline, `the board did not show ${coin} at ${unscaled(p0, 4)}`)
+        await page.waitForTimeout(200)
+      }
+      await nav(page, 'Exchange', 'Exchange')
+      await page
+        .locator('table.board')
+        .getByRole('link', { name: new RegExp(`^${coin}\\b`) })
+        .click()
+      await page.getByRole('heading', { level: 1, name: new RegExp(coin) }).waitFor()
+      const cashHint = page.getByRole('form', { name: `Buy ${coin}` }).locator('.hint')
+      const cashBefore = scaled(
+        /Cash available: \$([\d,.]+)/.exec(await expectText(cashHint, /Cash available/))[1],
+        2,
+      )
+      const marginForm = page.getByRole('form', { name: `Open a margin position on ${coin}` })
+      await marginForm.getByLabel('Leverage').selectOption('3')
+      await marginForm.getByLabel('Margin').fill('300')
+      await marginForm.getByRole('button', { name: 'Preview' }).click()
+      const confirmOpen = page.getByRole('group', { name: 'Confirm the position' })
+      const previewText = await expectText(confirmOpen, /long 3× on/)
+      assert.equal(
+        scaled(/at about \$([\d,.]+)/.exec(previewText)[1], 4),
+        p0,
+        'the preview is at the price now',
+      )
+      const shownLiquidation = await expectText(confirmOpen.getByTestId('liquidation-price'), /^\$[\d,.]+$/)
+      assert.equal(
+        scaled(shownLiquidation, 4),
+        liquidation,
+        `liquidation ${shownLiquidation}, by hand ${unscaled(liquidation, 4)}`,
+      )
+      assert.equal(
+        scaled(/Margin call at\$([\d,.]+)/.exec(previewText)[1], 4),
+        callPrice,
+        'the margin-call price',
+      )
+      assert.equal(scaled(/Fee\$([\d,.]+)/.exec(previewText)[1], 2), openFee, 'the opening fee')
+      assert.equal(scaled(/Cash needed\$([\d,.]+)/.exec(previewText)[1], 2), marginCents + openFee)
+      await shot(page, '24-margin-preview')
+      await confirmOpen.getByRole('button', { name: 'Open the long' }).click()
+      await expectText(
+        page.locator('section', { hasText: `Margin on ${coin}` }).getByRole('status'),
+        new RegExp(`Opened a long 3× on ${coin} at \\$[\\d,.]+; liquidation at \\$[\\d,.]+\\.`),
+      )
+      const position = page.getByTestId('position')
+      await expectText(position, /long 3×/)
+      const cashOpen = `Cash available: ${dollars(cashBefore - marginCents - openFee)}.`
+      await page.waitForFunction(
+        (want) => document.querySelector('form[aria-label^="Buy"] .hint')?.textContent === want,
+        cashOpen,
+      )
+
+      step(`the path falls to the minute before the crossing: still open; then across it: liquidated`)
+      await setMarketClock(crossing - 60_000)
+      await page.waitForTimeout(5_000) // two passes of the margin checker (every 2 s)
+      await expectText(position, /long 3×/)
+      await setMarketClock(crossing)
+      const pc = scaled((await feed(`/public/ticker/${coin}_USD`)).closing_price, 4)
+      assert.ok(pc <= liquidation, 'the crossing price is at or below the liquidation price')
+      // Closed at market: proceeds rounded down, fee up, debt and interest repaid.
+      const remainder = (units * pc) / CENT - ceilDiv(units * pc * 25n, CENT * 10_000n) - debt - interest
+      const returned = remainder > 0n ? remainder : 0n
+      const liquidated = await expectText(
+        page.locator('section', { hasText: `Margin on ${coin}` }).getByRole('status'),
+        /was liquidated/,
+        CHAIN_TIMEOUT,
+      )
+      assert.match(
+        liquidated,
+        new RegExp(`Your long 3× on ${coin} was liquidated at a margin level of 1\\.1 or less`),
+      )
+      assert.equal(scaled(/: \$([\d,.]+) returned to cash/.exec(liquidated)[1], 2), returned, liquidated)
+      assert.equal(await position.count(), 0, 'the position is gone')
+      const cashAfter = cashBefore - marginCents - openFee + returned
+      // Back in cash: what was left after the margin and fee, plus the remainder.
+      const cashLiquidated = `Cash available: ${dollars(cashAfter)}.`
+      await page.waitForFunction(
+        (want) => document.querySelector('form[aria-label^="Buy"] .hint')?.textContent === want,
+        cashLiquidated,
+      )
+      await shot(page, '25-margin-liquidated')
+    } finally {
+      await setMarketClock(null)
+    }
+    await nav(page, 'Dashboard', 'Dashboard')
+  } else {
+    step('MARKET_FEED_URL not set: the margin walk left out')
+  }
 
   step('auto-trade: a backtest with k chosen automatically, its figures and equity curve')
   await nav(page, 'Auto-trade', 'Auto-trade')
@@ -448,20 +808,13 @@ try {
 
   if (ADMIN_PASSWORD) {
     step('the administrator downloads the DUMPLOG')
-    // A new tab has its own sessionStorage, so its own sign-in.
-    const admin = await context.newPage()
-    watch(admin, 'admin tab')
-    await admin.goto(`${BASE}/signin`)
-    await admin.getByLabel('User name').fill('admin')
-    await admin.getByLabel('Password').fill(ADMIN_PASSWORD)
-    await admin.getByRole('button', { name: 'Sign in' }).click()
-    await admin.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor()
-    await nav(admin, 'Audit log', 'Administration')
-    await expectText(admin.locator('section', { hasText: 'Log entries' }).locator('table'), /Command\s*\d/)
-    await admin.getByLabel('File name').fill('e2e-dumplog.xml')
+    const adm = await admin()
+    await nav(adm, 'Audit log', 'Administration')
+    await expectText(adm.locator('section', { hasText: 'Log entries' }).locator('table'), /Command\s*\d/)
+    await adm.getByLabel('File name').fill('e2e-dumplog.xml')
     const [download] = await Promise.all([
-      admin.waitForEvent('download'),
-      admin.getByRole('button', { name: 'Download DUMPLOG' }).click(),
+      adm.waitForEvent('download'),
+      adm.getByRole('button', { name: 'Download DUMPLOG' }).click(),
     ])
     assert.equal(download.suggestedFilename(), 'e2e-dumplog.xml')
     const saved = join(ARTEFACTS, 'frontend-dumplog.xml')
@@ -469,16 +822,16 @@ try {
     const xml = readFileSync(saved, 'utf8')
     assert.match(xml, /<log>/)
     assert.match(xml, new RegExp(`<username>${user}</username>`))
-    await expectText(admin.getByRole('status'), /Saved e2e-dumplog\.xml/)
-    await shot(admin, '09-admin')
+    await expectText(adm.getByRole('status'), /Saved e2e-dumplog\.xml/)
+    await shot(adm, '09-admin')
 
     step('the administrator sees the reserves, healthy or short, and the gas keeper')
-    await nav(admin, 'Reserves & withdrawals', 'Reserves and withdrawals')
-    await expectText(admin.getByTestId('reserve-state-DTC'), /^(healthy|short|unexplained)$/)
-    await expectText(admin.getByTestId('reserve-state-DUSD'), /^(healthy|short|unexplained)$/)
-    await expectText(admin.locator('.banner').first(), /Gas keeper/)
-    await admin.getByRole('heading', { name: 'Withdrawals waiting for approval' }).waitFor()
-    await shot(admin, '19-admin-reserves')
+    await nav(adm, 'Reserves & withdrawals', 'Reserves and withdrawals')
+    await expectText(adm.getByTestId('reserve-state-DTC'), /^(healthy|short|unexplained)$/)
+    await expectText(adm.getByTestId('reserve-state-DUSD'), /^(healthy|short|unexplained)$/)
+    await expectText(adm.locator('.banner').first(), /Gas keeper/)
+    await adm.getByRole('heading', { name: 'Withdrawals waiting for approval' }).waitFor()
+    await shot(adm, '19-admin-reserves')
   } else {
     step('ADMIN_PASSWORD not set: admin part skipped')
   }

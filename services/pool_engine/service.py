@@ -179,7 +179,9 @@ class PoolEngine:
             self._next_block_ms = due + rules.next_block_in_ms(
                 self.rng, self.settings.block_time_ms
             )
-            self.on_block(self._draw(), now)
+            winner = self._draw()
+            if winner is not None:
+                self.on_block(winner, now)
         elif any(
             now - self.settings.settle_ms - pool.last_window["end_ms"] >= self.settings.window_ms
             for pool in self.pools.values()
@@ -189,11 +191,13 @@ class PoolEngine:
         if now - self._last_stats_ms >= self.settings.stats_interval_ms:
             self.refresh_stats(now)
 
-    def _draw(self) -> str:
+    def _draw(self) -> str | None:
+        """The finder of the block due now; None when nothing mines at all (no machine
+        digging and POOL_REST_HASHRATE 0): the chain then waits, as a network would."""
         hashrates = {pool_id: pool.hashrate for pool_id, pool in self.pools.items()}
         hashrates[rules.REST_OF_NETWORK] = self.settings.rest_hashrate
         if not any(hashrates.values()):
-            return rules.REST_OF_NETWORK
+            return None
         return rules.draw_winner(self.rng, hashrates)
 
     def on_block(self, winner: str, now: int) -> None:

@@ -166,11 +166,12 @@ class BlockAnalyser:
         """Credit the deposits and settle the withdrawals that have their confirmations."""
         tip = self.w.tip_height()
         needed = self.w.settings.wallet_confirmations
-        due = [
-            deposit
-            for deposit in self.w.deposits.in_state(custody.SUBMITTED)
-            if custody.confirmations(tip, deposit["height"]) >= needed
-        ]
+        waiting = self.w.deposits.in_state(custody.SUBMITTED)
+        due = [d for d in waiting if custody.confirmations(tip, d["height"]) >= needed]
+        # The rest gained a confirmation: their owners' pages show it (x of N) now that
+        # this block is counted, one event per user.
+        for user in sorted({d["user"] for d in waiting} - {d["user"] for d in due}):
+            self.w.publish(user, "confirmations", {"height": tip})
         if due:
             states = service.credit_deposits(self.w, due)
             log.info("credited %d deposits", len(due))

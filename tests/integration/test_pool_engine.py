@@ -7,6 +7,7 @@ pay, and the amounts are checked against figures worked out by hand. The engine 
 from __future__ import annotations
 
 from contextlib import nullcontext
+from dataclasses import replace
 
 import pytest
 
@@ -180,3 +181,49 @@ def test_machines_digging_are_paid_their_share_of_the_blocks_less_fees(store, rd
     assert stats["atlas"]["blocks_7d"] == len(atlas_blocks)
     assert stats["atlas"]["luck"] is not None and stats["atlas"]["hashrate"] == 0
     assert stats["boreal"]["last_block"]["hash"] == boreal_blocks[-1]["hash"]
+
+
+def test_no_block_is_found_while_nothing_mines_at_all(store, rds):
+    """POOL_REST_HASHRATE 0 (the e2e stack's): the chain waits until a machine digs, and
+    then its pool finds every block."""
+    keys = {"atlas": generate_key(), "boreal": generate_key()}
+    chain = ChainDouble()
+    clock = Clock()
+    ctx = mining.MiningContext(
+        store=store,
+        lock=lambda user: nullcontext(),
+        clock_ms=clock,
+        pools=(ATLAS, BOREAL),
+        max_machines=20,
+        history_limit=50,
+        announce=lambda *args: rds.incr(pool_centre.digs_version_key(store.database)),
+        stats=pool_centre.StatsCache(rds, store.database),
+    )
+    alone = PoolEngine(
+        store,
+        chain,
+        rds,
+        [ATLAS, BOREAL],
+        keys,
+        replace(SETTINGS, rest_hashrate=0),
+        seed=13,
+        authorised_chain=lambda: chain,
+        clock_ms=clock,
+    )
+    alone.recover()
+    # Every digging machine of the earlier test has stopped: ten block times, no block.
+    for second in range(1, 101):
+        clock.now = T0 + 10_000_000 + second * 1000
+        alone.tick()
+    assert chain.height == 0
+
+    user = random_user()
+    machine = mining.register_machine(ctx, user, "rig", "S19", 10**12)["id"]
+    mining.start_machine(ctx, user, machine, "atlas")
+    for second in range(101, 201):
+        clock.now = T0 + 10_000_000 + second * 1000
+        alone.tick()
+    mining.stop_machine(ctx, user, machine)
+    # About one block per 10 s over 100 s, each of them atlas's.
+    assert chain.height >= 3
+    assert {block["miner"] for block in chain.blocks[1:]} == {keys["atlas"].address}

@@ -208,6 +208,9 @@ export interface Position {
   margin_level?: string
   fee?: string
   cash_needed?: string
+  /** An open position's opening: Unix ms and the command's transaction number. */
+  opened?: number
+  transactionNum?: number
 }
 
 export interface MarginTerms {

@@ -1,8 +1,8 @@
 import { screen, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import type { Position } from '../../api/exchange'
-import { apiError, envelope, fakeFetch, signInAs } from '../../test/http'
+import { apiError, envelope, fakeFetch, liveStream, signInAs } from '../../test/http'
 import { renderSignedIn } from '../../test/render'
 import { MarginCard } from './MarginCard'
 
@@ -67,5 +67,43 @@ describe('margin', () => {
     )
     expect(screen.getByTestId('margin-level')).toHaveTextContent('1.2500')
     expect(screen.getByRole('button', { name: 'Close the long' })).toBeInTheDocument()
+  })
+  it('says so when the margin checker liquidates the open position, with what came back', async () => {
+    signInAs()
+    const account = liveStream()
+    const summary = (cash: string, recent: unknown[] = []) => ({
+      user: 'alice',
+      cash,
+      reserved_cash: '0.00',
+      holdings: {},
+      pending_buys: [],
+      pending_sells: [],
+      buy_setups: [],
+      sell_setups: [],
+      recent_transactions: recent,
+    })
+    let open = true
+    const calls = fakeFetch({
+      'GET /api/users/events': account.route,
+      'GET /api/exchange/margin/positions': () =>
+        envelope({ user: 'alice', positions: open ? [{ ...PREVIEW, transactionNum: 41 }] : [] }),
+    })
+    renderSignedIn(<MarginCard coin="BTC" onChange={() => {}} />, '/exchange/BTC')
+    expect(await screen.findByRole('button', { name: 'Close the long' })).toBeInTheDocument()
+    await vi.waitFor(() => expect(calls.some((c) => c.path === '/api/users/events')).toBe(true))
+    // The checker closes it: the account changes, with $19.40 added under its number.
+    open = false
+    account.send(
+      'account',
+      summary('519.40', [
+        { type: 'accountTransaction', timestamp: 2, transactionNum: 41, action: 'add', funds: '19.40' },
+        { type: 'accountTransaction', timestamp: 1, transactionNum: 40, action: 'add', funds: '500.00' },
+      ]),
+    )
+    expect(await screen.findByRole('status')).toHaveTextContent(
+      'Your long 3× on BTC was liquidated at a margin level of 1.1 or less: $19.40 returned to cash.',
+    )
+    expect(screen.queryByTestId('position')).not.toBeInTheDocument()
+    expect(screen.getByRole('form', { name: 'Open a margin position on BTC' })).toBeInTheDocument()
   })
 })

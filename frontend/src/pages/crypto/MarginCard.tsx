@@ -1,9 +1,11 @@
 // Isolated margin on one coin: long or short at 2x-5x with a margin in dollars. The
 // server's preview shows the liquidation and margin-call prices, the fee and the cash
 // needed before the position is opened; an open position shows its margin level, with
-// a warning at the margin call (1.3) before liquidation (1.1).
+// a warning at the margin call (1.3) before liquidation (1.1). Live: every change of the
+// account (the margin checker's call or liquidation among them) reads the position
+// again, and a position the checker closed says so, with what came back to cash.
 
-import { useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import type { FormEvent } from 'react'
 import { closePosition, marginPositions, openPosition, previewPosition } from '../../api/exchange'
 import type { MarginTerms, Position } from '../../api/exchange'
@@ -11,6 +13,7 @@ import { useSignedIn } from '../../auth/SessionContext'
 import { ErrorText, MoneyField, StatusText, useAction } from '../../components/ui'
 import { formatCoin, formatPrice, newIdempotencyKey, parseDecimal } from '../../lib/coins'
 import { formatDollars, parseAmount } from '../../lib/money'
+import { useAccount } from '../../live/AccountContext'
 import { useLoad } from '../../live/useLoad'
 
 /** A margin call at a level of 1.3, liquidation at 1.1 (crypto-side.md). */
@@ -20,14 +23,24 @@ function debtText(p: Position): string {
   return p.debt_asset === 'USD' ? formatDollars(p.debt) : formatCoin(p.debt, p.debt_asset)
 }
 
-function PositionView({ p, onClosed }: { p: Position; onClosed: (text: string) => void }) {
+function PositionView({
+  p,
+  onClosing,
+  onClosed,
+}: {
+  p: Position
+  onClosing: (closing: boolean) => void
+  onClosed: (text: string) => void
+}) {
   const { username } = useSignedIn()
   const { run, busy, error } = useAction()
   const called =
     p.margin_call || (p.margin_level !== undefined && parseDecimal(p.margin_level, 4) <= CALL_LEVEL)
   const close = async () => {
+    onClosing(true)
     const done = await run(() => closePosition(username, p.coin))
     if (done) onClosed(`Closed the ${p.side} on ${p.coin}: ${formatDollars(done.returned)} returned to cash.`)
+    else onClosing(false)
   }
   return (
     <div className="stack position" data-testid="position">
@@ -75,6 +88,37 @@ export function MarginCard({ coin, onChange }: { coin: string; onChange: () => v
   const [done, setDone] = useState<string | null>(null)
   const { run, busy, error, setError } = useAction()
   const open = positions.data?.positions.find((p) => p.coin === coin)
+  const { state: account } = useAccount()
+  const { reload } = positions
+  // The open position as last shown, and whether this page is closing it.
+  const shownOpen = useRef<Position | undefined>(undefined)
+  const closing = useRef(false)
+
+  // The margin checker changes the account (a call, a liquidation): read the position again.
+  useEffect(() => {
+    if (shownOpen.current) void reload()
+  }, [account.summary, reload])
+
+  useEffect(() => {
+    if (!positions.data) return
+    const was = shownOpen.current
+    shownOpen.current = open
+    if (!was || open) return
+    if (closing.current) {
+      closing.current = false // closed here: its own message is shown
+      return
+    }
+    // Gone without this page closing it: the checker liquidated it. What came back is
+    // the cash added under the position's transaction number (nothing: a shortfall).
+    const added = account.summary?.recent_transactions.find(
+      (e) => e.type === 'accountTransaction' && e.action === 'add' && e.transactionNum === was.transactionNum,
+    )
+    setDone(
+      `Your ${was.side} ${was.leverage}× on ${coin} was liquidated at a margin level of 1.1 or less: ` +
+        `${formatDollars(added?.funds ?? '0.00')} returned to cash.`,
+    )
+    onChange()
+  }, [positions.data, open, account.summary, coin, onChange])
 
   const review = async (e: FormEvent) => {
     e.preventDefault()
@@ -109,6 +153,9 @@ export function MarginCard({ coin, onChange }: { coin: string; onChange: () => v
       {open ? (
         <PositionView
           p={open}
+          onClosing={(yes) => {
+            closing.current = yes
+          }}
           onClosed={(text) => {
             setDone(text)
             void positions.reload()

@@ -359,6 +359,12 @@ const REASONS: Record<string, string> = {
   sell: 'Sold',
 }
 
+/** A ledger reason without its own words ("withdrawal_sent") as words: "Withdrawal sent". */
+function sentence(reason: string): string {
+  const words = reason.replace(/_/g, ' ')
+  return words.charAt(0).toUpperCase() + words.slice(1)
+}
+
 function HistoryCard({ version }: { version: number }) {
   const [before, setBefore] = useState<number[]>([])
   const cursor = before[before.length - 1]
@@ -392,7 +398,7 @@ function HistoryCard({ version }: { version: number }) {
                   <td data-label="When">
                     <When time={e.ts} />
                   </td>
-                  <td data-label="What">{REASONS[e.reason] ?? e.reason.replace(/_/g, ' ')}</td>
+                  <td data-label="What">{REASONS[e.reason] ?? sentence(e.reason)}</td>
                   <td data-label="Amount" className="num">
                     {formatCoin(e.amount, e.asset)}
                   </td>
