@@ -14,6 +14,8 @@ export interface Column<Row> {
   numeric?: boolean
   /** A header read out but not shown (a column of buttons). */
   hideLabel?: boolean
+  /** Its cells name their rows (th scope="row"). */
+  rowHeader?: boolean
   /** Extra class of the column's header and cells. */
   className?: string
 }
@@ -25,7 +27,7 @@ export interface DataTableProps<Row> {
   /** The rows; undefined while they are still loading (nothing is shown then). */
   rows: readonly Row[] | undefined
   rowKey: (row: Row, index: number) => string | number
-  /** Shown instead of the table when there are no rows; nothing when left out. */
+  /** Shown instead of the table when there are no rows (left out: the bare headers). */
   empty?: ReactNode
   /** The table's class: "responsive" (cards on a phone) unless told otherwise. */
   className?: string
@@ -52,7 +54,7 @@ export function DataTable<Row>({
   renderRow,
 }: DataTableProps<Row>) {
   if (!rows) return null
-  if (rows.length === 0) return empty ? <p className="empty">{empty}</p> : null
+  if (rows.length === 0 && empty !== undefined) return <p className="empty">{empty}</p>
   const table = (
     <table className={className}>
       <caption className="visually-hidden">{caption}</caption>
@@ -71,15 +73,21 @@ export function DataTable<Row>({
             <Fragment key={rowKey(row, index)}>{renderRow(row, index)}</Fragment>
           ) : (
             <tr key={rowKey(row, index)} className={rowClassName?.(row)}>
-              {columns.map((column) => (
-                <td
-                  key={column.label}
-                  data-label={column.label}
-                  className={classes(column.numeric && 'num', column.className)}
-                >
-                  {column.cell?.(row)}
-                </td>
-              ))}
+              {columns.map((column) =>
+                column.rowHeader ? (
+                  <th key={column.label} scope="row" data-label={column.label} className={column.className}>
+                    {column.cell?.(row)}
+                  </th>
+                ) : (
+                  <td
+                    key={column.label}
+                    data-label={column.label}
+                    className={classes(column.numeric && 'num', column.className)}
+                  >
+                    {column.cell?.(row)}
+                  </td>
+                ),
+              )}
             </tr>
           ),
         )}
