@@ -2,6 +2,8 @@
 
 import type { EntryType, LogEntry } from '../api/types'
 import { formatDollars } from '../lib/money'
+import { DataTable } from './DataTable'
+import type { Column } from './DataTable'
 import { formatDateTime } from './ui'
 
 export const TYPE_LABELS: Record<EntryType, string> = {
@@ -27,56 +29,58 @@ function details(e: LogEntry): string {
   }
 }
 
-export function EntryTable({ entries, empty }: { entries: LogEntry[]; empty: string }) {
-  if (entries.length === 0) return <p className="empty">{empty}</p>
+/** The command behind each transaction number (money moves carry none of their own). */
+type Commands = Map<number, LogEntry>
+
+function entryColumns(commands: Commands): Column<LogEntry>[] {
+  const command = (e: LogEntry) => commands.get(e.transactionNum ?? -1)
+  return [
+    { label: 'Time', cell: (e) => formatDateTime(e.timestamp) },
+    {
+      label: 'Type',
+      cell: (e) => <span className={`tag tag-${e.type}`}>{TYPE_LABELS[e.type] ?? e.type}</span>,
+    },
+    {
+      label: 'Command',
+      cell: (e) => e.command ?? <span className="muted">{command(e)?.command ?? '—'}</span>,
+    },
+    { label: 'Symbol', cell: (e) => e.stockSymbol ?? command(e)?.stockSymbol ?? '—' },
+    {
+      label: 'Amount',
+      numeric: true,
+      cell: (e) => (e.funds ? formatDollars(e.funds) : e.price ? formatDollars(e.price) : '—'),
+    },
+    { label: 'Details', cell: (e) => details(e) || '—' },
+    { label: 'Txn', numeric: true, cell: (e) => e.transactionNum ?? '—' },
+  ]
+}
+
+export function EntryTable({
+  caption,
+  entries,
+  empty,
+}: {
+  /** What the entries are, for screen readers. */
+  caption: string
+  entries: LogEntry[]
+  empty: string
+}) {
   // Money moves carry no command in the log; name it from the command with the same
   // transaction number when that is on the page too.
-  const commands = new Map<number, LogEntry>()
+  const commands: Commands = new Map()
   for (const e of entries) {
     if (e.type === 'userCommand' && e.transactionNum !== undefined) commands.set(e.transactionNum, e)
   }
   return (
-    <table className="responsive entries">
-      <thead>
-        <tr>
-          <th scope="col">Time</th>
-          <th scope="col">Type</th>
-          <th scope="col">Command</th>
-          <th scope="col">Symbol</th>
-          <th scope="col" className="num">
-            Amount
-          </th>
-          <th scope="col">Details</th>
-          <th scope="col" className="num">
-            Txn
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {entries.map((e, i) => (
-          <tr key={`${e.timestamp}:${e.type}:${e.transactionNum}:${i}`} className={`entry-${e.type}`}>
-            <td data-label="Time">{formatDateTime(e.timestamp)}</td>
-            <td data-label="Type">
-              <span className={`tag tag-${e.type}`}>{TYPE_LABELS[e.type] ?? e.type}</span>
-            </td>
-            <td data-label="Command">
-              {e.command ?? (
-                <span className="muted">{commands.get(e.transactionNum ?? -1)?.command ?? '—'}</span>
-              )}
-            </td>
-            <td data-label="Symbol">
-              {e.stockSymbol ?? commands.get(e.transactionNum ?? -1)?.stockSymbol ?? '—'}
-            </td>
-            <td data-label="Amount" className="num">
-              {e.funds ? formatDollars(e.funds) : e.price ? formatDollars(e.price) : '—'}
-            </td>
-            <td data-label="Details">{details(e) || '—'}</td>
-            <td data-label="Txn" className="num">
-              {e.transactionNum ?? '—'}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <DataTable
+      caption={caption}
+      columns={entryColumns(commands)}
+      rows={entries}
+      rowKey={(e, i) => `${e.timestamp}:${e.type}:${e.transactionNum}:${i}`}
+      empty={empty}
+      className="responsive entries"
+      wrap={false}
+      rowClassName={(e) => `entry-${e.type}`}
+    />
   )
 }

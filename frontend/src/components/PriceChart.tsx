@@ -2,6 +2,8 @@
 // one series). The same numbers are available as a table for screen readers.
 
 import { formatCents } from '../lib/money'
+import { DataTable } from './DataTable'
+import type { Column } from './DataTable'
 import { formatTime } from './ui'
 
 export interface PricePoint {
@@ -32,6 +34,11 @@ export function priceScale(points: PricePoint[]): { lo: number; hi: number } {
   }
   return { lo, hi }
 }
+
+const QUOTE_COLUMNS: Column<PricePoint>[] = [
+  { label: 'Time', cell: (p) => formatTime(p.t) },
+  { label: 'Price', numeric: true, cell: (p) => formatCents(p.cents) },
+]
 
 export function PriceChart({ symbol, points }: { symbol: string; points: PricePoint[] }) {
   if (points.length === 0) {
@@ -87,22 +94,14 @@ export function PriceChart({ symbol, points }: { symbol: string; points: PricePo
       <figcaption>{summary}</figcaption>
       <details>
         <summary>Show the quotes as a table</summary>
-        <table className="compact">
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Price</th>
-            </tr>
-          </thead>
-          <tbody>
-            {[...points].reverse().map((p) => (
-              <tr key={`${p.t}:${p.cents}`}>
-                <td>{formatTime(p.t)}</td>
-                <td className="num">{formatCents(p.cents)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          caption={`Quotes of ${symbol}, newest first`}
+          columns={QUOTE_COLUMNS}
+          rows={[...points].reverse()}
+          rowKey={(p) => `${p.t}:${p.cents}`}
+          className="compact"
+          wrap={false}
+        />
       </details>
     </figure>
   )

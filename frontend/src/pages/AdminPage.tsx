@@ -5,6 +5,8 @@ import { useEffect, useState } from 'react'
 import type { FormEvent } from 'react'
 import { dumplog, logStats } from '../api/endpoints'
 import { useSignedIn } from '../auth/SessionContext'
+import { DataTable } from '../components/DataTable'
+import type { Column } from '../components/DataTable'
 import { TYPE_LABELS } from '../components/EntryTable'
 import type { EntryType } from '../api/types'
 import { ErrorText, Field, Spinner, StatusText, useAction } from '../components/ui'
@@ -75,6 +77,14 @@ function Dumplog() {
   )
 }
 
+/** One line of the log's statistics: an entry type and how many entries it has. */
+type TypeCount = [type: string, count: number]
+
+const STAT_COLUMNS: Column<TypeCount>[] = [
+  { label: 'Type', rowHeader: true, cell: ([type]) => TYPE_LABELS[type as EntryType] ?? type },
+  { label: 'Entries', numeric: true, cell: ([, count]) => count.toLocaleString('en-US') },
+]
+
 function Stats() {
   const [stats, setStats] = useState<Record<string, number> | null>(null)
   const { run, busy, error } = useAction()
@@ -96,18 +106,14 @@ function Stats() {
       </div>
       <ErrorText>{error}</ErrorText>
       {!stats && busy && <Spinner />}
-      {stats && (
-        <table className="compact">
-          <tbody>
-            {Object.entries(stats).map(([type, count]) => (
-              <tr key={type}>
-                <th scope="row">{TYPE_LABELS[type as EntryType] ?? type}</th>
-                <td className="num">{count.toLocaleString('en-US')}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DataTable
+        caption="Log entries of each type"
+        columns={STAT_COLUMNS}
+        rows={stats ? Object.entries(stats) : undefined}
+        rowKey={([type]) => type}
+        className="compact"
+        wrap={false}
+      />
     </section>
   )
 }

@@ -8,6 +8,8 @@ import { cancelAuto, setAutoAmount, setAutoTrigger } from '../api/endpoints'
 import type { Side } from '../api/endpoints'
 import type { BuySetup, SellSetup } from '../api/types'
 import { useSignedIn } from '../auth/SessionContext'
+import { DataTable } from '../components/DataTable'
+import type { Column } from '../components/DataTable'
 import { EntryTable } from '../components/EntryTable'
 import {
   ErrorText,
@@ -189,6 +191,25 @@ function SetupRow({
   )
 }
 
+/** The setups' columns: a buy reserves cash, a sell has an amount and reserves shares. */
+const SETUP_COLUMNS: Record<Side, Column<BuySetup | SellSetup>[]> = {
+  buy: [
+    { label: 'Symbol' },
+    { label: 'Reserved', numeric: true },
+    { label: 'Trigger', numeric: true },
+    { label: 'State' },
+    { label: 'Actions', hideLabel: true },
+  ],
+  sell: [
+    { label: 'Symbol' },
+    { label: 'Amount', numeric: true },
+    { label: 'Shares reserved', numeric: true },
+    { label: 'Trigger', numeric: true },
+    { label: 'State' },
+    { label: 'Actions', hideLabel: true },
+  ],
+}
+
 function SetupTable({
   side,
   setups,
@@ -202,45 +223,14 @@ function SetupTable({
   return (
     <section className="card" aria-labelledby={`setups-${side}-title`}>
       <h2 id={`setups-${side}-title`}>{title}</h2>
-      {setups.length === 0 ? (
-        <p className="empty">No automatic {side === 'buy' ? 'buys' : 'sells'}.</p>
-      ) : (
-        <div className="table-wrap">
-          <table className="responsive">
-            <thead>
-              <tr>
-                <th scope="col">Symbol</th>
-                {side === 'buy' ? (
-                  <th scope="col" className="num">
-                    Reserved
-                  </th>
-                ) : (
-                  <>
-                    <th scope="col" className="num">
-                      Amount
-                    </th>
-                    <th scope="col" className="num">
-                      Shares reserved
-                    </th>
-                  </>
-                )}
-                <th scope="col" className="num">
-                  Trigger
-                </th>
-                <th scope="col">State</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {setups.map((s) => (
-                <SetupRow key={s.symbol} side={side} setup={s} onChange={() => onChange(s.symbol)} />
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        caption={`Your automatic ${side === 'buy' ? 'buys' : 'sells'}`}
+        columns={SETUP_COLUMNS[side]}
+        rows={setups}
+        rowKey={(s) => s.symbol}
+        empty={`No automatic ${side === 'buy' ? 'buys' : 'sells'}.`}
+        renderRow={(s) => <SetupRow side={side} setup={s} onChange={() => onChange(s.symbol)} />}
+      />
     </section>
   )
 }
@@ -281,7 +271,11 @@ export function AutomaticPage() {
       {summary && (
         <section className="card" aria-labelledby="fired-title">
           <h2 id="fired-title">Fired recently</h2>
-          <EntryTable entries={fired} empty="None of your automatic trades has fired recently." />
+          <EntryTable
+            caption="Automatic trades that fired recently"
+            entries={fired}
+            empty="None of your automatic trades has fired recently."
+          />
         </section>
       )}
     </>

@@ -6,10 +6,13 @@ import type { FormEvent } from 'react'
 import { addFunds, transactions } from '../api/endpoints'
 import type { LogEntry, Summary } from '../api/types'
 import { useSignedIn } from '../auth/SessionContext'
+import { DataTable } from '../components/DataTable'
+import type { Column } from '../components/DataTable'
 import { EntryTable } from '../components/EntryTable'
 import { ErrorText, MoneyField, Spinner, StatusText, formatTime, useAction } from '../components/ui'
 import { useAccount } from '../live/AccountContext'
 import { useDeposits, useLatestPrices } from '../live/prices'
+import type { KnownPrice } from '../live/prices'
 import { formatCents, formatDollars, parseAmount } from '../lib/money'
 import { valuate } from '../lib/portfolio'
 import { Link } from '../router'
@@ -70,6 +73,31 @@ function Stat({
   )
 }
 
+/** One line of the holdings: all shares of a symbol, those free to trade, its latest price. */
+interface Holding {
+  symbol: string
+  shares: number
+  free: number
+  price: KnownPrice | undefined
+}
+
+const HOLDING_COLUMNS: Column<Holding>[] = [
+  { label: 'Symbol', rowHeader: true, cell: (h) => h.symbol },
+  {
+    label: 'Shares',
+    numeric: true,
+    cell: (h) => (
+      <>
+        {h.shares}
+        {h.free !== h.shares && <span className="muted"> ({h.free} free)</span>}
+      </>
+    ),
+  },
+  { label: 'Price', numeric: true, cell: (h) => (h.price ? formatCents(h.price.cents) : '—') },
+  { label: 'Quoted', cell: (h) => (h.price ? formatTime(h.price.at) : 'not yet') },
+  { label: 'Value', numeric: true, cell: (h) => (h.price ? formatCents(h.price.cents * h.shares) : '—') },
+]
+
 function Overview({ user, summary }: { user: string; summary: Summary }) {
   const symbols = [
     ...new Set([
@@ -100,7 +128,14 @@ function Overview({ user, summary }: { user: string; summary: Summary }) {
       tone: diff > 0 ? 'up' : diff < 0 ? 'down' : undefined,
     }
   }
-  const holdings = Object.entries(value.shares).sort(([a], [b]) => a.localeCompare(b))
+  const holdings: Holding[] = Object.entries(value.shares)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([symbol, shares]) => ({
+      symbol,
+      shares,
+      free: summary.holdings[symbol] ?? 0,
+      price: prices[symbol],
+    }))
 
   return (
     <>
@@ -143,53 +178,18 @@ function Overview({ user, summary }: { user: string; summary: Summary }) {
           )}
         </div>
         <ErrorText>{quotes.error}</ErrorText>
-        {holdings.length === 0 ? (
-          <p className="empty">
-            You own no shares yet. <Link to="/trade">Buy some</Link>.
-          </p>
-        ) : (
-          <table className="responsive">
-            <thead>
-              <tr>
-                <th scope="col">Symbol</th>
-                <th scope="col" className="num">
-                  Shares
-                </th>
-                <th scope="col" className="num">
-                  Price
-                </th>
-                <th scope="col">Quoted</th>
-                <th scope="col" className="num">
-                  Value
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {holdings.map(([symbol, shares]) => {
-                const price = prices[symbol]
-                const held = summary.holdings[symbol] ?? 0
-                return (
-                  <tr key={symbol}>
-                    <th scope="row" data-label="Symbol">
-                      {symbol}
-                    </th>
-                    <td data-label="Shares" className="num">
-                      {shares}
-                      {held !== shares && <span className="muted"> ({held} free)</span>}
-                    </td>
-                    <td data-label="Price" className="num">
-                      {price ? formatCents(price.cents) : '—'}
-                    </td>
-                    <td data-label="Quoted">{price ? formatTime(price.at) : 'not yet'}</td>
-                    <td data-label="Value" className="num">
-                      {price ? formatCents(price.cents * shares) : '—'}
-                    </td>
-                  </tr>
-                )
-              })}
-            </tbody>
-          </table>
-        )}
+        <DataTable
+          caption="Your holdings at the latest quotes"
+          columns={HOLDING_COLUMNS}
+          rows={holdings}
+          rowKey={(h) => h.symbol}
+          empty={
+            <>
+              You own no shares yet. <Link to="/trade">Buy some</Link>.
+            </>
+          }
+          wrap={false}
+        />
       </section>
     </>
   )
@@ -294,7 +294,7 @@ export function Dashboard() {
             <h2 id="recent-title">Recent transactions</h2>
             <Link to="/history">Full history</Link>
           </div>
-          <EntryTable entries={recent} empty="No transactions yet." />
+          <EntryTable caption="Your newest transactions" entries={recent} empty="No transactions yet." />
         </section>
       )}
     </>

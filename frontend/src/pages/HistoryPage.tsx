@@ -114,6 +114,7 @@ export function HistoryPage() {
           <Spinner label="Loading transactions…" />
         ) : (
           <EntryTable
+            caption="Your transactions, newest first"
             entries={entries}
             empty={type ? `No ${TYPE_LABELS[type].toLowerCase()} entries.` : 'No transactions yet.'}
           />
