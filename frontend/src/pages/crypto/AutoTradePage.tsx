@@ -10,12 +10,17 @@ import type { Backtest, Strategy } from '../../api/exchange'
 import { useSignedIn } from '../../auth/SessionContext'
 import { SeriesChart } from '../../components/Charts'
 import { StateTag, When } from '../../components/crypto'
+import { DataTable } from '../../components/DataTable'
+import type { Column } from '../../components/DataTable'
 import { ErrorText, Field, MoneyField, Spinner, StatusText, useAction } from '../../components/ui'
 import { formatCoin, formatPrice, fractionPercent, newIdempotencyKey, tone } from '../../lib/coins'
 import { formatDollars, parseAmount } from '../../lib/money'
 import { useLoad } from '../../live/useLoad'
 import { Link } from '../../router'
 import { formatSignedCash } from './ExchangePage'
+
+/** One k the backtest tried, with its total return. */
+type Tried = Backtest['tried'][number]
 
 const K_PATTERN = /^(?:[01](?:\.\d{1,2})?|2(?:\.0{1,2})?)$/
 
@@ -106,6 +111,27 @@ function Figures({ result }: { result: Backtest }) {
   )
 }
 
+/** The columns of the k tried; ``best`` is the one chosen (null when k was given). */
+function triedColumns(best: string | null): Column<Tried>[] {
+  return [
+    {
+      label: 'k',
+      rowHeader: true,
+      cell: (t) => (
+        <>
+          {t.k}
+          {t.k === best && <span className="muted"> (chosen)</span>}
+        </>
+      ),
+    },
+    {
+      label: 'Total return',
+      numeric: true,
+      cell: (t) => <span className={`tone-${tone(t.total_return)}`}>{fractionPercent(t.total_return)}</span>,
+    },
+  ]
+}
+
 function BacktestCard({ coins }: { coins: string[] }) {
   const [coin, setCoin] = useState('BTC')
   const [days, setDays] = useState('365')
@@ -168,30 +194,15 @@ function BacktestCard({ coins }: { coins: string[] }) {
           {result.tried.length > 0 && (
             <details>
               <summary>Every k tried</summary>
-              <table className="compact">
-                <caption className="visually-hidden">Total return of each k tried</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">k</th>
-                    <th scope="col" className="num">
-                      Total return
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {result.tried.map((t) => (
-                    <tr key={t.k} className={t.k === best ? 'best' : undefined}>
-                      <th scope="row">
-                        {t.k}
-                        {t.k === best && <span className="muted"> (chosen)</span>}
-                      </th>
-                      <td className={`num tone-${tone(t.total_return)}`}>
-                        {fractionPercent(t.total_return)}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <DataTable
+                caption="Total return of each k tried"
+                columns={triedColumns(best)}
+                rows={result.tried}
+                rowKey={(t) => t.k}
+                className="compact"
+                wrap={false}
+                rowClassName={(t) => (t.k === best ? 'best' : undefined)}
+              />
             </details>
           )}
         </div>
@@ -283,6 +294,18 @@ function StartForm({ coins, onStarted }: { coins: string[]; onStarted: () => voi
   )
 }
 
+const STRATEGY_COLUMNS: Column<Strategy>[] = [
+  { label: 'Coin' },
+  { label: 'Mode' },
+  { label: 'k', numeric: true },
+  { label: 'Budget', numeric: true },
+  { label: 'Target', numeric: true },
+  { label: 'Held', numeric: true },
+  { label: 'Trades', numeric: true },
+  { label: 'Profit / loss', numeric: true },
+  { label: 'Action' },
+]
+
 function StrategyRow({ s, onStopped }: { s: Strategy; onStopped: () => void }) {
   const { username } = useSignedIn()
   const { run, busy, error } = useAction()
@@ -343,46 +366,15 @@ export function AutoTradePage() {
           <h2 id="strategies-title">Your strategies</h2>
           {running.error && !running.missing && <ErrorText>{running.error}</ErrorText>}
           {!running.data && running.loading && <Spinner label="Loading strategies…" />}
-          {(running.missing || (running.data && running.data.strategies.length === 0)) && (
-            <p className="empty">No strategy running.</p>
-          )}
-          {running.data && running.data.strategies.length > 0 && (
-            <div className="table-wrap">
-              <table className="responsive">
-                <caption className="visually-hidden">Your strategies</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Coin</th>
-                    <th scope="col">Mode</th>
-                    <th scope="col" className="num">
-                      k
-                    </th>
-                    <th scope="col" className="num">
-                      Budget
-                    </th>
-                    <th scope="col" className="num">
-                      Target
-                    </th>
-                    <th scope="col" className="num">
-                      Held
-                    </th>
-                    <th scope="col" className="num">
-                      Trades
-                    </th>
-                    <th scope="col" className="num">
-                      Profit / loss
-                    </th>
-                    <th scope="col">Action</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {running.data.strategies.map((s) => (
-                    <StrategyRow key={s.id} s={s} onStopped={() => void running.reload()} />
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
+          <DataTable
+            caption="Your strategies"
+            columns={STRATEGY_COLUMNS}
+            // No account yet (404): nothing is running.
+            rows={running.missing ? [] : running.data?.strategies}
+            rowKey={(s) => s.id}
+            empty="No strategy running."
+            renderRow={(s) => <StrategyRow s={s} onStopped={() => void running.reload()} />}
+          />
         </section>
       </div>
     </>

@@ -13,6 +13,8 @@ import type {
   CandleInterval,
   CandleRow,
   ClientAssets,
+  CoinTrade,
+  Holding,
   SellResult,
   TickerEvent,
 } from '../../api/exchange'
@@ -20,6 +22,8 @@ import { useSignedIn } from '../../auth/SessionContext'
 import { CandleChart, Sparkline } from '../../components/Charts'
 import type { Point } from '../../components/Charts'
 import { ModeBadge, When } from '../../components/crypto'
+import { DataTable } from '../../components/DataTable'
+import type { Column } from '../../components/DataTable'
 import { ErrorText, Field, Spinner, StatusText, useAction } from '../../components/ui'
 import {
   centsString,
@@ -152,65 +156,64 @@ function formatSignedPrice(amount: string): string {
   return `+${formatPrice(amount)}`
 }
 
-function BoardTable({ lines, sparks }: { lines: BoardLine[]; sparks: Record<string, Point[]> }) {
-  return (
-    <div className="table-wrap">
-      <table className="responsive board">
-        <caption className="visually-hidden">The top 20 coins by value traded over 24 hours</caption>
-        <thead>
-          <tr>
-            <th scope="col" className="num">
-              #
-            </th>
-            <th scope="col">Coin</th>
-            <th scope="col" className="num">
-              Price
-            </th>
-            <th scope="col" className="num">
-              24 h change
-            </th>
-            <th scope="col" className="num hide-narrow">
-              24 h volume
-            </th>
-            <th scope="col" className="num hide-narrow">
-              24 h value
-            </th>
-            <th scope="col">Last 24 h</th>
-          </tr>
-        </thead>
-        <tbody>
-          {lines.map((l) => (
-            <tr key={l.ticker} data-coin={l.ticker}>
-              <td data-label="#" className="num muted">
-                {l.rank}
-              </td>
-              <th scope="row" data-label="Coin">
-                <Link to={coinLink(l.ticker)}>
-                  <strong>{l.ticker}</strong> <span className="muted">{l.name}</span>
-                </Link>
-              </th>
-              <td data-label="Price" className="num" data-testid={`price-${l.ticker}`}>
-                {formatPrice(l.cur_price)}
-              </td>
-              <td data-label="24 h change" className="num">
-                <Change rate={l.chgRate} />
-              </td>
-              <td data-label="24 h volume" className="num hide-narrow">
-                {formatCoin(l.volume)}
-              </td>
-              <td data-label="24 h value" className="num hide-narrow">
-                {formatPrice(l.value, { cents: true })}
-              </td>
-              <td data-label="Last 24 h">
-                <Sparkline points={sparks[l.ticker] ?? []} label={`${l.ticker} over the last 24 hours`} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  )
+/** The board's columns; the last draws each coin's sparkline from ``sparks``. */
+function boardColumns(sparks: Record<string, Point[]>): Column<BoardLine>[] {
+  return [
+    { label: '#', numeric: true, cell: (l) => <span className="muted">{l.rank}</span> },
+    {
+      label: 'Coin',
+      rowHeader: true,
+      cell: (l) => (
+        <Link to={coinLink(l.ticker)}>
+          <strong>{l.ticker}</strong> <span className="muted">{l.name}</span>
+        </Link>
+      ),
+    },
+    {
+      label: 'Price',
+      numeric: true,
+      cell: (l) => <span data-testid={`price-${l.ticker}`}>{formatPrice(l.cur_price)}</span>,
+    },
+    { label: '24 h change', numeric: true, cell: (l) => <Change rate={l.chgRate} /> },
+    { label: '24 h volume', numeric: true, className: 'hide-narrow', cell: (l) => formatCoin(l.volume) },
+    {
+      label: '24 h value',
+      numeric: true,
+      className: 'hide-narrow',
+      cell: (l) => formatPrice(l.value, { cents: true }),
+    },
+    {
+      label: 'Last 24 h',
+      cell: (l) => <Sparkline points={sparks[l.ticker] ?? []} label={`${l.ticker} over the last 24 hours`} />,
+    },
+  ]
 }
+
+const HOLDING_COLUMNS: Column<Holding>[] = [
+  { label: 'Coin', rowHeader: true, cell: (h) => <Link to={coinLink(h.ticker)}>{h.ticker}</Link> },
+  {
+    label: 'Amount',
+    numeric: true,
+    cell: (h) => (
+      <>
+        {formatCoin(h.available)}
+        {toUnits(h.locked) > 0n && <span className="muted"> + {formatCoin(h.locked)} locked</span>}
+      </>
+    ),
+  },
+  { label: 'Price', numeric: true, cell: (h) => formatPrice(h.cur_price) },
+  { label: 'Value', numeric: true, cell: (h) => formatDollars(h.value) },
+  { label: 'Cost', numeric: true, cell: (h) => formatDollars(h.cost) },
+  {
+    label: 'Profit / loss',
+    numeric: true,
+    cell: (h) => (
+      <span className={`tone-${tone(h.unrealised)}`}>
+        {h.unrealised === null ? '—' : formatSignedCash(h.unrealised)}
+      </span>
+    ),
+  },
+]
 
 function Holdings({ assets }: { assets: ClientAssets }) {
   const held = assets.holdings.filter((h) => toUnits(h.available) + toUnits(h.locked) > 0n)
@@ -238,62 +241,13 @@ function Holdings({ assets }: { assets: ClientAssets }) {
           The market feed is not answering: values are shown when it is back.
         </p>
       )}
-      {held.length === 0 ? (
-        <p className="empty">No coins yet: pick one below to buy.</p>
-      ) : (
-        <div className="table-wrap">
-          <table className="responsive">
-            <caption className="visually-hidden">Your coins valued at the live price</caption>
-            <thead>
-              <tr>
-                <th scope="col">Coin</th>
-                <th scope="col" className="num">
-                  Amount
-                </th>
-                <th scope="col" className="num">
-                  Price
-                </th>
-                <th scope="col" className="num">
-                  Value
-                </th>
-                <th scope="col" className="num">
-                  Cost
-                </th>
-                <th scope="col" className="num">
-                  Profit / loss
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {held.map((h) => (
-                <tr key={h.ticker}>
-                  <th scope="row" data-label="Coin">
-                    <Link to={coinLink(h.ticker)}>{h.ticker}</Link>
-                  </th>
-                  <td data-label="Amount" className="num">
-                    {formatCoin(h.available)}
-                    {toUnits(h.locked) > 0n && (
-                      <span className="muted"> + {formatCoin(h.locked)} locked</span>
-                    )}
-                  </td>
-                  <td data-label="Price" className="num">
-                    {formatPrice(h.cur_price)}
-                  </td>
-                  <td data-label="Value" className="num">
-                    {formatDollars(h.value)}
-                  </td>
-                  <td data-label="Cost" className="num">
-                    {formatDollars(h.cost)}
-                  </td>
-                  <td data-label="Profit / loss" className={`num tone-${tone(h.unrealised)}`}>
-                    {h.unrealised === null ? '—' : formatSignedCash(h.unrealised)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        caption="Your coins valued at the live price"
+        columns={HOLDING_COLUMNS}
+        rows={held}
+        rowKey={(h) => h.ticker}
+        empty="No coins yet: pick one below to buy."
+      />
     </section>
   )
 }
@@ -332,7 +286,15 @@ function BoardPage() {
         </div>
         {loaded.error && <ErrorText>{loaded.error}</ErrorText>}
         {!loaded.data && loaded.loading && <Spinner label="Loading the market…" />}
-        {ranked.length > 0 && <BoardTable lines={ranked} sparks={sparks} />}
+        {ranked.length > 0 && (
+          <DataTable
+            caption="The top 20 coins by value traded over 24 hours"
+            columns={boardColumns(sparks)}
+            rows={ranked}
+            rowKey={(l) => l.ticker}
+            className="responsive board"
+          />
+        )}
       </section>
     </>
   )
@@ -597,62 +559,38 @@ function TradeCard({
   )
 }
 
+/** The columns of the user's trades of ``coin``. */
+function tradeColumns(coin: string): Column<CoinTrade>[] {
+  return [
+    { label: 'When', cell: (t) => <When time={t.timestamp} /> },
+    {
+      label: 'Side',
+      cell: (t) => (
+        <span className={t.side === 'buy' ? 'tone-up' : 'tone-down'}>
+          {t.side === 'buy' ? 'Buy' : 'Sell'}
+        </span>
+      ),
+    },
+    { label: 'Amount', numeric: true, cell: (t) => formatCoin(t.amount, coin) },
+    { label: 'Price', numeric: true, cell: (t) => formatPrice(t.price) },
+    { label: 'Cash', numeric: true, cell: (t) => formatDollars(t.cash) },
+    { label: 'Fee', numeric: true, cell: (t) => formatDollars(t.fee) },
+  ]
+}
+
 function TradesCard({ coin, version }: { coin: string; version: number }) {
   const trades = useLoad(() => coinTrades(coin), [coin, version])
   return (
     <section className="card" aria-labelledby="trades-title">
       <h2 id="trades-title">Your {coin} trades</h2>
       {trades.error && !trades.missing && <ErrorText>{trades.error}</ErrorText>}
-      {trades.data && trades.data.trades.length === 0 && <p className="empty">No trades of {coin} yet.</p>}
-      {trades.data && trades.data.trades.length > 0 && (
-        <div className="table-wrap">
-          <table className="responsive">
-            <caption className="visually-hidden">Your trades of {coin}, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Side</th>
-                <th scope="col" className="num">
-                  Amount
-                </th>
-                <th scope="col" className="num">
-                  Price
-                </th>
-                <th scope="col" className="num">
-                  Cash
-                </th>
-                <th scope="col" className="num">
-                  Fee
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {trades.data.trades.map((t, i) => (
-                <tr key={`${t.timestamp}-${t.transactionNum ?? i}`}>
-                  <td data-label="When">
-                    <When time={t.timestamp} />
-                  </td>
-                  <td data-label="Side" className={t.side === 'buy' ? 'tone-up' : 'tone-down'}>
-                    {t.side === 'buy' ? 'Buy' : 'Sell'}
-                  </td>
-                  <td data-label="Amount" className="num">
-                    {formatCoin(t.amount, coin)}
-                  </td>
-                  <td data-label="Price" className="num">
-                    {formatPrice(t.price)}
-                  </td>
-                  <td data-label="Cash" className="num">
-                    {formatDollars(t.cash)}
-                  </td>
-                  <td data-label="Fee" className="num">
-                    {formatDollars(t.fee)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        caption={`Your trades of ${coin}, newest first`}
+        columns={tradeColumns(coin)}
+        rows={trades.data?.trades}
+        rowKey={(t, i) => `${t.timestamp}-${t.transactionNum ?? i}`}
+        empty={`No trades of ${coin} yet.`}
+      />
     </section>
   )
 }

@@ -191,7 +191,6 @@ function MachineRow({
   )
 }
 
-/** Cumulative earnings after each payout, oldest first, as exact 8-decimal strings. */
 const MACHINE_COLUMNS: Column<Machine>[] = [
   { label: 'Machine' },
   { label: 'Hashrate', numeric: true },
@@ -222,6 +221,7 @@ function digColumns(names: Map<string, string>): Column<Dig>[] {
   ]
 }
 
+/** Cumulative earnings after each payout, oldest first, as exact 8-decimal strings. */
 export function earningsCurve(payouts: Payout[]): { t: number; value: string }[] {
   let total = 0n
   return [...payouts]

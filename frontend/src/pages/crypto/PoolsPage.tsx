@@ -5,7 +5,9 @@
 import { useState } from 'react'
 import type { FormEvent } from 'react'
 import { listMachines, poolCentre, poolDetail, startMachine } from '../../api/mining'
-import type { PoolStats } from '../../api/mining'
+import type { PoolBlock, PoolStats } from '../../api/mining'
+import { DataTable } from '../../components/DataTable'
+import type { Column } from '../../components/DataTable'
 import { Hash, ModeBadge, StateTag, When } from '../../components/crypto'
 import { ErrorText, Spinner, StatusText, useAction, useNow } from '../../components/ui'
 import { formatCoin } from '../../lib/coins'
@@ -66,86 +68,47 @@ function ShareChart({ pools }: { pools: PoolStats[] }) {
   )
 }
 
-function PoolTable({ pools }: { pools: PoolStats[] }) {
-  return (
-    <div className="table-wrap">
-      <table className="responsive pools">
-        <caption className="visually-hidden">Pools and their statistics</caption>
-        <thead>
-          <tr>
-            <th scope="col">Pool</th>
-            <th scope="col" className="num">
-              Hashrate
-            </th>
-            <th scope="col" className="num">
-              Share
-            </th>
-            <th scope="col" className="num">
-              Machines
-            </th>
-            <th scope="col" className="num">
-              Blocks 24 h
-            </th>
-            <th scope="col" className="num">
-              Blocks 7 d
-            </th>
-            <th scope="col">Last block</th>
-            <th scope="col" className="num">
-              Luck
-            </th>
-            <th scope="col" className="num">
-              Fee
-            </th>
-            <th scope="col">Scheme</th>
-          </tr>
-        </thead>
-        <tbody>
-          {pools.map((p) => (
-            <tr key={p.id}>
-              <th scope="row" data-label="Pool">
-                <Link to={`/pools/${encodeURIComponent(p.id)}`}>{p.name}</Link>
-              </th>
-              <td data-label="Hashrate" className="num">
-                {formatHashrate(p.hashrate)}
-              </td>
-              <td data-label="Share" className="num">
-                {percent(p.share_of_network)}
-              </td>
-              <td data-label="Machines" className="num">
-                {p.machines}
-              </td>
-              <td data-label="Blocks 24 h" className="num">
-                {p.blocks_24h}
-              </td>
-              <td data-label="Blocks 7 d" className="num">
-                {p.blocks_7d}
-              </td>
-              <td data-label="Last block">
-                {p.last_block ? (
-                  <>
-                    <Link to={`/explorer/blocks/${p.last_block.height}`}>#{p.last_block.height}</Link>{' '}
-                    <span className="muted">
-                      <When time={p.last_block.found_ms} />
-                    </span>
-                  </>
-                ) : (
-                  <span className="muted">none yet</span>
-                )}
-              </td>
-              <td data-label="Luck" className="num">
-                {p.luck === null ? '—' : percent(p.luck)}
-              </td>
-              <td data-label="Fee" className="num">
-                {p.fee} %
-              </td>
-              <td data-label="Scheme">{p.scheme}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  )
-}
+const POOL_COLUMNS: Column<PoolStats>[] = [
+  {
+    label: 'Pool',
+    rowHeader: true,
+    cell: (p) => <Link to={`/pools/${encodeURIComponent(p.id)}`}>{p.name}</Link>,
+  },
+  { label: 'Hashrate', numeric: true, cell: (p) => formatHashrate(p.hashrate) },
+  { label: 'Share', numeric: true, cell: (p) => percent(p.share_of_network) },
+  { label: 'Machines', numeric: true, cell: (p) => p.machines },
+  { label: 'Blocks 24 h', numeric: true, cell: (p) => p.blocks_24h },
+  { label: 'Blocks 7 d', numeric: true, cell: (p) => p.blocks_7d },
+  {
+    label: 'Last block',
+    cell: (p) =>
+      p.last_block ? (
+        <>
+          <Link to={`/explorer/blocks/${p.last_block.height}`}>#{p.last_block.height}</Link>{' '}
+          <span className="muted">
+            <When time={p.last_block.found_ms} />
+          </span>
+        </>
+      ) : (
+        <span className="muted">none yet</span>
+      ),
+  },
+  { label: 'Luck', numeric: true, cell: (p) => (p.luck === null ? '—' : percent(p.luck)) },
+  { label: 'Fee', numeric: true, cell: (p) => `${p.fee} %` },
+  { label: 'Scheme', cell: (p) => p.scheme },
+]
+
+const BLOCK_COLUMNS: Column<PoolBlock>[] = [
+  {
+    label: 'Height',
+    rowHeader: true,
+    cell: (b) => <Link to={`/explorer/blocks/${b.height}`}>{b.height}</Link>,
+  },
+  { label: 'Hash', cell: (b) => <Hash value={b.hash} to={`/explorer/blocks/${b.hash}`} keep={6} /> },
+  { label: 'Found', cell: (b) => <When time={b.found_ms} /> },
+  { label: 'Reward', numeric: true, cell: (b) => formatCoin(b.reward, 'DTC') },
+  { label: 'State', cell: (b) => <StateTag state={b.state} /> },
+]
 
 function PoolCentre() {
   const centre = useLoad(poolCentre, [])
@@ -192,11 +155,14 @@ function PoolCentre() {
           </section>
           <section className="card" aria-labelledby="pools-title">
             <h2 id="pools-title">Pools</h2>
-            {data.pools.length === 0 ? (
-              <p className="empty">No pools are configured.</p>
-            ) : (
-              <PoolTable pools={data.pools} />
-            )}
+            <DataTable
+              caption="Pools and their statistics"
+              columns={POOL_COLUMNS}
+              rows={data.pools}
+              rowKey={(p) => p.id}
+              empty="No pools are configured."
+              className="responsive pools"
+            />
           </section>
         </>
       )}
@@ -304,47 +270,13 @@ function PoolView({ id }: { id: string }) {
             <StartHere pool={p.id} onStarted={() => void pool.reload()} />
             <section className="card" aria-labelledby="blocks-title">
               <h2 id="blocks-title">Recent blocks</h2>
-              {p.recent_blocks.length === 0 ? (
-                <p className="empty">This pool has not found a block yet.</p>
-              ) : (
-                <div className="table-wrap">
-                  <table className="responsive">
-                    <caption className="visually-hidden">Blocks found by {p.name}, newest first</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Height</th>
-                        <th scope="col">Hash</th>
-                        <th scope="col">Found</th>
-                        <th scope="col" className="num">
-                          Reward
-                        </th>
-                        <th scope="col">State</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {p.recent_blocks.map((b) => (
-                        <tr key={b.hash}>
-                          <th scope="row" data-label="Height">
-                            <Link to={`/explorer/blocks/${b.height}`}>{b.height}</Link>
-                          </th>
-                          <td data-label="Hash">
-                            <Hash value={b.hash} to={`/explorer/blocks/${b.hash}`} keep={6} />
-                          </td>
-                          <td data-label="Found">
-                            <When time={b.found_ms} />
-                          </td>
-                          <td data-label="Reward" className="num">
-                            {formatCoin(b.reward, 'DTC')}
-                          </td>
-                          <td data-label="State">
-                            <StateTag state={b.state} />
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
-              )}
+              <DataTable
+                caption={`Blocks found by ${p.name}, newest first`}
+                columns={BLOCK_COLUMNS}
+                rows={p.recent_blocks}
+                rowKey={(b) => b.hash}
+                empty="This pool has not found a block yet."
+              />
             </section>
           </div>
         </>
