@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from .domain import backtest, breakout, exchange, margin, stops
+from .domain.account import Account, Change
 from .domain.money import format_cents, format_price, format_units
 from .errors import UpstreamUnavailable
 from .ledger import Command, CommandRunner
@@ -57,14 +58,7 @@ def buy_coin(trading: CoinTrading, command: Command) -> dict:
     Errors: UnknownCoin (400), OrderTooSmall (400), NotFound (404), InsufficientFunds
     (409), UpstreamUnavailable (503: the feed is down; nothing changed).
     """
-    price = trading.market.price(command.symbol)
-    change = trading.ledger.run(
-        command,
-        lambda account: exchange.buy_coin(
-            account, command.symbol, command.units, price, trading.fee_bp, str(command.txn)
-        ),
-    )
-    return coin_fields(change.result)
+    return _at_market_price(trading, command, exchange.buy_coin)
 
 
 def sell_coin(trading: CoinTrading, command: Command) -> dict:
@@ -73,10 +67,20 @@ def sell_coin(trading: CoinTrading, command: Command) -> dict:
     Errors: UnknownCoin (400), OrderTooSmall (400), NotFound (404), InsufficientAssets
     (409), UpstreamUnavailable (503: the feed is down; nothing changed).
     """
+    return _at_market_price(trading, command, exchange.sell_coin)
+
+
+def _at_market_price(
+    trading: CoinTrading,
+    command: Command,
+    trade: Callable[[Account, str, int, int, int, str], Change],
+) -> dict:
+    """``trade`` (``exchange.buy_coin`` or ``sell_coin``) the command's units of its coin
+    at the feed's price now, with the exchange's fee."""
     price = trading.market.price(command.symbol)
     change = trading.ledger.run(
         command,
-        lambda account: exchange.sell_coin(
+        lambda account: trade(
             account, command.symbol, command.units, price, trading.fee_bp, str(command.txn)
         ),
     )

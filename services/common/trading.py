@@ -70,12 +70,7 @@ def set_buy_amount(trading: Trading, cmd: Command) -> dict:
 
     Errors: InsufficientFunds, TooManySetups (a new one beyond MAX_SETUPS_PER_USER).
     """
-
-    def rule(account: rules.Account) -> rules.Change:
-        rules.check_room_for_setup(account, cmd.symbol, "buy", trading.max_setups)
-        return rules.set_buy_amount(account, cmd.symbol, cmd.funds)
-
-    return money_fields(trading.ledger.run(cmd, rule).result)
+    return _set_amount(trading, cmd, "buy", rules.set_buy_amount)
 
 
 def set_buy_trigger(trading: Trading, cmd: Command) -> dict:
@@ -83,12 +78,7 @@ def set_buy_trigger(trading: Trading, cmd: Command) -> dict:
 
     Errors: NoSetup, TooManyArmedSymbols (a new symbol beyond MAX_ARMED_SYMBOLS).
     """
-    _admit_symbol(trading, cmd)
-    return money_fields(
-        trading.ledger.run(
-            cmd, lambda a: rules.set_buy_trigger(a, cmd.symbol, cmd.funds, cmd.txn)
-        ).result
-    )
+    return _set_trigger(trading, cmd, rules.set_buy_trigger)
 
 
 def cancel_set_buy(trading: Trading, cmd: Command) -> dict:
@@ -141,12 +131,7 @@ def set_sell_amount(trading: Trading, cmd: Command) -> dict:
 
     Errors: InsufficientShares, TooManySetups (a new one beyond MAX_SETUPS_PER_USER).
     """
-
-    def rule(account: rules.Account) -> rules.Change:
-        rules.check_room_for_setup(account, cmd.symbol, "sell", trading.max_setups)
-        return rules.set_sell_amount(account, cmd.symbol, cmd.funds)
-
-    return money_fields(trading.ledger.run(cmd, rule).result)
+    return _set_amount(trading, cmd, "sell", rules.set_sell_amount)
 
 
 def set_sell_trigger(trading: Trading, cmd: Command) -> dict:
@@ -154,12 +139,7 @@ def set_sell_trigger(trading: Trading, cmd: Command) -> dict:
 
     Errors: NoSetup, ZeroShares, TooManyArmedSymbols (a new symbol beyond the bound).
     """
-    _admit_symbol(trading, cmd)
-    return money_fields(
-        trading.ledger.run(
-            cmd, lambda a: rules.set_sell_trigger(a, cmd.symbol, cmd.funds, cmd.txn)
-        ).result
-    )
+    return _set_trigger(trading, cmd, rules.set_sell_trigger)
 
 
 def cancel_set_sell(trading: Trading, cmd: Command) -> dict:
@@ -179,6 +159,38 @@ def _admit_symbol(trading: Trading, cmd: Command) -> None:
                 f"the platform watches {trading.armed_symbols.limit} symbols for triggers "
                 f"already; {cmd.symbol} cannot be armed now"
             )
+
+
+# --- automatic buys and sells, either side ------------------------------------------
+
+
+def _set_amount(
+    trading: Trading,
+    cmd: Command,
+    side: str,
+    set_amount: Callable[[rules.Account, str, int], rules.Change],
+) -> dict:
+    """SET_BUY_AMOUNT or SET_SELL_AMOUNT (``side``): a new setup only while the user has
+    room for one, then ``set_amount`` (``rules.set_buy_amount`` or ``set_sell_amount``)."""
+
+    def rule(account: rules.Account) -> rules.Change:
+        rules.check_room_for_setup(account, cmd.symbol, side, trading.max_setups)
+        return set_amount(account, cmd.symbol, cmd.funds)
+
+    return money_fields(trading.ledger.run(cmd, rule).result)
+
+
+def _set_trigger(
+    trading: Trading,
+    cmd: Command,
+    set_trigger: Callable[[rules.Account, str, int, int], rules.Change],
+) -> dict:
+    """SET_BUY_TRIGGER or SET_SELL_TRIGGER: the symbol admitted among the watched ones,
+    then ``set_trigger`` (``rules.set_buy_trigger`` or ``set_sell_trigger``) at the
+    command's price."""
+    _admit_symbol(trading, cmd)
+    change = trading.ledger.run(cmd, lambda a: set_trigger(a, cmd.symbol, cmd.funds, cmd.txn))
+    return money_fields(change.result)
 
 
 # --- stop-losses on holdings --------------------------------------------------------

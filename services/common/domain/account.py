@@ -36,6 +36,12 @@ class CashMove:
     txn: int | None = None  # set when the system, not the current command, moved it
 
 
+def paid_with_fee(move: CashMove, fee: int) -> tuple[CashMove, ...]:
+    """The cash moves of an order: ``move`` (what it costs or pays), then its fee taken
+    from cash; a fee of 0 moves nothing, so it is not recorded."""
+    return (move,) + ((CashMove(REMOVE, fee),) if fee else ())
+
+
 @dataclass(frozen=True)
 class TriggerFired:
     """A buy or sell setup that executed; logged as a systemEvent."""
@@ -272,9 +278,7 @@ def buy(account: Account, symbol: str, amount: int, price: int, now_ms: int, txn
 
 def commit_buy(account: Account) -> Change:
     """COMMIT_BUY: the newest pending buy's shares join the holdings."""
-    if not account.pending_buys:
-        raise NothingPending("no pending buy")
-    newest = account.pending_buys[-1]
+    newest = _newest_pending(account.pending_buys, "buy")
     updated = replace(
         account,
         holdings=_with_holding(account.holdings, newest.symbol, newest.shares),
@@ -285,9 +289,7 @@ def commit_buy(account: Account) -> Change:
 
 def cancel_buy(account: Account) -> Change:
     """CANCEL_BUY: the newest pending buy's cost returns to cash."""
-    if not account.pending_buys:
-        raise NothingPending("no pending buy")
-    newest = account.pending_buys[-1]
+    newest = _newest_pending(account.pending_buys, "buy")
     updated = replace(
         account, cash=account.cash + newest.cost, pending_buys=account.pending_buys[:-1]
     )
@@ -328,9 +330,7 @@ def sell(account: Account, symbol: str, amount: int, price: int, now_ms: int, tx
 
 def commit_sell(account: Account) -> Change:
     """COMMIT_SELL: the newest pending sell's proceeds join cash."""
-    if not account.pending_sells:
-        raise NothingPending("no pending sell")
-    newest = account.pending_sells[-1]
+    newest = _newest_pending(account.pending_sells, "sell")
     updated = replace(
         account, cash=account.cash + newest.cost, pending_sells=account.pending_sells[:-1]
     )
@@ -339,15 +339,21 @@ def commit_sell(account: Account) -> Change:
 
 def cancel_sell(account: Account) -> Change:
     """CANCEL_SELL: the newest pending sell's shares return to the holding."""
-    if not account.pending_sells:
-        raise NothingPending("no pending sell")
-    newest = account.pending_sells[-1]
+    newest = _newest_pending(account.pending_sells, "sell")
     updated = replace(
         account,
         holdings=_with_holding(account.holdings, newest.symbol, newest.shares),
         pending_sells=account.pending_sells[:-1],
     )
     return Change(updated, result=_pending_result(newest))
+
+
+def _newest_pending(pending: tuple[Pending, ...], side: str) -> Pending:
+    """The newest of the account's pending buys or sells (``side``): the one COMMIT_* and
+    CANCEL_* act on. Raises NothingPending when there is none."""
+    if not pending:
+        raise NothingPending(f"no pending {side}")
+    return pending[-1]
 
 
 def _pending_result(pending: Pending) -> dict:

@@ -23,7 +23,7 @@ from dataclasses import replace
 
 from ..errors import InsufficientFunds, OrderTooSmall
 from . import assets
-from .account import ADD, REMOVE, Account, CashMove, Change
+from .account import ADD, REMOVE, Account, CashMove, Change, paid_with_fee
 from .money import (
     fee_cents_up,
     format_cents,
@@ -73,7 +73,7 @@ def buy_coin(account: Account, coin: str, units: int, price: int, fee_bp: int, r
         cash=account.cash - total,
         assets=assets.with_balance(account.assets, coin, balance),
     )
-    moves = (CashMove(REMOVE, cost),) + ((CashMove(REMOVE, fee),) if fee else ())
+    moves = paid_with_fee(CashMove(REMOVE, cost), fee)
     return Change(
         updated,
         moves,
@@ -121,7 +121,7 @@ def sell_coin(account: Account, coin: str, units: int, price: int, fee_bp: int, 
         cash=account.cash + net,
         assets=assets.with_balance(account.assets, coin, balance),
     )
-    moves = (CashMove(ADD, proceeds),) + ((CashMove(REMOVE, fee),) if fee else ())
+    moves = paid_with_fee(CashMove(ADD, proceeds), fee)
     return Change(
         updated,
         moves,

@@ -33,7 +33,7 @@ from types import MappingProxyType
 
 from ..errors import Conflict, InsufficientFunds, InvalidInput, NotFound, OrderTooSmall
 from . import assets
-from .account import ADD, REMOVE, Account, CashMove, Change
+from .account import ADD, REMOVE, Account, CashMove, Change, paid_with_fee
 from .money import (
     VALUE_PER_CENT,
     fee_cents_up,
@@ -207,7 +207,7 @@ def open_position(
         cash=account.cash - margin - fee,
         positions=_frozen({**account.positions, coin: position}),
     )
-    moves = (CashMove(REMOVE, margin),) + ((CashMove(REMOVE, fee),) if fee else ())
+    moves = paid_with_fee(CashMove(REMOVE, margin), fee)
     result = {
         "coin": coin,
         "side": side,

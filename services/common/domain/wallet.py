@@ -36,6 +36,21 @@ def _with(account: Account, asset: str, balance: assets.AssetBalance) -> Account
     return replace(account, assets=assets.with_balance(account.assets, asset, balance))
 
 
+def _withdrawal_step(
+    account: Account,
+    asset: str,
+    balance: assets.AssetBalance,
+    movements: tuple[assets.AssetMove, ...],
+) -> Change:
+    """A step of a withdrawal (lock, unlock, settle): ``asset``'s new ``balance`` and
+    what moved, answered with what is locked and available now."""
+    return Change(
+        _with(account, asset, balance),
+        movements=movements,
+        result={"asset": asset, "locked": balance.locked, "available": balance.available},
+    )
+
+
 def credit_deposit(
     account: Account, asset: str, units: int, ref: str, source: str = assets.CHAIN
 ) -> Change:
@@ -64,11 +79,7 @@ def lock_withdrawal(account: Account, asset: str, units: int, fee_units: int, re
         assets.WITHDRAWAL_LOCK,
         ref,
     )
-    return Change(
-        _with(account, asset, balance),
-        movements=(move,),
-        result={"asset": asset, "locked": balance.locked, "available": balance.available},
-    )
+    return _withdrawal_step(account, asset, balance, (move,))
 
 
 def unlock_withdrawal(account: Account, asset: str, units: int, fee_units: int, ref: str) -> Change:
@@ -81,11 +92,7 @@ def unlock_withdrawal(account: Account, asset: str, units: int, fee_units: int, 
         assets.WITHDRAWAL_UNLOCK,
         ref,
     )
-    return Change(
-        _with(account, asset, balance),
-        movements=(move,),
-        result={"asset": asset, "locked": balance.locked, "available": balance.available},
-    )
+    return _withdrawal_step(account, asset, balance, (move,))
 
 
 def settle_withdrawal(
@@ -110,8 +117,4 @@ def settle_withdrawal(
             user, balance, asset, fee_units, fee_target, assets.WITHDRAWAL_FEE, ref, True
         )
         movements += (fee,)
-    return Change(
-        _with(account, asset, balance),
-        movements=movements,
-        result={"asset": asset, "locked": balance.locked, "available": balance.available},
-    )
+    return _withdrawal_step(account, asset, balance, movements)
