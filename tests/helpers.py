@@ -6,6 +6,7 @@ import random
 import string
 import uuid
 
+import pytest
 import requests
 
 from tests.conftest import SECRETS
@@ -42,3 +43,16 @@ def service_headers(session: requests.Session, base_url: str) -> dict:
 
 def admin_headers(session: requests.Session, base_url: str) -> dict:
     return login(session, base_url, "admin", SECRETS["ADMIN_PASSWORD"])
+
+
+def module_stack(name: str, start_stack, **options):
+    """A module-scoped fixture called ``name``: the stack ``start_stack(folder, **options)``
+    starts in a temporary folder, stopped after the module's last test."""
+
+    @pytest.fixture(scope="module", name=name)
+    def stack_fixture(tmp_path_factory):
+        stack = start_stack(tmp_path_factory.mktemp(name) / "stack", **options)
+        yield stack
+        stack.stop()
+
+    return stack_fixture

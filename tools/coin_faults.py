@@ -22,13 +22,8 @@ the relay once. Afterwards, from the books alone:
 
 from __future__ import annotations
 
-import argparse
-import logging
-import os
 import random
-import signal
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -36,13 +31,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-import pymongo
-import requests
-
 from services.common.domain import assets, margin
+from tools.fault_driver import (
+    ServiceDriver,
+    kill_program,
+    run_seeds_command,
+    stack_db,
+    stack_secrets,
+    wait_running,
+    write_section,
+)
 from tools.stack import Ports, Stack
 
-log = logging.getLogger("coin_faults")
 DAY_MS = 86_400_000
 MINUTE_MS = 60_000
 FIRST_DAY = 19_723  # 2024-01-01, the feed's first candle
@@ -52,7 +52,6 @@ AMOUNTS = {"ETH": "0.2", "SOL": "5", "XRP": "1000"}
 DROP = Decimal("0.84")  # the stretch ends at or below 84 % of its opening price
 STEPS = 12
 STEP_PAUSE_S = 0.6  # several checker passes (every 0.2 s) per step
-RESTART_LIMIT_S = 30.0  # supervisord's start delay after a kill, and then some
 SETTLE_LIMIT_S = 60.0
 USERS = 3
 BEGIN, END = "<!-- coin faults report: begin -->", "<!-- coin faults report: end -->"
@@ -60,11 +59,8 @@ BEGIN, END = "<!-- coin faults report: begin -->", "<!-- coin faults report: end
 
 def stack_env() -> dict[str, str]:
     return {
-        "JWT_SECRET": uuid.uuid4().hex + uuid.uuid4().hex,
-        "ADMIN_PASSWORD": uuid.uuid4().hex,
-        "SERVICE_PASSWORD": uuid.uuid4().hex,
+        **stack_secrets("cfaults_"),
         "TRIGGER_INTERVAL_S": "0",
-        "MONGO_DB": "cfaults_" + uuid.uuid4().hex[:10],
         "RATE_LIMIT_AUTH": "10000/minute",
         "MARKET_FEED_FROZEN_MS": str((FIRST_DAY + 400) * DAY_MS),
         "MARKET_PRICE_MAX_AGE_S": "0.1",
@@ -83,59 +79,12 @@ def start_stack(base_dir: Path) -> Stack:
 # ------------------------------------------------------------------------ the driver
 
 
-class Driver:
+class Driver(ServiceDriver):
     """Talks to the stack as the replayer's service credential, and to the feed's clock."""
 
     def __init__(self, stack: Stack):
-        self.base = stack.nginx_url
+        super().__init__(stack)
         self.feed = stack.market_feed_url
-        self.session = requests.Session()
-        self.session.trust_env = False
-        token = self.call(
-            "POST",
-            "/api/users/service-login",
-            json={"username": "replayer", "password": stack.env["SERVICE_PASSWORD"]},
-        )["token"]
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def call(self, method: str, path: str, limit_s: float = 60, **kwargs) -> dict:
-        """A request retried (same body, same Idempotency-Key) while the answer is a 5xx
-        or nothing; a 4xx is a failure of the run."""
-        deadline = time.monotonic() + limit_s
-        while True:
-            try:
-                headers = getattr(self, "headers", {})
-                resp = self.session.request(
-                    method, f"{self.base}{path}", timeout=30, headers=headers, **kwargs
-                )
-                if resp.status_code < 300:
-                    return resp.json()["data"]
-                if resp.status_code < 500:
-                    raise AssertionError(f"{method} {path}: {resp.status_code} {resp.text[:300]}")
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{method} {path} did not succeed within {limit_s} s")
-            time.sleep(0.3)
-
-    def post(self, path: str, body: dict) -> dict:
-        # One key for all retries of this one request.
-        headers = {**self.headers, "Idempotency-Key": uuid.uuid4().hex}
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                resp = self.session.post(
-                    f"{self.base}{path}", json=body, headers=headers, timeout=30
-                )
-                if resp.status_code < 300:
-                    return resp.json()["data"]
-                if resp.status_code < 500:
-                    raise AssertionError(f"POST {path}: {resp.status_code} {resp.text[:300]}")
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"POST {path} did not succeed within 60 s")
-            time.sleep(0.3)
 
     def move_clock(self, now_ms: int) -> None:
         resp = self.session.post(f"{self.feed}/mock/clock", json={"now_ms": now_ms}, timeout=10)
@@ -166,23 +115,6 @@ class SeedResult:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def _kill(stack: Stack, name: str, wait_s: float = 8.0) -> bool:
-    """SIGKILL program ``name``, waiting (at most ``wait_s``) for supervisord to have
-    started it again after an earlier kill."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        for program in stack.status():
-            if program.name == name and program.state == "RUNNING" and program.pid:
-                try:
-                    os.kill(program.pid, signal.SIGKILL)
-                    return True
-                except ProcessLookupError:
-                    break
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
 
 
 def _stretch(driver: Driver, rng: random.Random) -> tuple[str, int, int]:
@@ -249,9 +181,9 @@ def run_seed(stack: Stack, seed: int) -> SeedResult:
         driver.move_clock(start_ms + (end_ms - start_ms) * step // STEPS)
         delay = rng.uniform(0, STEP_PAUSE_S)
         time.sleep(delay)
-        if step in kill_steps and _kill(stack, "coin-checker"):
+        if step in kill_steps and kill_program(stack, "coin-checker"):
             result.kills.append(f"coin-checker@{step}")
-        if step == relay_step and _kill(stack, "market-relay"):
+        if step == relay_step and kill_program(stack, "market-relay"):
             result.kills.append(f"market-relay@{step}")
         time.sleep(STEP_PAUSE_S - delay)
     final = driver.price(coin)
@@ -278,24 +210,11 @@ def _settle_and_check(stack: Stack, driver: Driver, people: dict[str, dict]) -> 
                 problems.append(f"{user}: missed: {positions} / {stops} still open")
                 break
             time.sleep(0.5)
-    client = pymongo.MongoClient(stack.mongo_uri, serverSelectionTimeoutMS=10_000)
-    try:
-        db = client[stack.env["MONGO_DB"]]
+    with stack_db(stack) as db:
         for user, made in people.items():
             problems += _check_books(db, user, made)
-    finally:
-        client.close()
     # supervisord starts a killed program again after its start delay: wait for that.
-    restart_deadline = time.monotonic() + RESTART_LIMIT_S
-    for name in ("coin-checker", "market-relay"):
-        while True:
-            states = [p.state for p in stack.status() if p.name == name]
-            if states == ["RUNNING"]:
-                break
-            if time.monotonic() > restart_deadline:
-                problems.append(f"{name} is not running again ({', '.join(states) or 'gone'})")
-                break
-            time.sleep(0.5)
+    problems += wait_running(stack, ("coin-checker", "market-relay"))
     return problems
 
 
@@ -344,7 +263,6 @@ def _check_books(db, user: str, made: dict) -> list[str]:
 
 def write_report(results: list[SeedResult], path: Path, command: str) -> None:
     lines = [
-        BEGIN,
         f"`{command}`: {len(results)} seeds, "
         f"{sum(r.ok for r in results)} passed; "
         f"{sum(len(r.kills) for r in results)} SIGKILLs; "
@@ -361,36 +279,12 @@ def write_report(results: list[SeedResult], path: Path, command: str) -> None:
             f"| {r.seed} | {r.coin} | {', '.join(r.kills)} | {r.liquidations} | {r.stops} "
             f"| {r.seconds:.1f} | {verdict} |"
         )
-    lines.append(END)
-    text = path.read_text() if path.exists() else ""
-    block = "\n".join(lines)
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
+    write_section(path, BEGIN, END, lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--first", type=int, default=1)
-    parser.add_argument("--report", type=Path)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    with tempfile.TemporaryDirectory() as tmp:
-        stack = start_stack(Path(tmp) / "stack")
-        try:
-            results = []
-            for seed in range(args.first, args.first + args.seeds):
-                results.append(run_seed(stack, seed))
-                log.info("seed %d: %s", seed, results[-1])
-        finally:
-            stack.stop()
-    if args.report:
-        command = f"python -m tools.coin_faults --seeds {args.seeds}"
-        write_report(results, args.report, command)
-    return 0 if all(r.ok for r in results) else 1
+    description = __doc__.split("\n\n")[0]
+    return run_seeds_command(argv, description, "coin_faults", start_stack, run_seed, write_report)
 
 
 if __name__ == "__main__":

@@ -34,13 +34,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pymongo
 import requests
 from lxml import etree
 
 from commands.generate import generate_workload
 from input_script import parse_workload
 from services.common.domain.money import format_cents, parse_cents
+from tools.fault_driver import child_pids, send_signal, stack_db, stack_secrets, write_section
 from tools.faults_mining import check_mining, mining_env, start_miner
 from tools.reference import reference_run
 from tools.stack import INFRA, Ports, Stack, StackError
@@ -67,15 +67,12 @@ FAULTS = (
 def stack_env() -> dict[str, str]:
     """Settings that make a run deterministic: fixed price, no expiry, no triggers."""
     return {
-        "JWT_SECRET": uuid.uuid4().hex + uuid.uuid4().hex,
-        "ADMIN_PASSWORD": uuid.uuid4().hex,
-        "SERVICE_PASSWORD": uuid.uuid4().hex,
+        **stack_secrets("faults_"),
         "REDIS_PASSWORD": uuid.uuid4().hex,
         "QUOTE_FIXED_PRICE": PRICE,
         "TRIGGER_INTERVAL_S": "0",
         "QUOTE_TTL_S": "3600",
         "PENDING_TTL_S": "3600",
-        "MONGO_DB": "faults_" + uuid.uuid4().hex[:10],
     }
 
 
@@ -90,24 +87,6 @@ def start_stack(base_dir: Path, mining: bool = False) -> Stack:
 
 
 # --------------------------------------------------------------------------- faults
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        tasks = Path(f"/proc/{pid}/task").iterdir()
-        return [int(c) for t in tasks for c in (t / "children").read_text().split()]
-    except OSError:
-        return []
-
-
-def _signal(pid: int | None, sig: int) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, sig)
-        return True
-    except ProcessLookupError:
-        return False
 
 
 @dataclass
@@ -131,20 +110,20 @@ class Injector:
         services = ("buy-", "sell-", "user-utilities-")
         if fault == "kill_worker":
             instances = self._running(services)
-            workers = [(p.name, w) for p in instances for w in _children(p.pid)]
+            workers = [(p.name, w) for p in instances for w in child_pids(p.pid)]
             if workers:
                 name, pid = self.rng.choice(sorted(workers))
-                return name if _signal(pid, signal.SIGKILL) else None
+                return name if send_signal(pid, signal.SIGKILL) else None
         elif fault == "kill_instance":
             instances = self._running(services)
             if instances:
                 target = self.rng.choice(sorted(instances, key=lambda p: p.name))
-                return target.name if _signal(target.pid, signal.SIGKILL) else None
+                return target.name if send_signal(target.pid, signal.SIGKILL) else None
         elif fault == "kill_persister":
             # The journal's writer (LEDGER_STORE=journal), mid-batch or idle: supervisord
             # starts it again and it redoes its last batch (services/persister).
             targets = self._running(("persister",))
-            if targets and _signal(targets[0].pid, signal.SIGKILL):
+            if targets and send_signal(targets[0].pid, signal.SIGKILL):
                 return "persister"
         elif fault.startswith("restart_"):
             name = {
@@ -154,26 +133,26 @@ class Injector:
             }[fault]
             targets = self._running((name,))
             # A crash: supervisord starts it again, as it would after a real one.
-            if targets and _signal(targets[0].pid, signal.SIGKILL):
+            if targets and send_signal(targets[0].pid, signal.SIGKILL):
                 return name
         elif fault == "kill_events":
             # The events gateway holds only open streams: clients reconnect, nothing of a
             # command depends on it.
             gateways = self._running(("events",))
-            if gateways and _signal(gateways[0].pid, signal.SIGKILL):
+            if gateways and send_signal(gateways[0].pid, signal.SIGKILL):
                 return "events"
         elif fault == "kill_pool_engine":
             # Mid-round, mid-payout: it must pay nothing twice and lose nothing.
             engines = self._running(("pool-engine",))
-            if engines and _signal(engines[0].pid, signal.SIGKILL):
+            if engines and send_signal(engines[0].pid, signal.SIGKILL):
                 return "pool-engine"
         elif fault == "pause":
             candidates = self._running(services + ("redis", "mongo"))
             if candidates:
                 target = self.rng.choice(sorted(candidates, key=lambda p: p.name))
-                if _signal(target.pid, signal.SIGSTOP):
+                if send_signal(target.pid, signal.SIGSTOP):
                     time.sleep(self.rng.uniform(0.2, 1.5))
-                    _signal(target.pid, signal.SIGCONT)
+                    send_signal(target.pid, signal.SIGCONT)
                     return target.name
         return None
 
@@ -298,14 +277,8 @@ def check_outcome(stack: Stack, workload, dump: Path) -> list[str]:
     headers = {"Authorization": f"Bearer {token}"}
     # The database's own copy of each account: with LEDGER_STORE=journal the persister's,
     # complete once the DUMPLOG (which waits for the persister) was written.
-    client = pymongo.MongoClient(stack.mongo_uri, serverSelectionTimeoutMS=30_000)
-    try:
-        stored = {
-            doc["_id"]: doc["cash"]
-            for doc in client[stack.env["MONGO_DB"]]["users"].find({}, {"cash": 1})
-        }
-    finally:
-        client.close()
+    with stack_db(stack, timeout_ms=30_000) as db:
+        stored = {doc["_id"]: doc["cash"] for doc in db["users"].find({}, {"cash": 1})}
     for user, account in expected.items():
         got = session.post(
             f"{stack.nginx_url}/api/users/display-summary",
@@ -356,7 +329,6 @@ def write_report(results: list[SeedResult], path: Path, command: str) -> None:
         for _, fault, _ in r.faults:
             by_fault[fault] += 1
     lines = [
-        BEGIN,
         f"Generated by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
         f"- seeds: {len(results)}, passed: {passed}, failed: {len(results) - passed}",
@@ -378,15 +350,8 @@ def write_report(results: list[SeedResult], path: Path, command: str) -> None:
             f"| {r.seed} | {r.commands} | {len(r.faults)} | {r.retried} | {r.recovery_s} | "
             f"{verdict} |"
         )
-    lines.append(END)
-    section = "\n".join(lines)
     # The report lives between markers in a hand-written page; the rest is kept.
-    text = path.read_text() if path.exists() else f"# Reliability\n\n{BEGIN}\n{END}\n"
-    if BEGIN not in text:
-        text += f"\n{BEGIN}\n{END}\n"
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    path.write_text(head + section + tail)
+    write_section(path, BEGIN, END, lines)
 
 
 def main(argv: list[str] | None = None) -> int:

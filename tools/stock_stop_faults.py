@@ -23,27 +23,29 @@ shares and $900.00 + n x $9.30 + (10 - n) x $8.50. Afterwards, from the API and 
 
 from __future__ import annotations
 
-import argparse
-import logging
 import random
 import string
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pymongo
 import requests
 from lxml import etree
 
-from tools.coin_faults import RESTART_LIMIT_S, Driver
-from tools.coin_faults import _kill as kill
+from tools.fault_driver import (
+    ServiceDriver,
+    kill_program,
+    run_seeds_command,
+    stack_db,
+    stack_secrets,
+    wait_running,
+    write_section,
+)
 from tools.stack import Ports, Stack
 
-log = logging.getLogger("stock_stop_faults")
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "schema" / "logfile.xsd"
 USERS = 3
@@ -57,10 +59,7 @@ END = "<!-- stock stop faults report: end -->"
 
 def stack_env() -> dict[str, str]:
     return {
-        "JWT_SECRET": uuid.uuid4().hex + uuid.uuid4().hex,
-        "ADMIN_PASSWORD": uuid.uuid4().hex,
-        "SERVICE_PASSWORD": uuid.uuid4().hex,
-        "MONGO_DB": "sfaults_" + uuid.uuid4().hex[:10],
+        **stack_secrets("sfaults_"),
         "RATE_LIMIT_AUTH": "10000/minute",
         "QUOTE_FIXED_PRICE": "10.00",
         "QUOTE_TTL_S": "1",
@@ -108,7 +107,7 @@ def run_seed(stack: Stack, seed: int) -> SeedResult:
     rng = random.Random(seed)
     result = SeedResult(seed, _symbol(seed))
     began = time.monotonic()
-    driver = Driver(stack)
+    driver = ServiceDriver(stack)
     symbol = result.symbol
     _pin(stack, symbol, 1000)
     people: dict[str, dict] = {}
@@ -127,12 +126,12 @@ def run_seed(stack: Stack, seed: int) -> SeedResult:
     for step, cents in enumerate((FIRST_FALL, SECOND_FALL)):
         _pin(stack, symbol, cents)
         time.sleep(rng.uniform(0, KILL_WINDOW_S))
-        if kill(stack, CHECKER):
+        if kill_program(stack, CHECKER):
             result.kills.append(f"{CHECKER}@{step}")
-        if step == sell_step and kill(stack, "sell-1"):
+        if step == sell_step and kill_program(stack, "sell-1"):
             result.kills.append(f"sell-1@{step}")
         time.sleep(rng.uniform(0, KILL_WINDOW_S))
-        if kill(stack, CHECKER):
+        if kill_program(stack, CHECKER):
             result.kills.append(f"{CHECKER}@{step}")
         due = "first" if cents == FIRST_FALL else "rest"
         result.problems += _wait_filled(driver, people, due)
@@ -142,7 +141,7 @@ def run_seed(stack: Stack, seed: int) -> SeedResult:
     return result
 
 
-def _wait_filled(driver: Driver, people: dict[str, dict], due: str) -> list[str]:
+def _wait_filled(driver: ServiceDriver, people: dict[str, dict], due: str) -> list[str]:
     """Wait until every user's ``due`` stop is listed filled (not past FILL_LIMIT_S)."""
     deadline = time.monotonic() + FILL_LIMIT_S
     for user, made in people.items():
@@ -156,27 +155,17 @@ def _wait_filled(driver: Driver, people: dict[str, dict], due: str) -> list[str]
     return []
 
 
-def _check(stack: Stack, driver: Driver, people: dict[str, dict]) -> list[str]:
+def _check(stack: Stack, driver: ServiceDriver, people: dict[str, dict]) -> list[str]:
     problems: list[str] = []
-    client = pymongo.MongoClient(stack.mongo_uri, serverSelectionTimeoutMS=10_000)
-    try:
-        db = client[stack.env["MONGO_DB"]]
+    with stack_db(stack) as db:
         for user, made in people.items():
             problems += _check_user(driver, db, user, made)
-    finally:
-        client.close()
     # supervisord starts a killed program again after its start delay: wait for that.
-    deadline = time.monotonic() + RESTART_LIMIT_S
-    for name in (CHECKER, "sell-1"):
-        while [p.state for p in stack.status() if p.name == name] != ["RUNNING"]:
-            if time.monotonic() > deadline:
-                problems.append(f"{name} is not running again")
-                break
-            time.sleep(0.5)
+    problems += wait_running(stack, (CHECKER, "sell-1"))
     return problems
 
 
-def _check_user(driver: Driver, db, user: str, made: dict) -> list[str]:
+def _check_user(driver: ServiceDriver, db, user: str, made: dict) -> list[str]:
     problems = []
     first, rest = made["shares"], 10 - made["shares"]
     # By hand: $900.00 left after buying 10 shares at $10.00, then the two sales.
@@ -232,7 +221,6 @@ def _check_user(driver: Driver, db, user: str, made: dict) -> list[str]:
 
 def write_report(results: list[SeedResult], path: Path, command: str) -> None:
     lines = [
-        BEGIN,
         f"`{command}`: {len(results)} seeds, {sum(r.ok for r in results)} passed; "
         f"{sum(len(r.kills) for r in results)} SIGKILLs; "
         f"{sum(r.fills for r in results)} stock stop-losses filled, each exactly once; "
@@ -247,36 +235,14 @@ def write_report(results: list[SeedResult], path: Path, command: str) -> None:
             f"| {r.seed} | {r.symbol} | {', '.join(r.kills)} | {r.fills} | {r.seconds:.1f} "
             f"| {verdict} |"
         )
-    lines.append(END)
-    text = path.read_text() if path.exists() else ""
-    block = "\n".join(lines)
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
+    write_section(path, BEGIN, END, lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--first", type=int, default=1)
-    parser.add_argument("--report", type=Path)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    with tempfile.TemporaryDirectory() as tmp:
-        stack = start_stack(Path(tmp) / "stack")
-        try:
-            results = []
-            for seed in range(args.first, args.first + args.seeds):
-                results.append(run_seed(stack, seed))
-                log.info("seed %d: %s", seed, results[-1])
-        finally:
-            stack.stop()
-    if args.report:
-        command = f"python -m tools.stock_stop_faults --seeds {args.seeds}"
-        write_report(results, args.report, command)
-    return 0 if all(r.ok for r in results) else 1
+    description = __doc__.split("\n\n")[0]
+    return run_seeds_command(
+        argv, description, "stock_stop_faults", start_stack, run_seed, write_report
+    )
 
 
 if __name__ == "__main__":

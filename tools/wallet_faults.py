@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import random
 import signal
 import sys
@@ -35,12 +34,19 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pymongo
 import requests
 
 from services.common.chain import keys
 from services.common.chain.transactions import build_transaction
 from services.common.domain.money import format_units, parse_units
+from tools.fault_driver import (
+    child_pids,
+    request_until_answered,
+    send_signal,
+    stack_db,
+    stack_secrets,
+    write_section,
+)
 from tools.stack import INFRA, Ports, Stack
 
 log = logging.getLogger("wallet_faults")
@@ -73,11 +79,8 @@ TARGETS = {
 
 def stack_env() -> dict[str, str]:
     return {
-        "JWT_SECRET": uuid.uuid4().hex + uuid.uuid4().hex,
-        "ADMIN_PASSWORD": uuid.uuid4().hex,
-        "SERVICE_PASSWORD": uuid.uuid4().hex,
+        **stack_secrets("wfaults_"),
         "TRIGGER_INTERVAL_S": "0",
-        "MONGO_DB": "wfaults_" + uuid.uuid4().hex[:10],
         "RATE_LIMIT_AUTH": "10000/minute",
         "CHAIN_NODES": "2",
         "CHAIN_DIFFICULTY_BITS": "4",
@@ -119,21 +122,8 @@ class Driver:
         return {"Authorization": f"Bearer {resp.json()['data']['token']}"}
 
     def _retry(self, method: str, url: str, ok=(200, 201), limit_s: float = 90, **kwargs):
-        """A request retried (same body and headers, so the same Idempotency-Key) while
-        the answer is a 5xx or nothing; what a careful client does."""
-        deadline = time.monotonic() + limit_s
-        while True:
-            try:
-                resp = self.session.request(method, url, timeout=30, **kwargs)
-                if resp.status_code in ok:
-                    return resp
-                if resp.status_code < 500:
-                    raise AssertionError(f"{method} {url}: {resp.status_code} {resp.text[:300]}")
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{method} {url} did not succeed within {limit_s} s")
-            time.sleep(0.3)
+        """A request retried while the answer is a 5xx or nothing (request_until_answered)."""
+        return request_until_answered(self.session, method, url, ok=ok, limit_s=limit_s, **kwargs)
 
     def new_user(self) -> tuple[str, dict, str]:
         name = "wf" + uuid.uuid4().hex[:10]
@@ -173,14 +163,6 @@ class Driver:
 # ------------------------------------------------------------------------ the faults
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        tasks = Path(f"/proc/{pid}/task").iterdir()
-        return [int(c) for t in tasks for c in (t / "children").read_text().split()]
-    except OSError:
-        return []
-
-
 @dataclass
 class Injector:
     stack: Stack
@@ -196,16 +178,11 @@ class Injector:
         if not running:
             return None
         target = self.rng.choice(sorted(running, key=lambda p: p.name))
-        children = _children(target.pid)  # read first: a dead process has none
-        try:
-            os.kill(target.pid, signal.SIGKILL)
-        except ProcessLookupError:
+        children = child_pids(target.pid)  # read first: a dead process has none
+        if not send_signal(target.pid, signal.SIGKILL):
             return None
         for child in children:  # a gunicorn master's workers die with it
-            try:
-                os.kill(child, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            send_signal(child, signal.SIGKILL)
         return target.name
 
     def run(self, stop: threading.Event, started: float, max_faults: int) -> None:
@@ -349,53 +326,51 @@ def _wait(check, driver: Driver, what: str, limit_s: float = 300) -> None:
 
 def _settle_and_check(driver, stack, people, txids, made, expected) -> list[str]:
     problems: list[str] = []
-    client = pymongo.MongoClient(stack.mongo_uri, serverSelectionTimeoutMS=30_000)
-    db = client[stack.env["MONGO_DB"]]
-    names = [p[0] for p in people]
+    with stack_db(stack, timeout_ms=30_000) as db:
+        names = [p[0] for p in people]
 
-    def settled() -> bool:
-        open_deposits = db["wallet_deposits"].count_documents(
-            {"user": {"$in": names}, "state": {"$nin": ["collected", "skipped"]}}
-        )
-        recorded = db["wallet_deposits"].count_documents({"txid": {"$in": txids}})
-        open_withdrawals = db["wallet_withdrawals"].count_documents(
-            {"user": {"$in": names}, "state": {"$ne": "succeeded"}}
-        )
-        return recorded == len(txids) and open_deposits == 0 and open_withdrawals == 0
-
-    try:
-        _wait(settled, driver, "everything to settle", limit_s=600)
-    except AssertionError as exc:
-        problems.append(str(exc))
-    ledger = db["wallet_ledger"]
-    for txid in txids:
-        records = list(db["wallet_deposits"].find({"txid": txid}))
-        if len(records) != 1:
-            problems.append(f"deposit {txid[:12]} recorded {len(records)} times")
-            continue
-        credits = ledger.count_documents({"ref": records[0]["_id"], "reason": "deposit"})
-        if credits != 1:
-            problems.append(f"deposit {txid[:12]} credited {credits} times")
-    for name, headers, address in people:
-        have = _available(driver, headers)
-        if have != expected[name]:
-            problems.append(f"{name}: available {have}, expected {expected[name]}")
-        if driver.balance(address) != 0:
-            problems.append(f"{name}'s address not swept: {driver.balance(address)}")
-    for _name, withdrawal_id, units, destination in made:
-        sent = db["wallet_chain_txs"].count_documents({"ref": withdrawal_id})
-        if sent != 1:
-            problems.append(f"withdrawal {withdrawal_id} has {sent} transactions")
-        if driver.balance(destination) != units:
-            problems.append(
-                f"withdrawal {withdrawal_id}: {destination} holds "
-                f"{driver.balance(destination)}, not {units}"
+        def settled() -> bool:
+            open_deposits = db["wallet_deposits"].count_documents(
+                {"user": {"$in": names}, "state": {"$nin": ["collected", "skipped"]}}
             )
-    reserves = driver.wallet("GET", "/reserves", driver.admin)["reserves"]
-    for reserve in reserves:
-        if reserve["unexplained"] != "0.00000000" or not reserve["covered"]:
-            problems.append(f"reserves of {reserve['asset']} do not reconcile: {reserve}")
-    client.close()
+            recorded = db["wallet_deposits"].count_documents({"txid": {"$in": txids}})
+            open_withdrawals = db["wallet_withdrawals"].count_documents(
+                {"user": {"$in": names}, "state": {"$ne": "succeeded"}}
+            )
+            return recorded == len(txids) and open_deposits == 0 and open_withdrawals == 0
+
+        try:
+            _wait(settled, driver, "everything to settle", limit_s=600)
+        except AssertionError as exc:
+            problems.append(str(exc))
+        ledger = db["wallet_ledger"]
+        for txid in txids:
+            records = list(db["wallet_deposits"].find({"txid": txid}))
+            if len(records) != 1:
+                problems.append(f"deposit {txid[:12]} recorded {len(records)} times")
+                continue
+            credits = ledger.count_documents({"ref": records[0]["_id"], "reason": "deposit"})
+            if credits != 1:
+                problems.append(f"deposit {txid[:12]} credited {credits} times")
+        for name, headers, address in people:
+            have = _available(driver, headers)
+            if have != expected[name]:
+                problems.append(f"{name}: available {have}, expected {expected[name]}")
+            if driver.balance(address) != 0:
+                problems.append(f"{name}'s address not swept: {driver.balance(address)}")
+        for _name, withdrawal_id, units, destination in made:
+            sent = db["wallet_chain_txs"].count_documents({"ref": withdrawal_id})
+            if sent != 1:
+                problems.append(f"withdrawal {withdrawal_id} has {sent} transactions")
+            if driver.balance(destination) != units:
+                problems.append(
+                    f"withdrawal {withdrawal_id}: {destination} holds "
+                    f"{driver.balance(destination)}, not {units}"
+                )
+        reserves = driver.wallet("GET", "/reserves", driver.admin)["reserves"]
+        for reserve in reserves:
+            if reserve["unexplained"] != "0.00000000" or not reserve["covered"]:
+                problems.append(f"reserves of {reserve['asset']} do not reconcile: {reserve}")
     return problems
 
 
@@ -409,7 +384,6 @@ def write_report(results: list[SeedResult], path: Path, command: str) -> None:
             by_fault[fault] += 1
     passed = sum(r.ok for r in results)
     lines = [
-        BEGIN,
         f"Generated by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
         f"- seeds: {len(results)}, passed: {passed}, failed: {len(results) - passed}",
@@ -430,13 +404,7 @@ def write_report(results: list[SeedResult], path: Path, command: str) -> None:
         lines.append(
             f"| {r.seed} | {r.deposits} | {r.withdrawals} | {faults} | {r.settle_s} | {verdict} |"
         )
-    lines.append(END)
-    text = path.read_text() if path.exists() else "# Reliability\n"
-    if BEGIN not in text:
-        text += f"\n{BEGIN}\n{END}\n"
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    path.write_text(head + "\n".join(lines) + tail)
+    write_section(path, BEGIN, END, lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,24 +4,17 @@ MARGIN_CHECK_INTERVAL_S seconds (0 = off)."""
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 
 from ..common.backend import Backend
-from ..common.config import load_settings
 from ..common.errors import UpstreamUnavailable
-from ..common.logs import configure_logging
+from ..common.process import start_process
 from .service import check_coins
 
 log = logging.getLogger("services.coin_checker")
 
 
 def main() -> None:
-    settings = load_settings()
-    configure_logging(settings.log_level, settings.server_name)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    settings, stop = start_process()
     if settings.margin_check_interval_s == 0:
         log.info("MARGIN_CHECK_INTERVAL_S=0: margin checking is off")
         stop.wait()

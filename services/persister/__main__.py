@@ -7,23 +7,16 @@ drains what a journaled run left) and the persister waits.
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 
 from ..common.backend import Backend
-from ..common.config import load_settings
-from ..common.logs import configure_logging
+from ..common.process import start_process
 from .service import Persister
 
 log = logging.getLogger("services.persister")
 
 
 def main() -> None:
-    settings = load_settings()
-    configure_logging(settings.log_level, settings.server_name)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    settings, stop = start_process()
     backend = Backend(settings)
     backend.wait_until_ready()
     persister = Persister(backend.redis, backend.db, settings.mongo_db)

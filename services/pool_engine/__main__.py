@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 
 from ..common.auth import Authenticator
 from ..common.backend import Backend
 from ..common.chain.client import ChainNodeClient
 from ..common.chain.keys import key_from_private
-from ..common.config import Settings, load_settings
+from ..common.config import Settings
 from ..common.domain.mining import parse_pool_keys, parse_pools
-from ..common.logs import configure_logging
 from ..common.mining_repositories import MiningStore
+from ..common.process import start_process
 from .service import EngineSettings, PoolEngine
 
 log = logging.getLogger("services.pool_engine")
@@ -61,11 +59,7 @@ def build_engine(settings: Settings, backend: Backend) -> PoolEngine:
 
 
 def main() -> None:
-    settings = load_settings()
-    configure_logging(settings.log_level, settings.server_name)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    settings, stop = start_process()
     backend = Backend(settings)
     backend.wait_until_ready()
     engine = build_engine(settings, backend)

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 
 from ..common.backend import Backend
-from ..common.config import load_settings
-from ..common.logs import configure_logging
+from ..common.process import start_process
 from .service import check_triggers
 
 log = logging.getLogger("services.trigger_checker")
 
 
 def main() -> None:
-    settings = load_settings()
-    configure_logging(settings.log_level, settings.server_name)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    settings, stop = start_process()
     if settings.trigger_interval_s == 0:
         log.info("TRIGGER_INTERVAL_S=0: trigger checking is off")
         stop.wait()

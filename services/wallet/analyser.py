@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import threading
 import time
 
@@ -29,6 +28,7 @@ from ..common import events
 from ..common.chain.client import ChainNodeError
 from ..common.chain.transactions import COINBASE_SENDER
 from ..common.domain import custody
+from ..common.process import stop_on_signals
 from . import service
 from .service import Wallet
 
@@ -245,9 +245,7 @@ def main() -> None:
     from .context import build_wallet
 
     wallet = build_wallet()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = stop_on_signals()
     BlockAnalyser(wallet).run(stop)
 
 

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import module_stack
 from tools.coin_faults import run_seed, start_stack
 
 pytestmark = pytest.mark.faults
 SEEDS = range(1, 4)
 
 
-@pytest.fixture(scope="module")
-def coin_fault_stack(tmp_path_factory):
-    stack = start_stack(tmp_path_factory.mktemp("coin-faults") / "stack")
-    yield stack
-    stack.stop()
+coin_fault_stack = module_stack("coin_fault_stack", start_stack)
 
 
 @pytest.mark.timeout(300)

@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from tests.helpers import module_stack
 from tools.faults import Injector, run_seed, start_stack
 from tools.faults_mining import check_mining, start_miner
 
@@ -14,11 +15,7 @@ pytestmark = pytest.mark.faults
 SEEDS = range(1, 21)
 
 
-@pytest.fixture(scope="module")
-def fault_stack(tmp_path_factory):
-    stack = start_stack(tmp_path_factory.mktemp("faults") / "stack", mining=True)
-    yield stack
-    stack.stop()
+fault_stack = module_stack("fault_stack", start_stack, mining=True)
 
 
 @pytest.fixture(scope="module")

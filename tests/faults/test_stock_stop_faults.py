@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import module_stack
 from tools.stock_stop_faults import USERS, run_seed, start_stack
 
 pytestmark = pytest.mark.faults
 SEEDS = [pytest.param(seed, id=f"seed_{seed}") for seed in (1, 2)]
 
 
-@pytest.fixture(scope="module")
-def stock_stop_stack(tmp_path_factory):
-    stack = start_stack(tmp_path_factory.mktemp("stock-stop-faults") / "stack")
-    yield stack
-    stack.stop()
+stock_stop_stack = module_stack("stock_stop_stack", start_stack)
 
 
 @pytest.mark.timeout(300)

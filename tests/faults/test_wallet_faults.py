@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import module_stack
 from tools.wallet_faults import run_seed, start_stack
 
 pytestmark = pytest.mark.faults
 SEEDS = range(1, 2)  # make faults runs more (WALLET_SEEDS)
 
 
-@pytest.fixture(scope="module")
-def wallet_fault_stack(tmp_path_factory):
-    stack = start_stack(tmp_path_factory.mktemp("wallet-faults") / "stack")
-    yield stack
-    stack.stop()
+wallet_fault_stack = module_stack("wallet_fault_stack", start_stack)
 
 
 @pytest.mark.timeout(1200)

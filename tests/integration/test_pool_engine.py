@@ -53,14 +53,30 @@ def store(db):
     return mining_store
 
 
-def _engine(store, chain, rds, clock, keys) -> PoolEngine:
+def _mining_context(store, rds, clock) -> mining.MiningContext:
+    """The mining service's use cases over the test's store and clock (no locks needed:
+    one thread)."""
+    return mining.MiningContext(
+        store=store,
+        lock=lambda user: nullcontext(),
+        clock_ms=clock,
+        pools=(ATLAS, BOREAL),
+        max_machines=20,
+        history_limit=50,
+        announce=lambda *args: rds.incr(pool_centre.digs_version_key(store.database)),
+        stats=pool_centre.StatsCache(rds, store.database),
+    )
+
+
+def _engine(store, chain, rds, clock, keys, settings=SETTINGS) -> PoolEngine:
+    """A pool engine started (again) over the store: it recovers what it was doing."""
     engine = PoolEngine(
         store,
         chain,
         rds,
         [ATLAS, BOREAL],
         keys,
-        SETTINGS,
+        settings,
         seed=13,
         authorised_chain=lambda: chain,
         clock_ms=clock,
@@ -78,16 +94,7 @@ def test_machines_digging_are_paid_their_share_of_the_blocks_less_fees(store, rd
     # A PPS pool pays from its reserves before its own blocks mature.
     chain = ChainDouble(funds={keys["boreal"].address: 1_000 * DTC})
     clock = Clock()
-    ctx = mining.MiningContext(
-        store=store,
-        lock=lambda user: nullcontext(),
-        clock_ms=clock,
-        pools=(ATLAS, BOREAL),
-        max_machines=20,
-        history_limit=50,
-        announce=lambda *args: rds.incr(pool_centre.digs_version_key(store.database)),
-        stats=pool_centre.StatsCache(rds, store.database),
-    )
+    ctx = _mining_context(store, rds, clock)
     users = {name: random_user() for name in ("alice", "bob", "carol", "dave")}
     addresses = {name: generate_key().address for name in users}
     for name, user in users.items():
@@ -189,28 +196,8 @@ def test_no_block_is_found_while_nothing_mines_at_all(store, rds):
     keys = {"atlas": generate_key(), "boreal": generate_key()}
     chain = ChainDouble()
     clock = Clock()
-    ctx = mining.MiningContext(
-        store=store,
-        lock=lambda user: nullcontext(),
-        clock_ms=clock,
-        pools=(ATLAS, BOREAL),
-        max_machines=20,
-        history_limit=50,
-        announce=lambda *args: rds.incr(pool_centre.digs_version_key(store.database)),
-        stats=pool_centre.StatsCache(rds, store.database),
-    )
-    alone = PoolEngine(
-        store,
-        chain,
-        rds,
-        [ATLAS, BOREAL],
-        keys,
-        replace(SETTINGS, rest_hashrate=0),
-        seed=13,
-        authorised_chain=lambda: chain,
-        clock_ms=clock,
-    )
-    alone.recover()
+    ctx = _mining_context(store, rds, clock)
+    alone = _engine(store, chain, rds, clock, keys, replace(SETTINGS, rest_hashrate=0))
     # Every digging machine of the earlier test has stopped: ten block times, no block.
     for second in range(1, 101):
         clock.now = T0 + 10_000_000 + second * 1000

@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useId, useRef, useState } from 'react'
 import type { InputHTMLAttributes, ReactNode } from 'react'
 import { ApiError } from '../api/client'
+import { newIdempotencyKey } from '../lib/coins'
 
 type FieldProps = Omit<InputHTMLAttributes<HTMLInputElement>, 'onChange'> & {
   label: string
@@ -172,4 +173,37 @@ export function formatTime(ms: number): string {
 export function formatDateTime(ms: number): string {
   const d = new Date(ms)
   return `${d.toLocaleDateString('en-CA')} ${d.toLocaleTimeString('en-GB', { hour12: false })}`
+}
+
+/**
+ * useAction for a call that makes something under an Idempotency-Key: `runOnce(terms,
+ * call)` sends a retry of the same terms after no answer (network, 5xx) under the same
+ * key, so it is made once; after an answer (made, or refused in the server's words) the
+ * next try is new.
+ */
+export function useOnceAction() {
+  const action = useAction()
+  const { run } = action
+  // The key of an attempt that got no answer, so its retry runs once.
+  const unanswered = useRef<{ terms: string; key: string } | null>(null)
+  const runOnce = useCallback(
+    async <T,>(terms: unknown, call: (key: string) => Promise<T>): Promise<T | undefined> => {
+      const fingerprint = JSON.stringify(terms)
+      const key = unanswered.current?.terms === fingerprint ? unanswered.current.key : newIdempotencyKey()
+      unanswered.current = { terms: fingerprint, key }
+      const made = await run(async () => {
+        try {
+          return await call(key)
+        } catch (err) {
+          // The server answered (a refusal is kept under its key): the next try is new.
+          if (err instanceof ApiError && err.status > 0 && err.status < 500) unanswered.current = null
+          throw err
+        }
+      })
+      if (made) unanswered.current = null
+      return made
+    },
+    [run],
+  )
+  return { ...action, runOnce }
 }

@@ -1,25 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Summary } from '../api/types'
+import { WAIT, accountSummary } from '../test/accounts'
 import { apiError, envelope, eventStream, fakeFetch, signInAs } from '../test/http'
 import { AccountFeed, describeFired } from './feed'
 
-const summary = (patch: Partial<Summary> = {}): Summary => ({
-  user: 'alice',
-  cash: '10.00',
-  reserved_cash: '0.00',
-  holdings: {},
-  pending_buys: [],
-  pending_sells: [],
-  buy_setups: [],
-  sell_setups: [],
-  recent_transactions: [],
-  ...patch,
-})
+const summary = (patch: Partial<Summary> = {}): Summary => accountSummary({ cash: '10.00', ...patch })
 
 const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
-
-// Generous for a loaded machine; passes as soon as the condition holds.
-const WAIT = { timeout: 5000 }
 
 describe('AccountFeed', () => {
   let feed: AccountFeed | null = null

@@ -5,12 +5,10 @@ import { describe, expect, it, vi } from 'vitest'
 import { loadSession } from '../api/client'
 import { SessionProvider } from '../auth/SessionContext'
 import { apiError, envelope, fakeFetch } from '../test/http'
+import { WAIT } from '../test/accounts'
 import { SignIn, SignUp } from './SignIn'
 
 const renderPage = (page: ReactNode) => render(<SessionProvider>{page}</SessionProvider>)
-
-// Generous for a loaded machine; passes as soon as the condition holds.
-const WAIT = { timeout: 5000 }
 
 describe('sign in', () => {
   it('shows the server refusal next to the form and stays signed out', async () => {

@@ -2,23 +2,14 @@ import { screen, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it } from 'vitest'
 import type { StockStop, Summary } from '../api/types'
+import { WAIT, accountSummary } from '../test/accounts'
 import { apiError, envelope, fakeFetch, signInAs } from '../test/http'
 import type { Call } from '../test/http'
 import { renderSignedIn } from '../test/render'
 import { StockStopsCard } from './StockStopsCard'
 
-const account = (patch: Partial<Summary> = {}): Summary => ({
-  user: 'alice',
-  cash: '100.00',
-  reserved_cash: '0.00',
-  holdings: { ABC: 10 },
-  pending_buys: [],
-  pending_sells: [],
-  buy_setups: [],
-  sell_setups: [],
-  recent_transactions: [],
-  ...patch,
-})
+const account = (patch: Partial<Summary> = {}): Summary =>
+  accountSummary({ cash: '100.00', holdings: { ABC: 10 }, ...patch })
 
 const FILLED: StockStop = {
   id: '40',
@@ -44,9 +35,6 @@ const OPEN: StockStop = {
   proceeds: null,
   closed: null,
 }
-
-// Generous for a loaded machine; passes as soon as the condition holds.
-const WAIT = { timeout: 5000 }
 
 describe('stop-losses on shares', () => {
   it('checks the form against the holdings, places one, shows refusals and cancels', async () => {

@@ -6,13 +6,14 @@
 // own words. The checker sells in the background, so the list is read again whenever
 // the account changes.
 
-import { useRef, useState } from 'react'
+import { useState } from 'react'
 import type { FormEvent } from 'react'
-import { ApiError } from '../api/client'
 import { cancelStockStop, placeStockStop, stockStops } from '../api/endpoints'
 import type { StockStop } from '../api/types'
 import { useSignedIn } from '../auth/SessionContext'
+import type { Column } from '../components/DataTable'
 import { When } from '../components/crypto'
+import { CancelCell, StopList } from '../components/stops'
 import {
   ErrorText,
   Field,
@@ -20,9 +21,8 @@ import {
   StatusText,
   SymbolField,
   checkSymbol,
-  useAction,
+  useOnceAction,
 } from '../components/ui'
-import { newIdempotencyKey } from '../lib/coins'
 import { formatDollars, parseAmount } from '../lib/money'
 import { useAccount } from '../live/AccountContext'
 import { useLoad } from '../live/useLoad'
@@ -60,12 +60,6 @@ function Outcome({ stop }: { stop: StockStop }) {
 
 function StopRow({ stop, onCancelled }: { stop: StockStop; onCancelled: (text: string) => void }) {
   const { username } = useSignedIn()
-  const { run, busy, error } = useAction()
-  const what = `stop-loss on ${sharesText(stop.shares, stop.symbol)} at ${formatDollars(stop.stop)}`
-  const cancel = async () => {
-    const done = await run(() => cancelStockStop(username, stop.id))
-    if (done) onCancelled(`Cancelled the ${what}.`)
-  }
   return (
     <tr>
       <td data-label="Symbol">{stop.symbol}</td>
@@ -81,17 +75,23 @@ function StopRow({ stop, onCancelled }: { stop: StockStop; onCancelled: (text: s
       <td data-label="Placed">
         <When time={stop.created} />
       </td>
-      <td data-label="">
-        {stop.status === 'open' && (
-          <button type="button" onClick={cancel} disabled={busy} aria-label={`Cancel the ${what}`}>
-            {busy ? 'Cancelling…' : 'Cancel'}
-          </button>
-        )}
-        <ErrorText>{error}</ErrorText>
-      </td>
+      <CancelCell
+        what={`stop-loss on ${sharesText(stop.shares, stop.symbol)} at ${formatDollars(stop.stop)}`}
+        cancel={() => cancelStockStop(username, stop.id)}
+        onCancelled={onCancelled}
+        open={stop.status === 'open'}
+      />
     </tr>
   )
 }
+
+const COLUMNS: Column<StockStop>[] = [
+  { label: 'Symbol' },
+  { label: 'Shares', numeric: true },
+  { label: 'Stop', numeric: true },
+  { label: 'Status' },
+  { label: 'Placed' },
+]
 
 export function StockStopsCard() {
   const { username } = useSignedIn()
@@ -108,9 +108,7 @@ export function StockStopsCard() {
   const [price, setPrice] = useState('')
   const [invalid, setInvalid] = useState<{ symbol?: string | null; shares?: string; price?: string }>({})
   const [done, setDone] = useState<string | null>(null)
-  const { run, busy, error } = useAction()
-  // The key of an attempt that got no answer (network, 5xx), so its retry runs once.
-  const unanswered = useRef<{ terms: string; key: string } | null>(null)
+  const { runOnce, busy, error } = useOnceAction()
   const held = symbol ? (holdings[symbol] ?? 0) : 0
   const mine = stops.data?.stops ?? []
 
@@ -125,20 +123,10 @@ export function StockStopsCard() {
     if (!checked.ok) problems.price = checked.error
     setInvalid(problems)
     if (problems.symbol || !count.ok || !checked.ok) return
-    const fingerprint = JSON.stringify([symbol, count.value, checked.value])
-    const key = unanswered.current?.terms === fingerprint ? unanswered.current.key : newIdempotencyKey()
-    unanswered.current = { terms: fingerprint, key }
-    const placed = await run(async () => {
-      try {
-        return await placeStockStop(username, symbol, count.value, checked.value, key)
-      } catch (err) {
-        // The server answered (a refusal is kept under its key): the next try is new.
-        if (err instanceof ApiError && err.status > 0 && err.status < 500) unanswered.current = null
-        throw err
-      }
-    })
+    const placed = await runOnce([symbol, count.value, checked.value], (key) =>
+      placeStockStop(username, symbol, count.value, checked.value, key),
+    )
     if (placed) {
-      unanswered.current = null
       setShares('')
       setPrice('')
       setDone(
@@ -180,44 +168,23 @@ export function StockStopsCard() {
       </form>
       <ErrorText>{error}</ErrorText>
       {done && <StatusText>{done}</StatusText>}
-      {stops.error && !stops.missing && <ErrorText>{stops.error}</ErrorText>}
-      {stops.data && mine.length === 0 && <p className="empty">No stop-losses.</p>}
-      {mine.length > 0 && (
-        <div className="table-wrap">
-          <table className="responsive">
-            <caption className="visually-hidden">Your stop-losses: open ones first, then filled ones</caption>
-            <thead>
-              <tr>
-                <th scope="col">Symbol</th>
-                <th scope="col" className="num">
-                  Shares
-                </th>
-                <th scope="col" className="num">
-                  Stop
-                </th>
-                <th scope="col">Status</th>
-                <th scope="col">Placed</th>
-                <th scope="col">
-                  <span className="visually-hidden">Cancel</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {mine.map((stop) => (
-                <StopRow
-                  key={stop.id}
-                  stop={stop}
-                  onCancelled={(text) => {
-                    setDone(text)
-                    setListed((n) => n + 1)
-                    void refresh()
-                  }}
-                />
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <StopList
+        caption="Your stop-losses: open ones first, then filled ones"
+        columns={COLUMNS}
+        stops={stops.data ? mine : undefined}
+        error={stops.missing ? null : stops.error}
+        empty="No stop-losses."
+        row={(stop) => (
+          <StopRow
+            stop={stop}
+            onCancelled={(text) => {
+              setDone(text)
+              setListed((n) => n + 1)
+              void refresh()
+            }}
+          />
+        )}
+      />
     </section>
   )
 }

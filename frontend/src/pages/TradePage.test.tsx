@@ -2,30 +2,17 @@ import { screen, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it, vi } from 'vitest'
 import type { Summary } from '../api/types'
+import { WAIT, accountSummary } from '../test/accounts'
 import { apiError, envelope, fakeFetch, signInAs } from '../test/http'
 import { renderSignedIn } from '../test/render'
 import { AutomaticPage } from './AutomaticPage'
 import { TradePage } from './TradePage'
 
-const account = (patch: Partial<Summary> = {}): Summary => ({
-  user: 'alice',
-  cash: '50.00',
-  reserved_cash: '0.00',
-  holdings: {},
-  pending_buys: [],
-  pending_sells: [],
-  buy_setups: [],
-  sell_setups: [],
-  recent_transactions: [],
-  ...patch,
-})
+const account = (patch: Partial<Summary> = {}): Summary => accountSummary({ cash: '50.00', ...patch })
 
 function form(name: string) {
   return screen.getByRole('heading', { name }).closest('form') as HTMLElement
 }
-
-// Generous for a loaded machine; passes as soon as the condition holds.
-const WAIT = { timeout: 5000 }
 
 describe('buy and sell', () => {
   it('shows the server refusal next to the Buy form', async () => {

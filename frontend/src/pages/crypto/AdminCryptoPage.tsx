@@ -13,11 +13,15 @@ import {
   walletAlerts,
   withdrawalsInState,
 } from '../../api/wallet'
-import type { Reserve, Withdrawal } from '../../api/wallet'
+import type { JobsOverview, Reserve, Withdrawal } from '../../api/wallet'
+import { DataTable } from '../../components/DataTable'
+import type { Column } from '../../components/DataTable'
 import { CopyButton, Hash, StateTag, When } from '../../components/crypto'
 import { ErrorText, Spinner, StatusText, useAction } from '../../components/ui'
 import { formatCoin, toUnits } from '../../lib/coins'
 import { useLoad } from '../../live/useLoad'
+
+type Sweep = JobsOverview['sweeps'][number]
 
 const REFRESH_MS = 10_000
 
@@ -174,6 +178,14 @@ function ApprovalRow({ w, onDone }: { w: Withdrawal; onDone: (text: string) => v
   )
 }
 
+const APPROVAL_COLUMNS: Column<Withdrawal>[] = [
+  { label: 'Requested' },
+  { label: 'User' },
+  { label: 'Amount', numeric: true },
+  { label: 'To' },
+  { label: 'Decision' },
+]
+
 function Approvals() {
   const waiting = useLoad(() => withdrawalsInState('accepted'), [])
   const [done, setDone] = useState<string | null>(null)
@@ -186,40 +198,48 @@ function Approvals() {
       {waiting.error && <ErrorText>{waiting.error}</ErrorText>}
       {!waiting.data && waiting.loading && <Spinner label="Loading withdrawals…" />}
       {done && <StatusText>{done}</StatusText>}
-      {waiting.data && rows.length === 0 && <p className="empty">None waiting.</p>}
-      {rows.length > 0 && (
-        <div className="table-wrap">
-          <table className="responsive">
-            <caption className="visually-hidden">Withdrawals above the approval limit</caption>
-            <thead>
-              <tr>
-                <th scope="col">Requested</th>
-                <th scope="col">User</th>
-                <th scope="col" className="num">
-                  Amount
-                </th>
-                <th scope="col">To</th>
-                <th scope="col">Decision</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((w) => (
-                <ApprovalRow
-                  key={w.id}
-                  w={w}
-                  onDone={(text) => {
-                    setDone(text)
-                    void reload()
-                  }}
-                />
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        caption="Withdrawals above the approval limit"
+        columns={APPROVAL_COLUMNS}
+        rows={waiting.data ? rows : undefined}
+        rowKey={(w) => w.id}
+        empty="None waiting."
+        renderRow={(w) => (
+          <ApprovalRow
+            w={w}
+            onDone={(text) => {
+              setDone(text)
+              void reload()
+            }}
+          />
+        )}
+      />
     </section>
   )
 }
+
+const SWEEP_COLUMNS: Column<Sweep>[] = [
+  {
+    label: 'Address',
+    cell: (sweep) => <Hash value={sweep.address} to={`/explorer/addresses/${sweep.address}`} keep={6} />,
+  },
+  { label: 'Asset', cell: (sweep) => sweep.asset },
+  { label: 'Deposits', numeric: true, cell: (sweep) => sweep.deposits },
+  {
+    label: 'Moved',
+    cell: (sweep) =>
+      sweep.transfers.map((t) => `${formatCoin(t.amount, sweep.asset)} to ${t.wallet}`).join(', ') || '—',
+  },
+  {
+    label: 'State',
+    cell: (sweep) => (
+      <>
+        <StateTag state={sweep.state} />
+        {sweep.error && <span className="muted"> {sweep.error}</span>}
+      </>
+    ),
+  },
+]
 
 function Jobs() {
   const jobs = useLoad(collectionJobs, [])
@@ -256,48 +276,13 @@ function Jobs() {
               ))}
             </ul>
           )}
-          {j.sweeps.length === 0 ? (
-            <p className="empty">No sweeps yet.</p>
-          ) : (
-            <div className="table-wrap">
-              <table className="responsive">
-                <caption className="visually-hidden">Recent sweeps</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Address</th>
-                    <th scope="col">Asset</th>
-                    <th scope="col" className="num">
-                      Deposits
-                    </th>
-                    <th scope="col">Moved</th>
-                    <th scope="col">State</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {j.sweeps.map((s) => (
-                    <tr key={s.id}>
-                      <td data-label="Address">
-                        <Hash value={s.address} to={`/explorer/addresses/${s.address}`} keep={6} />
-                      </td>
-                      <td data-label="Asset">{s.asset}</td>
-                      <td data-label="Deposits" className="num">
-                        {s.deposits}
-                      </td>
-                      <td data-label="Moved">
-                        {s.transfers
-                          .map((t) => `${formatCoin(t.amount, s.asset)} to ${t.wallet}`)
-                          .join(', ') || '—'}
-                      </td>
-                      <td data-label="State">
-                        <StateTag state={s.state} />
-                        {s.error && <span className="muted"> {s.error}</span>}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
+          <DataTable
+            caption="Recent sweeps"
+            columns={SWEEP_COLUMNS}
+            rows={j.sweeps}
+            rowKey={(sweep) => sweep.id}
+            empty="No sweeps yet."
+          />
         </>
       )}
     </section>

@@ -7,6 +7,8 @@ import type { FormEvent } from 'react'
 import { chainAddress, chainBlock, chainMempool, chainTip, chainTransaction } from '../../api/chain'
 import type { BlockView, ChainTransaction } from '../../api/chain'
 import { ApiError } from '../../api/client'
+import { DataTable } from '../../components/DataTable'
+import type { Column } from '../../components/DataTable'
 import { CopyButton, Hash, ModeBadge, StateTag, When } from '../../components/crypto'
 import { ErrorText, Field, Spinner } from '../../components/ui'
 import { formatCoin } from '../../lib/coins'
@@ -99,115 +101,76 @@ function coinbaseOf(view: BlockView): ChainTransaction | undefined {
   return first && first.sender === COINBASE ? first : undefined
 }
 
+const BLOCK_COLUMNS: Column<BlockView>[] = [
+  { label: 'Height', rowHeader: true, cell: (b) => <Link to={blockLink(b.height)}>{b.height}</Link> },
+  { label: 'Hash', cell: (b) => <Hash value={b.hash} to={blockLink(b.hash)} /> },
+  { label: 'Mined', cell: (b) => <When time={b.block.timestamp} /> },
+  { label: 'Transactions', numeric: true, cell: (b) => b.block.transactions.length },
+  {
+    label: 'Miner',
+    cell: (b) => {
+      const coinbase = coinbaseOf(b)
+      return coinbase ? <Party address={coinbase.recipient} /> : '—'
+    },
+  },
+  {
+    label: 'Reward',
+    numeric: true,
+    cell: (b) => {
+      const coinbase = coinbaseOf(b)
+      return coinbase ? unitsText(coinbase.amount, coinbase.asset) : '—'
+    },
+  },
+]
+
 function BlocksTable({ blocks }: { blocks: BlockView[] }) {
   return (
-    <div className="table-wrap">
-      <table className="responsive">
-        <caption className="visually-hidden">Latest blocks, newest first</caption>
-        <thead>
-          <tr>
-            <th scope="col">Height</th>
-            <th scope="col">Hash</th>
-            <th scope="col">Mined</th>
-            <th scope="col" className="num">
-              Transactions
-            </th>
-            <th scope="col">Miner</th>
-            <th scope="col" className="num">
-              Reward
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {blocks.map((b) => {
-            const coinbase = coinbaseOf(b)
-            return (
-              <tr key={b.hash}>
-                <th scope="row" data-label="Height">
-                  <Link to={blockLink(b.height)}>{b.height}</Link>
-                </th>
-                <td data-label="Hash">
-                  <Hash value={b.hash} to={blockLink(b.hash)} />
-                </td>
-                <td data-label="Mined">
-                  <When time={b.block.timestamp} />
-                </td>
-                <td data-label="Transactions" className="num">
-                  {b.block.transactions.length}
-                </td>
-                <td data-label="Miner">{coinbase ? <Party address={coinbase.recipient} /> : '—'}</td>
-                <td data-label="Reward" className="num">
-                  {coinbase ? unitsText(coinbase.amount, coinbase.asset) : '—'}
-                </td>
-              </tr>
-            )
-          })}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      caption="Latest blocks, newest first"
+      columns={BLOCK_COLUMNS}
+      rows={blocks}
+      rowKey={(b) => b.hash}
+    />
   )
+}
+
+type ListedTransaction = ChainTransaction & { height?: number | null }
+
+const TRANSACTION_COLUMNS: Column<ListedTransaction>[] = [
+  { label: 'Transaction', cell: (tx) => <Hash value={tx.id} to={txLink(tx.id)} keep={6} /> },
+  { label: 'From', cell: (tx) => <Party address={tx.sender} /> },
+  { label: 'To', cell: (tx) => <Party address={tx.recipient} /> },
+  { label: 'Amount', numeric: true, cell: (tx) => unitsText(tx.amount, tx.asset) },
+  { label: 'Fee', numeric: true, cell: (tx) => unitsText(tx.fee, 'DTC') },
+]
+
+const BLOCK_COLUMN: Column<ListedTransaction> = {
+  label: 'Block',
+  cell: (tx) =>
+    tx.height === null || tx.height === undefined ? (
+      <span className="muted">Mempool</span>
+    ) : (
+      <Link to={blockLink(tx.height)}>{tx.height}</Link>
+    ),
 }
 
 export function TransactionsTable({
   transactions,
   caption,
-  showBlock = false,
+  showBlock,
 }: {
-  transactions: (ChainTransaction & { height?: number | null })[]
+  transactions: ListedTransaction[]
   caption: string
   showBlock?: boolean
 }) {
-  if (transactions.length === 0) return <p className="empty">{caption}: none.</p>
   return (
-    <div className="table-wrap">
-      <table className="responsive">
-        <caption className="visually-hidden">{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Transaction</th>
-            <th scope="col">From</th>
-            <th scope="col">To</th>
-            <th scope="col" className="num">
-              Amount
-            </th>
-            <th scope="col" className="num">
-              Fee
-            </th>
-            {showBlock && <th scope="col">Block</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {transactions.map((tx) => (
-            <tr key={tx.id}>
-              <td data-label="Transaction">
-                <Hash value={tx.id} to={txLink(tx.id)} keep={6} />
-              </td>
-              <td data-label="From">
-                <Party address={tx.sender} />
-              </td>
-              <td data-label="To">
-                <Party address={tx.recipient} />
-              </td>
-              <td data-label="Amount" className="num">
-                {unitsText(tx.amount, tx.asset)}
-              </td>
-              <td data-label="Fee" className="num">
-                {unitsText(tx.fee, 'DTC')}
-              </td>
-              {showBlock && (
-                <td data-label="Block">
-                  {tx.height === null || tx.height === undefined ? (
-                    <span className="muted">Mempool</span>
-                  ) : (
-                    <Link to={blockLink(tx.height)}>{tx.height}</Link>
-                  )}
-                </td>
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      caption={caption}
+      columns={showBlock ? [...TRANSACTION_COLUMNS, BLOCK_COLUMN] : TRANSACTION_COLUMNS}
+      rows={transactions}
+      rowKey={(tx) => tx.id}
+      empty={`${caption}: none.`}
+    />
   )
 }
 

@@ -2,6 +2,8 @@ import { screen, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it, vi } from 'vitest'
 import type { Position } from '../../api/exchange'
+import type { Summary } from '../../api/types'
+import { accountSummary } from '../../test/accounts'
 import { apiError, envelope, fakeFetch, liveStream, signInAs } from '../../test/http'
 import { renderSignedIn } from '../../test/render'
 import { MarginCard } from './MarginCard'
@@ -71,17 +73,8 @@ describe('margin', () => {
   it('says so when the margin checker liquidates the open position, with what came back', async () => {
     signInAs()
     const account = liveStream()
-    const summary = (cash: string, recent: unknown[] = []) => ({
-      user: 'alice',
-      cash,
-      reserved_cash: '0.00',
-      holdings: {},
-      pending_buys: [],
-      pending_sells: [],
-      buy_setups: [],
-      sell_setups: [],
-      recent_transactions: recent,
-    })
+    const summary = (cash: string, recent: Summary['recent_transactions'] = []) =>
+      accountSummary({ cash, recent_transactions: recent })
     let open = true
     const calls = fakeFetch({
       'GET /api/users/events': account.route,

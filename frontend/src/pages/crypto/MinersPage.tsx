@@ -13,8 +13,10 @@ import {
   startMachine,
   stopMachine,
 } from '../../api/mining'
-import type { Machine, Payout, PoolStats } from '../../api/mining'
+import type { Dig, Machine, Payout, PoolStats } from '../../api/mining'
 import { SeriesChart } from '../../components/Charts'
+import { DataTable } from '../../components/DataTable'
+import type { Column } from '../../components/DataTable'
 import { Hash, ModeBadge, StateTag, When } from '../../components/crypto'
 import { ErrorText, Field, Spinner, StatusText, useAction } from '../../components/ui'
 import { formatCoin, fromUnits, toUnits } from '../../lib/coins'
@@ -190,6 +192,36 @@ function MachineRow({
 }
 
 /** Cumulative earnings after each payout, oldest first, as exact 8-decimal strings. */
+const MACHINE_COLUMNS: Column<Machine>[] = [
+  { label: 'Machine' },
+  { label: 'Hashrate', numeric: true },
+  { label: 'State' },
+  { label: 'Action' },
+]
+
+const PAYOUT_COLUMNS: Column<Payout>[] = [
+  { label: 'When', cell: (p) => <When time={p.created_ms} /> },
+  { label: 'Pool', cell: (p) => p.pool },
+  { label: 'Amount', numeric: true, cell: (p) => formatCoin(p.amount, 'DTC') },
+  { label: 'State', cell: (p) => <StateTag state={p.state} /> },
+  {
+    label: 'Transaction',
+    cell: (p) => (p.txid ? <Hash value={p.txid} to={`/explorer/transactions/${p.txid}`} keep={6} /> : '—'),
+  },
+]
+
+/** The columns of the dig history; a machine is named by ``names`` (id -> name). */
+function digColumns(names: Map<string, string>): Column<Dig>[] {
+  return [
+    { label: 'Machine', cell: (d) => names.get(d.machine) ?? d.machine },
+    { label: 'Pool', cell: (d) => d.pool },
+    { label: 'Started', cell: (d) => <When time={d.start_ms} /> },
+    { label: 'Stopped', cell: (d) => (d.stop_ms ? <When time={d.stop_ms} /> : <StateTag state="digging" />) },
+    { label: 'Shares', numeric: true, cell: (d) => d.shares.toLocaleString('en-US') },
+    { label: 'Earnings', numeric: true, cell: (d) => formatCoin(d.earnings, 'DTC') },
+  ]
+}
+
 export function earningsCurve(payouts: Payout[]): { t: number; value: string }[] {
   let total = 0n
   return [...payouts]
@@ -274,120 +306,35 @@ export function MinersPage() {
         {machines.error && <ErrorText>{machines.error}</ErrorText>}
         {pools.error && <ErrorText>Pools: {pools.error}</ErrorText>}
         {!machines.data && machines.loading && <Spinner label="Loading your machines…" />}
-        {machines.data && list.length === 0 && <p className="empty">No machines yet: register one above.</p>}
-        {list.length > 0 && (
-          <div className="table-wrap">
-            <table className="responsive">
-              <caption className="visually-hidden">Your machines</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Machine</th>
-                  <th scope="col" className="num">
-                    Hashrate
-                  </th>
-                  <th scope="col">State</th>
-                  <th scope="col">Action</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((m) => (
-                  <MachineRow key={m.id} machine={m} pools={poolList} onChange={() => void refresh()} />
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          caption="Your machines"
+          columns={MACHINE_COLUMNS}
+          rows={machines.data ? list : undefined}
+          rowKey={(m) => m.id}
+          empty="No machines yet: register one above."
+          renderRow={(m) => <MachineRow machine={m} pools={poolList} onChange={() => void refresh()} />}
+        />
       </section>
       <section className="card" aria-labelledby="payouts-title">
         <h2 id="payouts-title">Payouts</h2>
-        {earnings.data && earnings.data.payouts.length === 0 && <p className="empty">No payouts yet.</p>}
-        {earnings.data && earnings.data.payouts.length > 0 && (
-          <div className="table-wrap">
-            <table className="responsive">
-              <caption className="visually-hidden">Payouts, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Pool</th>
-                  <th scope="col" className="num">
-                    Amount
-                  </th>
-                  <th scope="col">State</th>
-                  <th scope="col">Transaction</th>
-                </tr>
-              </thead>
-              <tbody>
-                {earnings.data.payouts.map((p) => (
-                  <tr key={p.id}>
-                    <td data-label="When">
-                      <When time={p.created_ms} />
-                    </td>
-                    <td data-label="Pool">{p.pool}</td>
-                    <td data-label="Amount" className="num">
-                      {formatCoin(p.amount, 'DTC')}
-                    </td>
-                    <td data-label="State">
-                      <StateTag state={p.state} />
-                    </td>
-                    <td data-label="Transaction">
-                      {p.txid ? (
-                        <Hash value={p.txid} to={`/explorer/transactions/${p.txid}`} keep={6} />
-                      ) : (
-                        '—'
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          caption="Payouts, newest first"
+          columns={PAYOUT_COLUMNS}
+          rows={earnings.data?.payouts}
+          rowKey={(p) => p.id}
+          empty="No payouts yet."
+        />
       </section>
       <section className="card" aria-labelledby="digs-title">
         <h2 id="digs-title">Dig history</h2>
         {history.error && <ErrorText>{history.error}</ErrorText>}
-        {history.data && history.data.digs.length === 0 && <p className="empty">No digs yet.</p>}
-        {history.data && history.data.digs.length > 0 && (
-          <div className="table-wrap">
-            <table className="responsive">
-              <caption className="visually-hidden">Digs, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Machine</th>
-                  <th scope="col">Pool</th>
-                  <th scope="col">Started</th>
-                  <th scope="col">Stopped</th>
-                  <th scope="col" className="num">
-                    Shares
-                  </th>
-                  <th scope="col" className="num">
-                    Earnings
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {history.data.digs.map((d) => (
-                  <tr key={d.id}>
-                    <td data-label="Machine">{names.get(d.machine) ?? d.machine}</td>
-                    <td data-label="Pool">{d.pool}</td>
-                    <td data-label="Started">
-                      <When time={d.start_ms} />
-                    </td>
-                    <td data-label="Stopped">
-                      {d.stop_ms ? <When time={d.stop_ms} /> : <StateTag state="digging" />}
-                    </td>
-                    <td data-label="Shares" className="num">
-                      {d.shares.toLocaleString('en-US')}
-                    </td>
-                    <td data-label="Earnings" className="num">
-                      {formatCoin(d.earnings, 'DTC')}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          caption="Digs, newest first"
+          columns={digColumns(names)}
+          rows={history.data?.digs}
+          rowKey={(d) => d.id}
+          empty="No digs yet."
+        />
       </section>
     </>
   )

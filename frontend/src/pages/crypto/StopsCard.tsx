@@ -4,22 +4,16 @@
 // The server has the last word: a stop price on the wrong side of the market (400) or
 // one stop too many (409) comes back in its own words.
 
-import { useRef, useState } from 'react'
+import { useState } from 'react'
 import type { FormEvent } from 'react'
-import { ApiError } from '../../api/client'
 import { cancelStop, marginPositions, placeStop, stopOrders } from '../../api/exchange'
 import type { StopKind, StopOrder, StopTarget, StopTerms } from '../../api/exchange'
 import { useSignedIn } from '../../auth/SessionContext'
+import type { Column } from '../../components/DataTable'
 import { When } from '../../components/crypto'
-import { ErrorText, Field, MoneyField, StatusText, useAction } from '../../components/ui'
-import {
-  formatCoin,
-  formatPrice,
-  newIdempotencyKey,
-  parseCoinAmount,
-  parseDecimal,
-  toUnits,
-} from '../../lib/coins'
+import { CancelCell, StopList } from '../../components/stops'
+import { ErrorText, Field, MoneyField, StatusText, useOnceAction } from '../../components/ui'
+import { formatCoin, formatPrice, parseCoinAmount, parseDecimal, toUnits } from '../../lib/coins'
 import { parsePrice } from '../../lib/money'
 import { useLoad } from '../../live/useLoad'
 
@@ -70,13 +64,7 @@ function wrongSide(kind: StopKind, falling: boolean, trigger: bigint, price: big
 
 function StopRow({ stop, onCancelled }: { stop: StopOrder; onCancelled: (text: string) => void }) {
   const { username } = useSignedIn()
-  const { run, busy, error } = useAction()
   const name = KIND_NAMES[stop.kind]
-  const what = `${name} at ${formatPrice(stop.trigger)}`
-  const cancel = async () => {
-    const done = await run(() => cancelStop(username, stop.id))
-    if (done) onCancelled(`Cancelled the ${what}.`)
-  }
   return (
     <tr>
       <td data-label="Kind">{name[0].toUpperCase() + name.slice(1)}</td>
@@ -95,15 +83,21 @@ function StopRow({ stop, onCancelled }: { stop: StopOrder; onCancelled: (text: s
       <td data-label="Placed">
         <When time={stop.created} />
       </td>
-      <td data-label="">
-        <button type="button" onClick={cancel} disabled={busy} aria-label={`Cancel the ${what}`}>
-          {busy ? 'Cancelling…' : 'Cancel'}
-        </button>
-        <ErrorText>{error}</ErrorText>
-      </td>
+      <CancelCell
+        what={`${name} at ${formatPrice(stop.trigger)}`}
+        cancel={() => cancelStop(username, stop.id)}
+        onCancelled={onCancelled}
+      />
     </tr>
   )
 }
+
+const COLUMNS: Column<StopOrder>[] = [
+  { label: 'Kind' },
+  { label: 'On' },
+  { label: 'Fires at', numeric: true },
+  { label: 'Placed' },
+]
 
 export function StopsCard({
   coin,
@@ -132,9 +126,7 @@ export function StopsCard({
   const [trail, setTrail] = useState('')
   const [invalid, setInvalid] = useState<{ amount?: string; price?: string; trail?: string }>({})
   const [done, setDone] = useState<string | null>(null)
-  const { run, busy, error } = useAction()
-  // The key of an attempt that got no answer (network, 5xx), so its retry runs once.
-  const unanswered = useRef<{ terms: string; key: string } | null>(null)
+  const { runOnce, busy, error } = useOnceAction()
   const mine = stops.data?.stops.filter((s) => s.coin === coin) ?? []
   const heldUnits = available ? toUnits(available) : 0n
   const falling = target === 'holding' || position?.side === 'long'
@@ -166,20 +158,8 @@ export function StopsCard({
     }
     setInvalid(problems)
     if (Object.keys(problems).length > 0) return
-    const fingerprint = JSON.stringify(terms)
-    const key = unanswered.current?.terms === fingerprint ? unanswered.current.key : newIdempotencyKey()
-    unanswered.current = { terms: fingerprint, key }
-    const placed = await run(async () => {
-      try {
-        return await placeStop(username, terms, key)
-      } catch (err) {
-        // The server answered (a refusal is kept under its key): the next try is new.
-        if (err instanceof ApiError && err.status > 0 && err.status < 500) unanswered.current = null
-        throw err
-      }
-    })
+    const placed = await runOnce(terms, (key) => placeStop(username, terms, key))
     if (placed) {
-      unanswered.current = null
       setAmount('')
       setTrigger('')
       setTrail('')
@@ -275,40 +255,22 @@ export function StopsCard({
       </form>
       <ErrorText>{error}</ErrorText>
       {done && <StatusText>{done}</StatusText>}
-      {stops.error && !stops.missing && <ErrorText>{stops.error}</ErrorText>}
-      {stops.data && mine.length === 0 && <p className="empty">No stop orders on {coin}.</p>}
-      {mine.length > 0 && (
-        <div className="table-wrap">
-          <table className="responsive">
-            <caption className="visually-hidden">Your stop orders on {coin}, oldest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Kind</th>
-                <th scope="col">On</th>
-                <th scope="col" className="num">
-                  Fires at
-                </th>
-                <th scope="col">Placed</th>
-                <th scope="col">
-                  <span className="visually-hidden">Cancel</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {mine.map((stop) => (
-                <StopRow
-                  key={stop.id}
-                  stop={stop}
-                  onCancelled={(text) => {
-                    setDone(text)
-                    setListed((n) => n + 1)
-                  }}
-                />
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <StopList
+        caption={`Your stop orders on ${coin}, oldest first`}
+        columns={COLUMNS}
+        stops={stops.data ? mine : undefined}
+        error={stops.missing ? null : stops.error}
+        empty={`No stop orders on ${coin}.`}
+        row={(stop) => (
+          <StopRow
+            stop={stop}
+            onCancelled={(text) => {
+              setDone(text)
+              setListed((n) => n + 1)
+            }}
+          />
+        )}
+      />
     </section>
   )
 }

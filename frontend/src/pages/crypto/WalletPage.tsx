@@ -18,6 +18,8 @@ import {
   withdrawals,
 } from '../../api/wallet'
 import type { AssetBalance, Deposit, WalletEntry, Withdrawal } from '../../api/wallet'
+import { DataTable } from '../../components/DataTable'
+import type { Column } from '../../components/DataTable'
 import { CopyButton, Hash, ModeBadge, StateTag, When } from '../../components/crypto'
 import { ErrorText, Field, Spinner, StatusText, useAction } from '../../components/ui'
 import {
@@ -36,6 +38,25 @@ export const WALLET_EVENTS = '/api/wallet/events'
 /** WALLET_CONFIRMATIONS' default (crypto-side.md), when a deposit does not say. */
 export const DEFAULT_CONFIRMATIONS = 3
 const CHAIN_ASSETS = ['DTC', 'DUSD']
+/** A balance and its value in cents (null: the asset has no price). */
+type Valued = { row: AssetBalance; cents: bigint | null }
+
+const BALANCE_COLUMNS: Column<Valued>[] = [
+  { label: 'Asset', rowHeader: true, cell: ({ row }) => row.asset },
+  {
+    label: 'Available',
+    numeric: true,
+    cell: ({ row }) => formatCoin(row.available, undefined, { full: true }),
+  },
+  { label: 'Locked', numeric: true, cell: ({ row }) => formatCoin(row.locked, undefined, { full: true }) },
+  { label: 'Total', numeric: true, cell: ({ row }) => formatCoin(row.total, undefined, { full: true }) },
+  {
+    label: 'Value (USD)',
+    numeric: true,
+    cell: ({ cents }) => (cents === null ? '—' : formatDollars(centsString(cents))),
+  },
+]
+
 /** DUSD is a dollar token: one DUSD is valued at $1.0000 when the market does not list it. */
 const DUSD_PRICE = '1.0000'
 
@@ -71,49 +92,12 @@ function Balances({ rows, prices }: { rows: AssetBalance[]; prices: Record<strin
           {!complete && ' (assets without a price not counted)'}
         </span>
       </div>
-      <div className="table-wrap">
-        <table className="responsive">
-          <caption className="visually-hidden">Your balances per asset</caption>
-          <thead>
-            <tr>
-              <th scope="col">Asset</th>
-              <th scope="col" className="num">
-                Available
-              </th>
-              <th scope="col" className="num">
-                Locked
-              </th>
-              <th scope="col" className="num">
-                Total
-              </th>
-              <th scope="col" className="num">
-                Value (USD)
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {valued.map(({ row, cents }) => (
-              <tr key={row.asset}>
-                <th scope="row" data-label="Asset">
-                  {row.asset}
-                </th>
-                <td data-label="Available" className="num">
-                  {formatCoin(row.available, undefined, { full: true })}
-                </td>
-                <td data-label="Locked" className="num">
-                  {formatCoin(row.locked, undefined, { full: true })}
-                </td>
-                <td data-label="Total" className="num">
-                  {formatCoin(row.total, undefined, { full: true })}
-                </td>
-                <td data-label="Value (USD)" className="num">
-                  {cents === null ? '—' : formatDollars(centsString(cents))}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        caption="Your balances per asset"
+        columns={BALANCE_COLUMNS}
+        rows={valued}
+        rowKey={({ row }) => row.asset}
+      />
       <p className="hint">
         Locked coins are held for withdrawals on their way. Values use the exchange’s live prices.
       </p>
@@ -157,54 +141,64 @@ function DepositCard({ required }: { required: number }) {
 }
 
 function DepositsTable({ rows, required }: { rows: Deposit[]; required: number }) {
-  if (rows.length === 0) return <p className="empty">No deposits yet.</p>
   return (
-    <div className="table-wrap">
-      <table className="responsive">
-        <caption className="visually-hidden">Your deposits, newest first</caption>
-        <thead>
-          <tr>
-            <th scope="col">Seen</th>
-            <th scope="col" className="num">
-              Amount
-            </th>
-            <th scope="col">Confirmations</th>
-            <th scope="col">State</th>
-            <th scope="col">Transaction</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((d) => {
-            const needed = d.confirmations_required ?? required
-            return (
-              <tr key={d.id}>
-                <td data-label="Seen">
-                  <When time={d.seen_ms} />
-                </td>
-                <td data-label="Amount" className="num">
-                  {formatCoin(d.amount, d.asset)}
-                  {toUnits(d.fee) > 0n && <span className="muted"> (fee {formatCoin(d.fee, d.asset)})</span>}
-                </td>
-                <td data-label="Confirmations">
-                  <span className="confirmations">
-                    {Math.min(d.confirmations, needed)} of {needed}
-                  </span>
-                  {d.confirmations > needed && <span className="muted"> ({d.confirmations})</span>}
-                </td>
-                <td data-label="State">
-                  <StateTag state={d.state === 'submitted' ? 'confirming' : d.state} />
-                </td>
-                <td data-label="Transaction">
-                  <Hash value={d.txid} to={txLink(d.txid)} keep={6} />
-                </td>
-              </tr>
-            )
-          })}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      caption="Your deposits, newest first"
+      columns={depositColumns(required)}
+      rows={rows}
+      rowKey={(d) => d.id}
+      empty="No deposits yet."
+    />
   )
 }
+
+/** The columns of the deposits; ``required``: confirmations unless a deposit says. */
+function depositColumns(required: number): Column<Deposit>[] {
+  return [
+    { label: 'Seen', cell: (d) => <When time={d.seen_ms} /> },
+    {
+      label: 'Amount',
+      numeric: true,
+      cell: (d) => (
+        <>
+          {formatCoin(d.amount, d.asset)}
+          {toUnits(d.fee) > 0n && <span className="muted"> (fee {formatCoin(d.fee, d.asset)})</span>}
+        </>
+      ),
+    },
+    {
+      label: 'Confirmations',
+      cell: (d) => {
+        const needed = d.confirmations_required ?? required
+        return (
+          <>
+            <span className="confirmations">
+              {Math.min(d.confirmations, needed)} of {needed}
+            </span>
+            {d.confirmations > needed && <span className="muted"> ({d.confirmations})</span>}
+          </>
+        )
+      },
+    },
+    { label: 'State', cell: (d) => <StateTag state={d.state === 'submitted' ? 'confirming' : d.state} /> },
+    { label: 'Transaction', cell: (d) => <Hash value={d.txid} to={txLink(d.txid)} keep={6} /> },
+  ]
+}
+
+const HISTORY_COLUMNS: Column<WalletEntry>[] = [
+  { label: 'When', cell: (e) => <When time={e.ts} /> },
+  { label: 'What', cell: (e) => REASONS[e.reason] ?? sentence(e.reason) },
+  { label: 'Amount', numeric: true, cell: (e) => formatCoin(e.amount, e.asset) },
+  { label: 'From → to', className: 'muted', cell: (e) => `${e.from} → ${e.to}` },
+]
+
+const WITHDRAWAL_COLUMNS: Column<Withdrawal>[] = [
+  { label: 'Requested' },
+  { label: 'Amount', numeric: true },
+  { label: 'To' },
+  { label: 'State' },
+  { label: 'Action' },
+]
 
 /** Words for a withdrawal's state, with what happens next. */
 export function withdrawalStep(w: Withdrawal): string {
@@ -375,42 +369,13 @@ function HistoryCard({ version }: { version: number }) {
       <h2 id="history-title">Wallet history</h2>
       {page.error && !page.missing && <ErrorText>{page.error}</ErrorText>}
       {!page.data && page.loading && <Spinner label="Loading the history…" />}
-      {page.data && entries.length === 0 && <p className="empty">Nothing has moved yet.</p>}
-      {entries.length > 0 && (
-        <div className="table-wrap">
-          <table className="responsive">
-            <caption className="visually-hidden">
-              Wallet history, newest first: every movement has a from and a to
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">What</th>
-                <th scope="col" className="num">
-                  Amount
-                </th>
-                <th scope="col">From → to</th>
-              </tr>
-            </thead>
-            <tbody>
-              {entries.map((e, i) => (
-                <tr key={`${e.ts}-${e.ref}-${i}`}>
-                  <td data-label="When">
-                    <When time={e.ts} />
-                  </td>
-                  <td data-label="What">{REASONS[e.reason] ?? sentence(e.reason)}</td>
-                  <td data-label="Amount" className="num">
-                    {formatCoin(e.amount, e.asset)}
-                  </td>
-                  <td data-label="From → to" className="muted">
-                    {e.from} → {e.to}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        caption="Wallet history, newest first: every movement has a from and a to"
+        columns={HISTORY_COLUMNS}
+        rows={page.data ? entries : undefined}
+        rowKey={(e, i) => `${e.ts}-${e.ref}-${i}`}
+        empty="Nothing has moved yet."
+      />
       <div className="pager">
         <button type="button" disabled={before.length === 0} onClick={() => setBefore((b) => b.slice(0, -1))}>
           Newer
@@ -474,32 +439,14 @@ export function WalletPage() {
       <section className="card" aria-labelledby="withdrawals-title">
         <h2 id="withdrawals-title">Withdrawals</h2>
         {withdrawalList.error && <ErrorText>{withdrawalList.error}</ErrorText>}
-        {withdrawalList.data && withdrawalList.data.withdrawals.length === 0 && (
-          <p className="empty">No withdrawals yet.</p>
-        )}
-        {withdrawalList.data && withdrawalList.data.withdrawals.length > 0 && (
-          <div className="table-wrap">
-            <table className="responsive">
-              <caption className="visually-hidden">Your withdrawals, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Requested</th>
-                  <th scope="col" className="num">
-                    Amount
-                  </th>
-                  <th scope="col">To</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Action</th>
-                </tr>
-              </thead>
-              <tbody>
-                {withdrawalList.data.withdrawals.map((w) => (
-                  <WithdrawalRow key={w.id} w={w} onChange={() => void refresh()} />
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          caption="Your withdrawals, newest first"
+          columns={WITHDRAWAL_COLUMNS}
+          rows={withdrawalList.data?.withdrawals}
+          rowKey={(w) => w.id}
+          empty="No withdrawals yet."
+          renderRow={(w) => <WithdrawalRow w={w} onChange={() => void refresh()} />}
+        />
       </section>
       <HistoryCard version={version} />
     </>
