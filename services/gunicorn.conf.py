@@ -12,5 +12,5 @@ threads = 32
 # Longer than NGINX's upstream keepalive_timeout (30 s): NGINX must be the side that
 # closes an idle connection, or a POST sent just as gunicorn closes it becomes a 502.
 keepalive = 75
-accesslog = None
+accesslog = "-"
 errorlog = "-"
