@@ -19,6 +19,7 @@ import cProfile
 import pstats
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +29,7 @@ from services import buy, user_utilities
 from tools.stack import Ports, Stack
 
 USERS = 20
+DATABASE = "command_cpu"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,10 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     base = Path(tempfile.mkdtemp(prefix="command-cpu-"))
     stack = Stack(base, Ports.free(1), env, replicas=1, components={"mongo", "redis", "quote"})
     stack.start(timeout=180)
+    # The journal's runs wait while the persister lags (ledger.JOURNAL_LAG_LIMIT_MS).
+    persister = subprocess.Popen(
+        [sys.executable, "-m", "services.persister"],
+        env={**stack.service_env("persister"), "MONGO_DB": DATABASE},
+    )
     try:
         settings = {
             "mongo_uri": stack.mongo_uri,
-            "mongo_db": "command_cpu",
+            "mongo_db": DATABASE,
             "redis_url": stack.redis_url,
             "quote_server_addr": stack.quote_addr,
             "jwt_secret": env["JWT_SECRET"],
@@ -87,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
 
         commands(USERS * 8)  # warm-up: accounts exist, the quote is cached
         began = time.process_time()
+        for _ in range(args.commands):
+            users.get("/api/users/ping")
+        ping = time.process_time() - began
+        sys.stdout.write(f"ping: {ping / args.commands * 1000:.2f} CPU-ms per request\n")
+        began = time.process_time()
         commands(args.commands)
         spent = time.process_time() - began
         sys.stdout.write(f"{args.store}: {spent / args.commands * 1000:.2f} CPU-ms per command\n")
@@ -97,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             profile.disable()
             pstats.Stats(profile).sort_stats("tottime").print_stats(30)
     finally:
+        persister.terminate()
+        persister.wait(timeout=30)
         stack.stop()
         shutil.rmtree(base, ignore_errors=True)
     return 0

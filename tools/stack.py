@@ -666,7 +666,7 @@ class Stack:
 
     # ------------------------------------------------------------------- programs
 
-    def _service_env(self, server_name: str) -> dict[str, str]:
+    def service_env(self, server_name: str) -> dict[str, str]:
         env = dict(self.env)
         env.setdefault("MONGO_DB", DEFAULT_MONGO_DB)
         addresses = {
@@ -721,7 +721,7 @@ class Stack:
                 f"wallet-{role}",
                 "wallet",
                 (python, "-m", f"services.wallet.{role}"),
-                self._service_env(f"wallet-{role}"),
+                self.service_env(f"wallet-{role}"),
             )
             for role in ("analyser", "worker")
         ]
@@ -831,7 +831,7 @@ class Stack:
     @property
     def ledger_store(self) -> str:
         """Where the services store commands (LEDGER_STORE; services/common/config.py)."""
-        return self.env.get("LEDGER_STORE") or os.environ.get("LEDGER_STORE") or "database"
+        return self.env.get("LEDGER_STORE") or os.environ.get("LEDGER_STORE") or "journal"
 
     def _redis_program(self) -> _Program:
         redis_server = _find_binary("redis-server")
@@ -923,7 +923,7 @@ class Stack:
                         "--workers",
                         workers,
                     )
-                    programs.append(_Program(name, "services", argv, self._service_env(name)))
+                    programs.append(_Program(name, "services", argv, self.service_env(name)))
         if "services" in self.components:
             # Writes the journal to the database behind the services (LEDGER_STORE).
             programs.append(
@@ -931,12 +931,12 @@ class Stack:
                     "persister",
                     "services",
                     (python, "-m", "services.persister"),
-                    self._service_env("persister"),
+                    self.service_env("persister"),
                 )
             )
         if "events" in self.components:
             argv = (python, "-m", "services.events", "--bind", f"127.0.0.1:{self.ports.events}")
-            programs.append(_Program("events", "services", argv, self._service_env("events")))
+            programs.append(_Program("events", "services", argv, self.service_env("events")))
         if "chain" in self.components:
             programs += self._chain_programs(bin_dir)
         if "triggers" in self.components:
@@ -945,7 +945,7 @@ class Stack:
                     "trigger-checker",
                     "triggers",
                     (python, "-m", "services.trigger_checker"),
-                    self._service_env("trigger-checker"),
+                    self.service_env("trigger-checker"),
                 )
             )
         if "coins" in self.components:  # the coin checker
@@ -954,7 +954,7 @@ class Stack:
                     "coin-checker",
                     "triggers",
                     (python, "-m", "services.coin_checker"),
-                    self._service_env("coin-checker"),
+                    self.service_env("coin-checker"),
                 )
             )
         if "relay" in self.components:
@@ -963,13 +963,13 @@ class Stack:
                     "market-relay",
                     "triggers",
                     (python, "-m", "services.market_relay"),
-                    self._service_env("market-relay"),
+                    self.service_env("market-relay"),
                 )
             )
         if "wallet" in self.components:
             programs += self._wallet_programs(python)
         if "pools" in self.components:
-            engine_env = self._service_env("pool-engine")
+            engine_env = self.service_env("pool-engine")
             if "chain" in self.components:
                 engine_env["POOL_CHAIN_URL"] = self.chain_urls[0]
             argv = (python, "-m", "services.pool_engine")
@@ -986,7 +986,7 @@ class Stack:
     def chain_env(self, number: int) -> dict[str, str]:
         """The environment of chain-node ``number`` (1-based) and of its worker: its own
         database, name and URL, and every other node as a peer."""
-        env = self._service_env(f"chain-node-{number}")
+        env = self.service_env(f"chain-node-{number}")
         urls = self.chain_urls
         env["MONGO_DB"] = f"{env['MONGO_DB']}_chain{number}"
         env["CHAIN_NODE_NAME"] = f"node{number}"
