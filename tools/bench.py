@@ -849,7 +849,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     workdir = Path(tempfile.mkdtemp(prefix="dts-bench-"))
     password = secrets.token_urlsafe(16)
-    command = shlex.join([".venv/bin/python", "-m", "tools.bench", *raw])
+    # The settings that change what is measured are part of the command that reproduces it.
+    settings = [
+        f"{k}={os.environ[k]}" for k in ("LEDGER_STORE", "FERRETDB_BACKEND") if k in os.environ
+    ]
+    command = shlex.join([*settings, ".venv/bin/python", "-m", "tools.bench", *raw])
     results_path = args.out / "bench" / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     results["machine"] = _machine()

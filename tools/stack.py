@@ -831,7 +831,7 @@ class Stack:
     @property
     def ledger_store(self) -> str:
         """Where the services store commands (LEDGER_STORE; services/common/config.py)."""
-        return self.env.get("LEDGER_STORE") or os.environ.get("LEDGER_STORE") or "journal"
+        return self.env.get("LEDGER_STORE") or os.environ.get("LEDGER_STORE") or "database"
 
     def _redis_program(self) -> _Program:
         redis_server = _find_binary("redis-server")

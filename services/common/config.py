@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     # Where the ledger stores a command (docs/architecture.md, "The journal"): "journal",
     # a record in Redis's fsynced append-only file that the persister writes to the
     # database behind it, or "database", the account and log written there directly.
-    ledger_store: Literal["journal", "database"] = "journal"
+    ledger_store: Literal["journal", "database"] = "database"
     # Addresses (CIDR, comma-separated) of the proxy in front of the services (NGINX):
     # only its X-Forwarded-For and X-Forwarded-Proto are believed.
     trusted_proxies: str = "127.0.0.1/32,::1/128"

@@ -160,9 +160,11 @@ Transfer/sec:    256.00KB
 """
 
 
-def test_parse_wrk_reads_the_rate_percentiles_in_ms_and_errors():
+def test_parse_wrk_reads_the_served_rate_percentiles_in_ms_and_errors():
     figures = report.parse_wrk(WRK_OUTPUT)
-    assert figures["requests_per_s"] == 1297.6
+    # 25,952 requests in 20 s, 3 of them not 2xx: 25,949 served, 1,297.45 a second,
+    # kept to one decimal.
+    assert figures["requests_per_s"] == 1297.5
     assert figures["latency_ms"] == {"p50": 45.76, "p75": 0.8, "p90": 1200.0, "p99": 150.34}
     assert figures["non_2xx"] == 3
     with pytest.raises(ValueError):

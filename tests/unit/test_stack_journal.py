@@ -29,10 +29,9 @@ def test_the_persister_runs_with_the_services(tmp_path):
     assert persister.group == "services"
 
 
-def test_the_journal_is_the_default(tmp_path, monkeypatch):
+def test_the_database_store_is_the_default(tmp_path, monkeypatch):
     monkeypatch.delenv("LEDGER_STORE", raising=False)
     found = programs(tmp_path, {})
     argv = found["redis"].argv
-    assert argv[argv.index("--appendonly") + 1] == "yes"
-    assert argv[argv.index("--appendfsync") + 1] == "always"
-    assert found["buy-1"].env["LEDGER_STORE"] == "journal"
+    assert argv[argv.index("--appendonly") + 1] == "no"
+    assert found["buy-1"].env["LEDGER_STORE"] == "database"
