@@ -860,7 +860,9 @@ def _render_floor(floor: Mapping) -> list[str]:
         f"{floor['duration_s']:.0f} s per row after a short warm-up. NGINX lets one address "
         "send 500 requests/s (burst 1,000; nginx/routes.conf) and answers the rest with a "
         "quick 429 (*not served*, like errors and 5xx): from one source address the rows "
-        "measure that limit, so the floor that counts is the one from 16 addresses.",
+        "measure that limit, so the floor that counts is the one from 16 addresses. CPU "
+        "per request below is per request served (NGINX's 429s are cheap, and counted in "
+        "its CPU).",
         "",
     ]
     if floor.get("processes"):

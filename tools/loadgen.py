@@ -156,7 +156,8 @@ def run(
         "connections": connections,
         "sources": sources,
         "processes": len(shares),
-        "requests": answered,
+        "requests": served,  # what the floor's CPU per request divides by
+        "answered": answered,
         "requests_per_s": round(served / duration_s, 1),
         "errors": total.errors,
         "statuses": {str(k): v for k, v in sorted(total.statuses.items())},
